@@ -1,0 +1,61 @@
+/**
+ * THE contract: one type map from channel to request and response. The Electron preload, the IPC
+ * handlers, the HTTP server and the renderer's api client are all checked against it.
+ * Keys are the string values of CHANNELS; the assertion at the bottom keeps the two in step.
+ */
+import type { Channel, EVENTS } from './channels';
+import type {
+  Checkpoint,
+  Dataset,
+  DatasetDetail,
+  GalleryPage,
+  GalleryQuery,
+  GenerateRequest,
+  GenerateResult,
+  ImportDatasetRequest,
+  ImportDatasetResult,
+  JobInfo,
+  JobProgress,
+  Run,
+  RunDetail,
+  SampleRecord,
+  StartRunRequest,
+  SystemInfo,
+} from './types';
+
+type NoArgs = Record<string, never>;
+
+export type SfumatoContract = {
+  'system:info': { req: NoArgs; res: SystemInfo };
+  'datasets:import': { req: ImportDatasetRequest; res: ImportDatasetResult };
+  'datasets:list': { req: NoArgs; res: { datasets: Dataset[] } };
+  'datasets:get': { req: { id: string }; res: { dataset: DatasetDetail } };
+  'datasets:remove': { req: { id: string }; res: { removed: boolean } };
+  'runs:start': { req: StartRunRequest; res: { run: Run } };
+  'runs:list': { req: { datasetId?: string }; res: { runs: Run[] } };
+  'runs:get': { req: { id: string }; res: { run: RunDetail } };
+  'runs:cancel': { req: { id: string }; res: { run: Run } };
+  'checkpoints:list': { req: { runId?: string }; res: { checkpoints: Checkpoint[] } };
+  'sample:generate': { req: GenerateRequest; res: GenerateResult };
+  'gallery:query': { req: GalleryQuery; res: GalleryPage };
+  'gallery:get': { req: { id: string }; res: { sample: SampleRecord } };
+  'gallery:delete': { req: { ids: string[] }; res: { deleted: number } };
+  'jobs:list': { req: NoArgs; res: { jobs: JobInfo[] } };
+  'jobs:cancel': { req: { id: string }; res: { cancelled: boolean } };
+};
+
+export type Req<K extends Channel> = SfumatoContract[K]['req'];
+export type Res<K extends Channel> = SfumatoContract[K]['res'];
+
+/** Payloads of pushed events. */
+export type SfumatoEvents = {
+  [K in (typeof EVENTS)['jobProgress']]: JobProgress;
+};
+
+/** The shape every transport implements (preload object, HTTP client, in-process handlers). */
+export type SfumatoApi = { [K in Channel]: (req: Req<K>) => Promise<Res<K>> };
+
+// Compile-time check: the contract covers exactly the channel names.
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const contractCoversChannels: Exactly<keyof SfumatoContract, Channel> = true;
+void contractCoversChannels;

@@ -1,0 +1,331 @@
+/**
+ * The `sfumato` command line: the same service layer as the desktop app and web mode.
+ * Exit codes: 0 success, 1 failure, 2 bad usage or bad input.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ApiError } from '../api/errors';
+import type { Run, SampleRecord, TrainConfig } from '../api/types';
+import { Sfumato } from '../services/sfumato';
+import { APP_VERSION } from '../services/system';
+import { Output } from './output';
+
+interface GlobalOpts {
+  dataDir?: string;
+  json?: boolean;
+}
+
+/** Thrown for bad usage: exit code 2. */
+class UsageError extends Error {}
+
+function parseIntStrict(name: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v.trim())) throw new UsageError(`--${name} must be an integer (got "${v}")`);
+    return Number(v);
+  };
+}
+function parseNum(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got "${v}")`);
+    return n;
+  };
+}
+function parseList(name: string) {
+  return (v: string): number[] => {
+    if (v.trim() === '') return [];
+    return v.split(',').map((x) => parseIntStrict(name)(x));
+  };
+}
+
+async function withService(g: GlobalOpts, fn: (s: Sfumato, out: Output) => Promise<number | void>): Promise<void> {
+  const s = await Sfumato.open({ libraryPath: g.dataDir, mode: 'cli' });
+  const out = new Output(!!g.json);
+  // Ctrl-C: cancel running jobs politely, then leave.
+  const onSigint = () => {
+    out.info('cancelling… (Ctrl-C again to force)');
+    for (const j of s.jobs.list()) s.jobs.get(j.id)?.cancel();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await fn(s, out);
+    if (typeof r === 'number') lastActionCode = r;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await s.close();
+  }
+}
+
+function runLine(r: Run): string {
+  const loss = r.lastLoss === null ? '' : ` loss ${r.lastLoss.toFixed(5)}`;
+  return `${r.id}  ${r.status.padEnd(11)} step ${r.step}/${r.config.steps}${loss}  dataset ${r.datasetId}  seed ${r.seed}${r.error ? `  (${r.error})` : ''}`;
+}
+
+function sampleLine(s: SampleRecord): string {
+  return `${s.id}  seed ${s.seed}  ${s.sampler} ${s.steps} steps  ${s.width}x${s.height}  ckpt ${s.checkpoint.id}  ${s.file}`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('sfumato')
+    .description('Train small diffusion models on your own images and make art with them.')
+    .version(APP_VERSION)
+    .option('--data-dir <dir>', 'library folder (default: $SFUMATO_HOME or ~/.local/share/sfumato)')
+    .option('--json', 'print exactly one JSON object on stdout at the end (progress goes to stderr)')
+    .showHelpAfterError();
+  const g = (): GlobalOpts => program.opts<GlobalOpts>();
+
+  program
+    .command('info')
+    .description('versions, library folder and the active training backend')
+    .action(() =>
+      withService(g(), async (s, out) => {
+        const info = await s.api['system:info']({});
+        out.result({ info }, () =>
+          [
+            `Sfumato ${info.appVersion}`,
+            `library: ${info.libraryPath}`,
+            `training backend: ${info.backend.active}`,
+            ...Object.entries(info.backend.unavailable).map(([k, v]) => `  ${k}: ${v}`),
+            ...Object.entries(info.versions).map(([k, v]) => `${k} ${v}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  // ---------------------------------------------------------------- datasets
+  const datasets = program.command('datasets').description('import and inspect image folders');
+  datasets
+    .command('import <dir>')
+    .description('import a folder of images (recursive; bad files are listed, the rest imports)')
+    .option('--name <name>', 'dataset name (default: the folder name)')
+    .option('--image-size <px>', 'training resolution of the prepared cache', parseIntStrict('image-size'), 32)
+    .option('--background <#rrggbb>', 'colour that replaces transparency', '#ffffff')
+    .action((dir: string, o: { name?: string; imageSize: number; background: string }) =>
+      withService(g(), async (s, out) => {
+        const r = await s.importDataset({ dir, name: o.name, imageSize: o.imageSize, background: o.background }, (p) => out.progress(p));
+        out.result(r, () =>
+          [
+            `dataset ${r.dataset.id} "${r.dataset.name}": imported ${r.imported} image(s) at ${r.dataset.imageSize} px`,
+            ...(r.errors.length ? [`${r.errors.length} file(s) not imported:`, ...r.errors.map((e) => `  ${e.file}: ${e.code}: ${e.message}`)] : []),
+          ].join('\n'),
+        );
+      }),
+    );
+  datasets
+    .command('list')
+    .description('list datasets')
+    .action(() =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['datasets:list']({});
+        out.result(r, () => (r.datasets.length ? r.datasets.map((d) => `${d.id}  ${d.name}  ${d.itemCount} images  ${d.imageSize}px  ${d.errorCount} problem(s)`).join('\n') : 'no datasets yet: sfumato datasets import <dir>'));
+      }),
+    );
+  datasets
+    .command('show <id>')
+    .description('a dataset with its items and problems')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['datasets:get']({ id });
+        const d = r.dataset;
+        out.result(r, () =>
+          [`${d.id}  ${d.name}  ${d.itemCount} images  ${d.imageSize}px  from ${d.sourceDir}`, ...d.items.map((i) => `  ${i.file}  ${i.format} ${i.width}x${i.height}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
+        );
+      }),
+    );
+  datasets
+    .command('remove <id>')
+    .description('remove a dataset and its prepared cache (the source folder is not touched)')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['datasets:remove']({ id });
+        out.result(r, () => (r.removed ? `removed ${id}` : `no dataset ${id}`));
+      }),
+    );
+
+  // ---------------------------------------------------------------- training
+  program
+    .command('train')
+    .description('train a diffusion model on a dataset (blocks and shows progress)')
+    .requiredOption('--dataset <id>', 'dataset id (ds_…)')
+    .option('--config <file.json>', 'run configuration JSON; flags override it')
+    .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
+    .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
+    .option('--base-channels <n>', 'UNet base width', parseIntStrict('base-channels'))
+    .option('--channel-mults <list>', 'channel multipliers per level, e.g. 1,2,2', parseList('channel-mults'))
+    .option('--res-blocks <n>', 'residual blocks per level', parseIntStrict('res-blocks'))
+    .option('--attention <list>', 'attention resolutions, e.g. 8 (empty for none)', parseList('attention'))
+    .option('--groups <n>', 'GroupNorm groups', parseIntStrict('groups'))
+    .option('--dropout <p>', 'dropout rate', parseNum('dropout'))
+    .option('--batch <n>', 'batch size', parseIntStrict('batch'))
+    .option('--lr <x>', 'learning rate', parseNum('lr'))
+    .option('--ema <x>', 'EMA decay', parseNum('ema'))
+    .option('--schedule <name>', 'noise schedule (linear)')
+    .option('--objective <name>', 'training objective (eps)')
+    .option('--steps <n>', 'training steps', parseIntStrict('steps'))
+    .option('--checkpoint-every <n>', 'write a checkpoint every N steps (and at the end)', parseIntStrict('checkpoint-every'))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']))
+    .action((o: Record<string, unknown>) =>
+      withService(g(), async (s, out) => {
+        let config: Partial<TrainConfig> = {};
+        if (o.config) {
+          try {
+            config = JSON.parse(readFileSync(String(o.config), 'utf8')) as Partial<TrainConfig>;
+          } catch (e) {
+            throw new UsageError(`--config ${String(o.config)}: cannot read it as JSON (${(e as Error).message}).`);
+          }
+        }
+        const flags: Partial<TrainConfig> = {
+          imageSize: o.imageSize as number | undefined,
+          baseChannels: o.baseChannels as number | undefined,
+          channelMults: o.channelMults as number[] | undefined,
+          resBlocks: o.resBlocks as number | undefined,
+          attentionResolutions: o.attention as number[] | undefined,
+          groups: o.groups as number | undefined,
+          dropout: o.dropout as number | undefined,
+          batchSize: o.batch as number | undefined,
+          lr: o.lr as number | undefined,
+          ema: o.ema as number | undefined,
+          schedule: o.schedule as TrainConfig['schedule'] | undefined,
+          objective: o.objective as TrainConfig['objective'] | undefined,
+          steps: o.steps as number | undefined,
+          checkpointEvery: o.checkpointEvery as number | undefined,
+          backend: o.backend as TrainConfig['backend'] | undefined,
+        };
+        for (const [k, v] of Object.entries(flags)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
+        const onProgress = (p: import('../api/types').JobProgress) => out.progress(p);
+        s.events.on('jobs:progress', onProgress);
+        const { run, done } = await s.startRun({ datasetId: String(o.dataset), seed: o.seed as number | undefined, config });
+        out.info(`run ${run.id} started (seed ${run.seed})`);
+        const final = await done;
+        s.events.off('jobs:progress', onProgress);
+        out.result({ run: final }, () => runLine(final));
+        if (final.status === 'failed' || final.status === 'interrupted') return 1;
+        return 0;
+      }),
+    );
+
+  const runs = program.command('runs').description('training runs');
+  runs
+    .command('list')
+    .option('--dataset <id>', 'only runs of this dataset')
+    .action((o: { dataset?: string }) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['runs:list']({ datasetId: o.dataset });
+        out.result(r, () => (r.runs.length ? r.runs.map(runLine).join('\n') : 'no runs yet: sfumato train --dataset <id>'));
+      }),
+    );
+  runs
+    .command('show <id>')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['runs:get']({ id });
+        out.result(r, () => [runLine(r.run), ...r.run.checkpoints.map((c) => `  checkpoint ${c.id} step ${c.step} ${c.file}`)].join('\n'));
+      }),
+    );
+  runs
+    .command('cancel <id>')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['runs:cancel']({ id });
+        out.result(r, () => runLine(r.run));
+      }),
+    );
+
+  // ---------------------------------------------------------------- sampling
+  program
+    .command('sample')
+    .description('generate images from a run (its latest checkpoint) or a checkpoint')
+    .option('--run <id>', 'run id (its latest checkpoint, EMA weights)')
+    .option('--checkpoint <id>', 'checkpoint id')
+    .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
+    .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
+    .addOption(new Option('--sampler <name>', 'sampler').choices(['ddim']).default('ddim'))
+    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20)
+    .option('--eta <x>', 'DDIM eta (0 = deterministic)', parseNum('eta'), 0)
+    .action((o: { run?: string; checkpoint?: string; count: number; seed?: number; sampler: 'ddim'; steps: number; eta: number }) =>
+      withService(g(), async (s, out) => {
+        if (!o.run && !o.checkpoint) throw new UsageError('say what to sample from: --run <id> or --checkpoint <id>');
+        const r = await s.generate(
+          { runId: o.run, checkpointId: o.checkpoint, count: o.count, seed: o.seed, sampler: o.sampler, steps: o.steps, eta: o.eta },
+          (p) => out.progress(p),
+        );
+        out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
+        return r.cancelled ? 1 : 0;
+      }),
+    );
+
+  // ---------------------------------------------------------------- gallery
+  const gallery = program.command('gallery').description('generated images');
+  gallery
+    .command('list')
+    .option('--run <id>', 'only samples of this run')
+    .option('--limit <n>', 'at most N samples', parseIntStrict('limit'), 200)
+    .action((o: { run?: string; limit: number }) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['gallery:query']({ runId: o.run, limit: o.limit });
+        out.result({ samples: r.samples, total: r.total }, () => (r.samples.length ? r.samples.map(sampleLine).join('\n') : 'the gallery is empty'));
+      }),
+    );
+
+  // ---------------------------------------------------------------- web mode
+  program
+    .command('serve')
+    .description('web mode: serve the UI and the API on 127.0.0.1 with a random token')
+    .option('--port <port>', 'port (0 = any free port)', parseIntStrict('port'), 4780)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .action(async (o: { port: number; host: string }) => {
+      const { startWebServer } = await import('../server/http');
+      const s = await Sfumato.open({ libraryPath: g().dataDir, mode: 'web' });
+      const srv = await startWebServer(s, { port: o.port, host: o.host });
+      process.stdout.write(`Sfumato web UI: ${srv.url}\n`);
+      if (g().json) process.stdout.write(JSON.stringify({ url: srv.url, port: srv.port, token: srv.token }) + '\n');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await srv.close();
+      await s.close();
+    });
+
+  return program;
+}
+
+/** Run the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (str) => process.stderr.write(str) });
+  try {
+    lastActionCode = undefined;
+    await program.parseAsync(argv);
+    return lastActionCode ?? 0;
+  } catch (e) {
+    return reportError(e, argv.includes('--json'));
+  }
+}
+
+let lastActionCode: number | undefined;
+
+function reportError(e: unknown, json: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return 2;
+  }
+  let code = 1;
+  let shape: { code: string; message: string; details?: unknown };
+  if (e instanceof UsageError) {
+    code = 2;
+    shape = { code: 'bad_request', message: e.message };
+  } else {
+    const err = ApiError.from(e);
+    if (err.code === 'bad_request') code = 2;
+    shape = err.toJSON();
+  }
+  if (json) process.stdout.write(JSON.stringify({ error: shape }) + '\n');
+  process.stderr.write(`sfumato: ${shape.message}\n`);
+  return code;
+}

@@ -1,0 +1,24 @@
+/**
+ * Image conversion for samples: model output (NCHW, [-1, 1]) to 8-bit RGB PNG through sharp.
+ */
+import sharp from 'sharp';
+
+/** Image `index` of an NCHW batch in [-1, 1] -> interleaved RGB bytes (round half up, clamped). */
+export function toRgbBytes(x: Float32Array, shape: readonly number[], index: number): Uint8Array {
+  const [, C, H, W] = shape;
+  const out = new Uint8Array(H * W * C);
+  const base = index * C * H * W;
+  for (let c = 0; c < C; c++) {
+    for (let p = 0; p < H * W; p++) {
+      const v = Math.round((x[base + c * H * W + p] + 1) * 127.5);
+      out[p * C + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return out;
+}
+
+export async function encodePng(rgb: Uint8Array, width: number, height: number, channels = 3): Promise<Buffer> {
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: channels as 3 | 4 } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}

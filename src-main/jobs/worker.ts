@@ -1,0 +1,72 @@
+/**
+ * Entry point of a job process (training or sampling). It talks to the main side only through
+ * messages (protocol.ts) and never opens the database: files it produces (checkpoints, images)
+ * are written atomically and announced, and the main side records them.
+ */
+import type { FromJob, JobSpec, ToJob } from './protocol';
+
+interface ParentPort {
+  post(msg: FromJob): void;
+  on(cb: (msg: ToJob) => void): void;
+}
+
+function parentPort(): ParentPort {
+  // Electron utilityProcess: process.parentPort exists.
+  const pp = (process as unknown as { parentPort?: { postMessage(m: unknown): void; on(ev: 'message', cb: (e: { data: unknown }) => void): void } }).parentPort;
+  if (pp) {
+    return { post: (m) => pp.postMessage(m), on: (cb) => pp.on('message', (e) => cb(e.data as ToJob)) };
+  }
+  if (!process.send) throw new Error('worker.ts must be started as a job process (child_process.fork or utilityProcess).');
+  return { post: (m) => process.send!(m), on: (cb) => process.on('message', (m) => cb(m as ToJob)) };
+}
+
+export interface JobContext {
+  post(msg: FromJob): void;
+  signal: AbortSignal;
+}
+
+async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
+  if (spec.kind === 'train') {
+    const { runTrainJob } = await import('../training/train-job');
+    await runTrainJob(spec, ctx);
+  } else {
+    const { runSampleJob } = await import('../inference/sample-job');
+    await runSampleJob(spec, ctx);
+  }
+}
+
+const port = parentPort();
+const abort = new AbortController();
+let started = false;
+
+port.on((msg) => {
+  if (msg.type === 'cancel') {
+    abort.abort();
+    return;
+  }
+  if (msg.type === 'start' && !started) {
+    started = true;
+    const ctx: JobContext = { post: (m) => port.post(m), signal: abort.signal };
+    runJob(msg.spec, ctx)
+      .then(() => port.post({ type: 'done', cancelled: abort.signal.aborted }))
+      .catch((e: unknown) => {
+        const err = e as Error & { code?: string; details?: unknown };
+        if (abort.signal.aborted && err?.name === 'AbortError') {
+          port.post({ type: 'done', cancelled: true });
+        } else {
+          port.post({
+            type: 'error',
+            error: {
+              code: err?.name === 'TrainConfigError' || err?.name === 'ModelConfigError' ? 'bad_request' : 'internal',
+              message: err?.message ?? String(e),
+              details: err?.stack,
+            },
+          });
+        }
+      })
+      .finally(() => {
+        // Give the IPC channel a moment to flush, then leave.
+        setTimeout(() => process.exit(0), 50);
+      });
+  }
+});

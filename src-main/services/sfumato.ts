@@ -1,0 +1,452 @@
+/**
+ * The service layer: one object that the Electron IPC handlers, the web server, the CLI and the
+ * tests all drive. It owns the library folder, the store and the job processes.
+ */
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { basename, relative, resolve } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { ApiError } from '../api/errors';
+import type { Channel } from '../api/channels';
+import type { Req, Res, SfumatoApi } from '../api/contract';
+import type {
+  DatasetDetail,
+  GenerateRequest,
+  GenerateResult,
+  ImportDatasetRequest,
+  ImportDatasetResult,
+  JobProgress,
+  Run,
+  SampleRecord,
+  StartRunRequest,
+  SystemInfo,
+} from '../api/types';
+import { Db } from '../store/db';
+import { newId } from '../store/ids';
+import { Library, resolveLibraryPath } from '../store/library';
+import { repositories, type Store } from '../store/repositories';
+import { forkLauncher, type JobLauncher } from '../jobs/launcher';
+import { JobManager, type JobOutcome } from '../jobs/manager';
+import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
+import { resolveTrainConfig, TrainConfigError } from '../training/config';
+import { importFolder } from '../datasets/import';
+import { DatasetError } from '../datasets/errors';
+import { validateRequest } from './validate';
+import { APP_VERSION, collectVersions, probeBackends } from './system';
+
+export interface OpenOptions {
+  /** explicit library folder (--data-dir, Electron userData); else SFUMATO_HOME / XDG default */
+  libraryPath?: string;
+  mode: SystemInfo['mode'];
+  launcher?: JobLauncher;
+}
+
+export interface StartedRun {
+  run: Run;
+  /** resolves with the run's final record when its job process ends */
+  done: Promise<Run>;
+}
+
+export class Sfumato {
+  readonly events = new EventEmitter();
+  readonly jobs: JobManager;
+  /** The contract, implemented: every function validates its request first. */
+  readonly api: SfumatoApi;
+  /** final-status promises of the runs whose job is alive, by run id */
+  private readonly runFinished = new Map<string, Promise<Run>>();
+
+  private constructor(
+    readonly library: Library,
+    readonly store: Store,
+    readonly mode: SystemInfo['mode'],
+    launcher: JobLauncher,
+  ) {
+    this.jobs = new JobManager(launcher);
+    this.jobs.on('handler-error', (e: Error) => console.error('[sfumato] job message handler failed:', e));
+    this.api = this.buildApi();
+  }
+
+  static async open(opts: OpenOptions): Promise<Sfumato> {
+    const library = new Library(resolveLibraryPath(opts.libraryPath));
+    const db = await Db.open(library.dbFile);
+    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher);
+    await s.recoverRuns();
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.shutdown();
+    await this.store.db.close();
+  }
+
+  private emitProgress(p: JobProgress): void {
+    this.events.emit('jobs:progress', p);
+  }
+
+  /**
+   * Runs left `running` by a process that is gone (a crash or a kill of the whole app) become
+   * `interrupted` when they have a checkpoint, else `failed`. Runs whose job is still alive (owned
+   * by another Sfumato process on the same library) are left alone.
+   */
+  private async recoverRuns(): Promise<void> {
+    for (const run of await this.store.runs.active()) {
+      if (run.pid && isAlive(run.pid)) continue;
+      await this.finishRunAfterDeath(run.id, 'The job process was gone when Sfumato started (the app or machine stopped).');
+    }
+  }
+
+  private async finishRunAfterDeath(runId: string, why: string): Promise<Run> {
+    const hasCheckpoint = (await this.store.checkpoints.count(runId)) > 0;
+    await this.store.runs.setStatus(runId, hasCheckpoint ? 'interrupted' : 'failed', { error: why, pid: null });
+    return (await this.store.runs.get(runId))!;
+  }
+
+  // ------------------------------------------------------------ datasets
+
+  async importDataset(req: ImportDatasetRequest, onProgress?: (p: JobProgress) => void): Promise<ImportDatasetResult> {
+    const dir = resolve(req.dir);
+    const id = newId('ds');
+    const jobId = newId('job');
+    const imageSize = req.imageSize ?? 32;
+    const background = req.background ?? '#ffffff';
+    const relDir = this.library.rel('datasets', id);
+    const cacheRel = this.library.rel('datasets', id, `cache-${imageSize}.bin`);
+    const progress = (done: number, total: number, message?: string, state: JobProgress['state'] = 'running') => {
+      const p: JobProgress = { jobId, kind: 'import', state, done, total, message, datasetId: id };
+      onProgress?.(p);
+      this.emitProgress(p);
+    };
+    let result;
+    try {
+      result = await importFolder(dir, {
+        size: imageSize,
+        background,
+        thumbDir: this.library.abs(this.library.rel('datasets', id, 'thumbs')),
+        cachePath: this.library.abs(cacheRel),
+        onProgress: (done, total, file) => progress(done, total, file),
+      });
+    } catch (e) {
+      await fs.rm(this.library.abs(relDir), { recursive: true, force: true });
+      progress(0, 0, (e as Error).message, 'failed');
+      throw toApiError(e);
+    }
+    const items = [...result.items].sort((a, b) => a.index - b.index).map((it) => ({
+      id: newId('item'),
+      file: it.file,
+      format: it.format,
+      width: it.width,
+      height: it.height,
+      sha256: it.sha256,
+      thumb: relative(this.library.root, it.thumbFile).split('\\').join('/'),
+    }));
+    const dataset = await this.store.datasets.insert({
+      id,
+      name: req.name ?? basename(dir),
+      sourceDir: dir,
+      imageSize,
+      background,
+      cacheFile: cacheRel,
+      items,
+      errors: result.errors,
+    });
+    progress(items.length, items.length, `imported ${items.length}, ${result.errors.length} problem(s)`, 'completed');
+    return {
+      dataset,
+      imported: items.length,
+      errors: result.errors,
+      duplicates: result.duplicates.map((d) => ({ file: d.file, duplicateOf: d.duplicateOf })),
+    };
+  }
+
+  async getDataset(id: string): Promise<DatasetDetail> {
+    const d = await this.store.datasets.get(id);
+    if (!d) throw new ApiError('not_found', `No dataset ${id}. List datasets with \`sfumato datasets list\`.`);
+    return { ...d, items: await this.store.datasets.items(id), errors: await this.store.datasets.errors(id) };
+  }
+
+  async removeDataset(id: string): Promise<boolean> {
+    const d = await this.store.datasets.get(id);
+    if (!d) return false;
+    const removed = await this.store.datasets.remove(id);
+    await fs.rm(this.library.abs(this.library.rel('datasets', id)), { recursive: true, force: true });
+    return removed;
+  }
+
+  // ------------------------------------------------------------ training
+
+  async startRun(req: StartRunRequest): Promise<StartedRun> {
+    const dataset = await this.store.datasets.get(req.datasetId);
+    if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}. Import one first with \`sfumato datasets import <dir>\`.`);
+    let config;
+    try {
+      config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
+    } catch (e) {
+      throw toApiError(e);
+    }
+    if (config.imageSize !== dataset.imageSize) {
+      throw new ApiError(
+        'bad_request',
+        `imageSize ${config.imageSize} differs from the dataset's prepared size ${dataset.imageSize}; re-import the folder at ${config.imageSize} px or train at ${dataset.imageSize}.`,
+        { field: 'imageSize' },
+      );
+    }
+    const seed = req.seed ?? randomInt(0, 2 ** 31);
+    const runId = newId('run');
+    await this.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed });
+    const ckptRel = this.library.rel('runs', runId, 'checkpoints');
+    const spec: TrainJobSpec = {
+      kind: 'train',
+      runId,
+      config,
+      seed,
+      datasetCache: this.library.abs((await this.store.datasets.cacheFile(dataset.id))!),
+      checkpointDir: this.library.abs(ckptRel),
+      checkpointDirRel: ckptRel,
+    };
+    const jobId = newId('job');
+    const job = this.jobs.start(
+      jobId,
+      spec,
+      async (msg) => {
+        switch (msg.type) {
+          case 'started':
+            await this.store.runs.setStatus(runId, 'running', { backend: msg.backend, pid: job.pid ?? null });
+            this.emitProgress({ jobId, kind: 'train', state: 'running', done: 0, total: config.steps, runId, message: `training on ${msg.backend}` });
+            break;
+          case 'train-progress':
+            await this.store.runs.recordProgress(runId, msg.step, msg.losses);
+            this.emitProgress({
+              jobId,
+              kind: 'train',
+              state: 'running',
+              done: msg.step,
+              total: msg.total,
+              runId,
+              loss: msg.losses.length ? msg.losses[msg.losses.length - 1].loss : undefined,
+              stepsPerSec: msg.stepsPerSec,
+              etaSec: msg.stepsPerSec > 0 ? (msg.total - msg.step) / msg.stepsPerSec : undefined,
+            });
+            break;
+          case 'checkpoint':
+            await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: msg.step, file: msg.file, sha256: msg.sha256, loss: msg.loss });
+            break;
+          case 'log':
+            this.emitProgress({ jobId, kind: 'train', state: 'running', done: -1, total: config.steps, runId, message: msg.message });
+            break;
+          default:
+            break;
+        }
+      },
+      { runId },
+    );
+    await this.store.runs.setStatus(runId, 'queued', { pid: job.pid ?? null });
+    const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome));
+    this.runFinished.set(runId, done);
+    void done.finally(() => this.runFinished.delete(runId));
+    return { run: (await this.store.runs.get(runId))!, done };
+  }
+
+  private async finishRun(runId: string, jobId: string, outcome: JobOutcome): Promise<Run> {
+    let run: Run;
+    if (outcome.state === 'interrupted') {
+      run = await this.finishRunAfterDeath(runId, outcome.error?.message ?? 'The job process died.');
+    } else {
+      await this.store.runs.setStatus(runId, outcome.state, { error: outcome.error?.message ?? null, pid: null });
+      run = (await this.store.runs.get(runId))!;
+    }
+    this.emitProgress({
+      jobId,
+      kind: 'train',
+      state: run.status === 'completed' ? 'completed' : run.status === 'cancelled' ? 'cancelled' : run.status === 'interrupted' ? 'interrupted' : 'failed',
+      done: run.step,
+      total: run.config.steps,
+      runId,
+      loss: run.lastLoss ?? undefined,
+      error: outcome.error ? { code: 'internal', message: outcome.error.message } : undefined,
+    });
+    return run;
+  }
+
+  async cancelRun(id: string): Promise<Run> {
+    const run = await this.store.runs.get(id);
+    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    const job = this.jobs.list().find((j) => j.runId === id);
+    const finished = this.runFinished.get(id);
+    if (job && finished) {
+      this.jobs.get(job.id)?.cancel();
+      return finished;
+    } else if (['queued', 'running', 'paused', 'interrupted'].includes(run.status)) {
+      await this.store.runs.setStatus(id, 'cancelled', { pid: null });
+    }
+    return (await this.store.runs.get(id))!;
+  }
+
+  // ------------------------------------------------------------ sampling
+
+  async generate(req: GenerateRequest, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
+    let checkpoint;
+    if (req.checkpointId) {
+      checkpoint = await this.store.checkpoints.get(req.checkpointId);
+      if (!checkpoint) throw new ApiError('not_found', `No checkpoint ${req.checkpointId}.`);
+    } else if (req.runId) {
+      const run = await this.store.runs.get(req.runId);
+      if (!run) throw new ApiError('not_found', `No run ${req.runId}. List runs with \`sfumato runs list\`.`);
+      checkpoint = await this.store.checkpoints.latest(req.runId);
+      if (!checkpoint) throw new ApiError('conflict', `Run ${req.runId} has no checkpoint yet; wait for its first checkpoint or train it longer.`);
+    } else {
+      throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint) or checkpointId.', { field: 'runId' });
+    }
+    const run = (await this.store.runs.get(checkpoint.runId))!;
+    const sampler = req.sampler ?? 'ddim';
+    const steps = req.steps ?? 20;
+    const eta = req.eta ?? 0;
+    const seed0 = req.seed ?? randomInt(0, 2 ** 31);
+    const seeds = Array.from({ length: req.count }, (_, i) => (seed0 + i) >>> 0);
+    const ids = seeds.map(() => newId('smp'));
+    const jobId = newId('job');
+    const outRel = this.library.rel('samples', new Date().toISOString().slice(0, 10));
+    const spec: SampleJobSpec = {
+      kind: 'sample',
+      jobId,
+      config: run.config,
+      checkpointFile: this.library.abs(checkpoint.file),
+      seeds,
+      sampler,
+      steps,
+      eta,
+      outDir: this.library.abs(outRel),
+      outDirRel: outRel,
+      names: ids,
+    };
+    const samples: SampleRecord[] = [];
+    let backend = 'unknown';
+    const emit = (p: Omit<JobProgress, 'jobId' | 'kind' | 'runId'>) => {
+      const full: JobProgress = { jobId, kind: 'sample', runId: run.id, ...p };
+      onProgress?.(full);
+      this.emitProgress(full);
+    };
+    const job = this.jobs.start(
+      jobId,
+      spec,
+      async (msg) => {
+        if (msg.type === 'started') backend = msg.backend;
+        else if (msg.type === 'sample-progress') {
+          emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
+        } else if (msg.type === 'sample') {
+          const rec = await this.store.samples.insert({
+            id: msg.name,
+            file: msg.file,
+            seed: msg.seed,
+            sampler,
+            steps,
+            samplerOptions: { eta, spacing: 'leading' },
+            schedule: { kind: 'discrete', beta: run.config.schedule, betaStart: run.config.betaStart, betaEnd: run.config.betaEnd, trainSteps: run.config.trainTimesteps },
+            checkpoint: { id: checkpoint.id, sha256: checkpoint.sha256 },
+            runId: run.id,
+            width: msg.width,
+            height: msg.height,
+            backend,
+            appVersion: APP_VERSION,
+          });
+          samples.push(rec);
+          emit({ state: 'running', done: (msg.index + 1) * steps, total: seeds.length * steps, sampleIds: samples.map((s) => s.id) });
+        }
+      },
+      { runId: run.id },
+    );
+    const outcome = await job.done;
+    const sampleIds = samples.map((s) => s.id);
+    if (outcome.state === 'failed' || outcome.state === 'interrupted') {
+      emit({ state: 'failed', done: samples.length, total: seeds.length, sampleIds, error: { code: 'internal', message: outcome.error?.message ?? 'sampling failed' } });
+      throw new ApiError('internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
+    }
+    emit({ state: outcome.state, done: seeds.length * steps, total: seeds.length * steps, sampleIds });
+    return { jobId, samples, cancelled: outcome.state === 'cancelled' };
+  }
+
+  // ------------------------------------------------------------ system
+
+  async systemInfo(): Promise<SystemInfo> {
+    return {
+      appVersion: APP_VERSION,
+      mode: this.mode,
+      libraryPath: this.library.root,
+      versions: collectVersions(),
+      backend: await probeBackends(),
+    };
+  }
+
+  // ------------------------------------------------------------ the contract
+
+  private buildApi(): SfumatoApi {
+    const impl: { [K in Channel]: (req: Req<K>) => Promise<Res<K>> } = {
+      'system:info': () => this.systemInfo(),
+      'datasets:import': (req) => this.importDataset(req),
+      'datasets:list': async () => ({ datasets: await this.store.datasets.list() }),
+      'datasets:get': async (req) => ({ dataset: await this.getDataset(req.id) }),
+      'datasets:remove': async (req) => ({ removed: await this.removeDataset(req.id) }),
+      'runs:start': async (req) => ({ run: (await this.startRun(req)).run }),
+      'runs:list': async (req) => ({ runs: await this.store.runs.list(req.datasetId) }),
+      'runs:get': async (req) => {
+        const run = await this.store.runs.get(req.id);
+        if (!run) throw new ApiError('not_found', `No run ${req.id}.`);
+        return { run: { ...run, checkpoints: await this.store.checkpoints.list(req.id), losses: await this.store.runs.losses(req.id) } };
+      },
+      'runs:cancel': async (req) => ({ run: await this.cancelRun(req.id) }),
+      'checkpoints:list': async (req) => ({ checkpoints: await this.store.checkpoints.list(req.runId) }),
+      'sample:generate': (req) => this.generate(req),
+      'gallery:query': (req) => this.store.samples.query(req),
+      'gallery:get': async (req) => {
+        const sample = await this.store.samples.get(req.id);
+        if (!sample) throw new ApiError('not_found', `No sample ${req.id}.`);
+        return { sample };
+      },
+      'gallery:delete': async (req) => {
+        const files = await this.store.samples.remove(req.ids);
+        for (const f of files) await fs.rm(this.library.abs(f), { force: true });
+        return { deleted: files.length };
+      },
+      'jobs:list': async () => ({ jobs: this.jobs.list() }),
+      'jobs:cancel': async (req) => {
+        const job = this.jobs.get(req.id);
+        if (!job) return { cancelled: false };
+        job.cancel();
+        return { cancelled: true };
+      },
+    };
+    const api = {} as Record<Channel, (req: unknown) => Promise<unknown>>;
+    for (const ch of Object.keys(impl) as Channel[]) {
+      const fn = impl[ch] as (req: unknown) => Promise<unknown>;
+      api[ch] = async (req: unknown) => {
+        const valid = validateRequest(ch, req);
+        try {
+          return await fn(valid);
+        } catch (e) {
+          throw toApiError(e);
+        }
+      };
+    }
+    return api as unknown as SfumatoApi;
+  }
+}
+
+/** Any error to the contract's shape; config errors keep their field. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  const err = e as Error & { field?: string; code?: string };
+  if (err?.name === 'TrainConfigError' || err instanceof TrainConfigError || err?.name === 'ModelConfigError') {
+    return new ApiError('bad_request', err.message, { field: err.field });
+  }
+  if (e instanceof DatasetError) return e.toApiError();
+  return new ApiError('internal', err?.message ?? String(e));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,58 @@
+/**
+ * Facts for `system:info`: versions of the parts Sfumato is made of, and which training backend
+ * a job will get (the ladder of DESIGN.md §3), with the reason each better one is unavailable.
+ */
+import { createRequire } from 'node:module';
+import type { BackendStatus } from '../api/types';
+import pkg from '../../package.json' with { type: 'json' };
+
+export const APP_VERSION: string = pkg.version;
+
+const require = createRequire(import.meta.url);
+
+function versionOf(name: string): string | undefined {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export function collectVersions(): Record<string, string> {
+  const out: Record<string, string> = { sfumato: APP_VERSION, node: process.versions.node };
+  if (process.versions.electron) out.electron = process.versions.electron;
+  for (const name of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'sqlite3', 'sharp', 'vue']) {
+    const v = versionOf(name);
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
+function resolvable(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Which tfjs backend a training job will use, best first: tensorflow (tfjs-node-gpu / tfjs-node),
+ * webgpu, wasm, cpu. This is the main side's cheap probe (no backend is initialised here); the job
+ * process reports the backend it really got in its `started` message.
+ */
+export async function probeBackends(): Promise<BackendStatus> {
+  const unavailable: Record<string, string> = {};
+  if (resolvable('@tensorflow/tfjs-node-gpu') || resolvable('@tensorflow/tfjs-node')) {
+    return { active: 'tensorflow', unavailable };
+  }
+  unavailable.tensorflow =
+    '@tensorflow/tfjs-node is not installed: its install step downloads libtensorflow, which failed or was skipped. Run `npm install @tensorflow/tfjs-node` (or tfjs-node-gpu with CUDA 11.2) where that download works.';
+  unavailable.webgpu = resolvable('webgpu')
+    ? 'the webgpu package is installed but WebGPU training is not wired in yet.'
+    : 'the `webgpu` package is not installed.';
+  unavailable.wasm =
+    'tfjs-backend-wasm has no Conv2DBackpropFilter kernel, which training needs; Sfumato does not provide it yet.';
+  return { active: 'cpu', unavailable };
+}

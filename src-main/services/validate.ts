@@ -1,0 +1,85 @@
+/**
+ * Validation of requests at the edge (IPC, HTTP, CLI all pass through here), with zod. A failed
+ * check becomes ApiError('bad_request') naming the field and what was expected.
+ */
+import { z } from 'zod';
+import { ApiError } from '../api/errors';
+import type { Channel } from '../api/channels';
+
+const id = z.string().min(1).max(100);
+const empty = z.object({}).strict();
+
+const trainConfig = z
+  .object({
+    imageSize: z.number().int(),
+    baseChannels: z.number().int(),
+    channelMults: z.array(z.number().int()),
+    resBlocks: z.number().int(),
+    attentionResolutions: z.array(z.number().int()),
+    groups: z.number().int(),
+    dropout: z.number(),
+    batchSize: z.number().int(),
+    lr: z.number(),
+    ema: z.number(),
+    schedule: z.literal('linear'),
+    betaStart: z.number(),
+    betaEnd: z.number(),
+    trainTimesteps: z.number().int(),
+    objective: z.literal('eps'),
+    steps: z.number().int(),
+    checkpointEvery: z.number().int(),
+    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+  })
+  .partial()
+  .strict();
+
+const seed = z.number().int().min(0).max(0xffffffff);
+
+export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
+  'system:info': empty,
+  'datasets:import': z
+    .object({
+      dir: z.string().min(1, 'dir: give the folder of images to import'),
+      name: z.string().min(1).max(200).optional(),
+      imageSize: z.number().int().optional(),
+      background: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'background must be a colour like #ffffff').optional(),
+    })
+    .strict(),
+  'datasets:list': empty,
+  'datasets:get': z.object({ id }).strict(),
+  'datasets:remove': z.object({ id }).strict(),
+  'runs:start': z.object({ datasetId: id, seed: seed.optional(), config: trainConfig.optional() }).strict(),
+  'runs:list': z.object({ datasetId: id.optional() }).strict(),
+  'runs:get': z.object({ id }).strict(),
+  'runs:cancel': z.object({ id }).strict(),
+  'checkpoints:list': z.object({ runId: id.optional() }).strict(),
+  'sample:generate': z
+    .object({
+      runId: id.optional(),
+      checkpointId: id.optional(),
+      count: z.number().int().min(1).max(256),
+      seed: seed.optional(),
+      sampler: z.literal('ddim').optional(),
+      steps: z.number().int().min(1).max(1000).optional(),
+      eta: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
+  'gallery:query': z
+    .object({ runId: id.optional(), limit: z.number().int().min(1).max(1000).optional(), offset: z.number().int().min(0).optional() })
+    .strict(),
+  'gallery:get': z.object({ id }).strict(),
+  'gallery:delete': z.object({ ids: z.array(id).min(1) }).strict(),
+  'jobs:list': empty,
+  'jobs:cancel': z.object({ id }).strict(),
+};
+
+export function validateRequest<T>(channel: Channel, req: unknown): T {
+  const schema = REQUEST_SCHEMAS[channel];
+  const r = schema.safeParse(req ?? {});
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || '(request)', message: i.message }));
+    const first = issues[0];
+    throw new ApiError('bad_request', `${channel}: ${first.field}: ${first.message}`, { issues });
+  }
+  return r.data as T;
+}

@@ -1,0 +1,82 @@
+/**
+ * Numbered schema migrations. Migration N (1-based) brings PRAGMA user_version from N-1 to N.
+ * Never edit a migration that has shipped: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the walking skeleton's tables.
+  `
+  CREATE TABLE datasets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    source_dir TEXT NOT NULL,
+    image_size INTEGER NOT NULL,
+    background TEXT NOT NULL,
+    cache_file TEXT NOT NULL,
+    item_count INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors_json TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE dataset_items (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    thumb TEXT NOT NULL,
+    UNIQUE (dataset_id, idx)
+  );
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    dataset_id TEXT REFERENCES datasets(id) ON DELETE SET NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued','running','paused','interrupted','failed','completed','cancelled')),
+    config_json TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    last_loss REAL,
+    backend TEXT,
+    error TEXT,
+    pid INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE run_losses (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    loss REAL NOT NULL,
+    PRIMARY KEY (run_id, step)
+  );
+  CREATE TABLE checkpoints (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    loss REAL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX checkpoints_run ON checkpoints(run_id, step);
+  CREATE TABLE samples (
+    id TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    sampler TEXT NOT NULL,
+    steps INTEGER NOT NULL,
+    sampler_options_json TEXT NOT NULL,
+    schedule_json TEXT NOT NULL,
+    checkpoint_id TEXT REFERENCES checkpoints(id) ON DELETE SET NULL,
+    checkpoint_sha256 TEXT NOT NULL,
+    run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    backend TEXT NOT NULL,
+    app_version TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX samples_created ON samples(created_at);
+  CREATE INDEX samples_run ON samples(run_id);
+  `,
+];

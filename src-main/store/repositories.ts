@@ -1,0 +1,389 @@
+/**
+ * Repositories: SQL in, plain contract types out. Nothing outside src-main/store writes SQL.
+ */
+import type {
+  Checkpoint,
+  Dataset,
+  DatasetItem,
+  ImportError,
+  Run,
+  RunStatus,
+  SampleRecord,
+  TrainConfig,
+} from '../api/types';
+import type { Db } from './db';
+
+const now = (): string => new Date().toISOString();
+
+// ---------------------------------------------------------------- datasets
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  source_dir: string;
+  image_size: number;
+  background: string;
+  cache_file: string;
+  item_count: number;
+  error_count: number;
+  errors_json: string;
+  created_at: string;
+}
+
+const toDataset = (r: DatasetRow): Dataset => ({
+  id: r.id,
+  name: r.name,
+  sourceDir: r.source_dir,
+  imageSize: r.image_size,
+  background: r.background,
+  itemCount: r.item_count,
+  errorCount: r.error_count,
+  createdAt: r.created_at,
+});
+
+export interface NewDataset {
+  id: string;
+  name: string;
+  sourceDir: string;
+  imageSize: number;
+  background: string;
+  cacheFile: string;
+  items: Omit<DatasetItem, 'datasetId'>[];
+  errors: ImportError[];
+}
+
+export class DatasetRepo {
+  constructor(private readonly db: Db) {}
+
+  async insert(d: NewDataset): Promise<Dataset> {
+    const createdAt = now();
+    await this.db.transaction(async () => {
+      await this.db.run(
+        `INSERT INTO datasets (id, name, source_dir, image_size, background, cache_file, item_count, error_count, errors_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [d.id, d.name, d.sourceDir, d.imageSize, d.background, d.cacheFile, d.items.length, d.errors.length, JSON.stringify(d.errors), createdAt],
+      );
+      let idx = 0;
+      for (const it of d.items) {
+        await this.db.run(
+          `INSERT INTO dataset_items (id, dataset_id, idx, file, format, width, height, sha256, thumb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [it.id, d.id, idx++, it.file, it.format, it.width, it.height, it.sha256, it.thumb],
+        );
+      }
+    });
+    return (await this.get(d.id))!;
+  }
+
+  async get(id: string): Promise<Dataset | undefined> {
+    const r = await this.db.get<DatasetRow>('SELECT * FROM datasets WHERE id = ?', [id]);
+    return r && toDataset(r);
+  }
+
+  async cacheFile(id: string): Promise<string | undefined> {
+    const r = await this.db.get<{ cache_file: string }>('SELECT cache_file FROM datasets WHERE id = ?', [id]);
+    return r?.cache_file;
+  }
+
+  async errors(id: string): Promise<ImportError[]> {
+    const r = await this.db.get<{ errors_json: string }>('SELECT errors_json FROM datasets WHERE id = ?', [id]);
+    return r ? (JSON.parse(r.errors_json) as ImportError[]) : [];
+  }
+
+  async list(): Promise<Dataset[]> {
+    const rows = await this.db.all<DatasetRow>('SELECT * FROM datasets ORDER BY created_at DESC, id');
+    return rows.map(toDataset);
+  }
+
+  async items(datasetId: string): Promise<DatasetItem[]> {
+    const rows = await this.db.all<{
+      id: string;
+      dataset_id: string;
+      file: string;
+      format: string;
+      width: number;
+      height: number;
+      sha256: string;
+      thumb: string;
+    }>('SELECT * FROM dataset_items WHERE dataset_id = ? ORDER BY idx', [datasetId]);
+    return rows.map((r) => ({
+      id: r.id,
+      datasetId: r.dataset_id,
+      file: r.file,
+      format: r.format,
+      width: r.width,
+      height: r.height,
+      sha256: r.sha256,
+      thumb: r.thumb,
+    }));
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const r = await this.db.run('DELETE FROM datasets WHERE id = ?', [id]);
+    return r.changes > 0;
+  }
+}
+
+// ---------------------------------------------------------------- runs
+
+interface RunRow {
+  id: string;
+  dataset_id: string | null;
+  status: RunStatus;
+  config_json: string;
+  seed: number;
+  step: number;
+  last_loss: number | null;
+  backend: string | null;
+  error: string | null;
+  pid: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const toRun = (r: RunRow): Run => ({
+  id: r.id,
+  datasetId: r.dataset_id ?? '',
+  status: r.status,
+  config: JSON.parse(r.config_json) as TrainConfig,
+  seed: r.seed,
+  step: r.step,
+  lastLoss: r.last_loss,
+  backend: r.backend,
+  error: r.error,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export class RunRepo {
+  constructor(private readonly db: Db) {}
+
+  async insert(run: { id: string; datasetId: string; config: TrainConfig; seed: number }): Promise<Run> {
+    const t = now();
+    await this.db.run(
+      `INSERT INTO runs (id, dataset_id, status, config_json, seed, step, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?)`,
+      [run.id, run.datasetId, JSON.stringify(run.config), run.seed, t, t],
+    );
+    return (await this.get(run.id))!;
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    const r = await this.db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [id]);
+    return r && toRun(r);
+  }
+
+  async list(datasetId?: string): Promise<Run[]> {
+    const rows = datasetId
+      ? await this.db.all<RunRow>('SELECT * FROM runs WHERE dataset_id = ? ORDER BY created_at DESC, id', [datasetId])
+      : await this.db.all<RunRow>('SELECT * FROM runs ORDER BY created_at DESC, id');
+    return rows.map(toRun);
+  }
+
+  /** Runs whose job was alive when the app last stopped (status running/queued/paused). */
+  async active(): Promise<(Run & { pid: number | null })[]> {
+    const rows = await this.db.all<RunRow>(`SELECT * FROM runs WHERE status IN ('queued','running','paused')`);
+    return rows.map((r) => ({ ...toRun(r), pid: r.pid }));
+  }
+
+  async setStatus(id: string, status: RunStatus, extra: { error?: string | null; pid?: number | null; backend?: string } = {}): Promise<void> {
+    const sets = ['status = ?', 'updated_at = ?'];
+    const params: (string | number | null)[] = [status, now()];
+    if (extra.error !== undefined) {
+      sets.push('error = ?');
+      params.push(extra.error);
+    }
+    if (extra.pid !== undefined) {
+      sets.push('pid = ?');
+      params.push(extra.pid);
+    }
+    if (extra.backend !== undefined) {
+      sets.push('backend = ?');
+      params.push(extra.backend);
+    }
+    params.push(id);
+    await this.db.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params);
+  }
+
+  /** Record progress: the step reached and the losses of the steps since the last report. */
+  async recordProgress(id: string, step: number, losses: { step: number; loss: number }[]): Promise<void> {
+    await this.db.transaction(async () => {
+      for (const l of losses) {
+        await this.db.run('INSERT OR REPLACE INTO run_losses (run_id, step, loss) VALUES (?, ?, ?)', [id, l.step, l.loss]);
+      }
+      const last = losses.length ? losses[losses.length - 1].loss : null;
+      await this.db.run('UPDATE runs SET step = ?, last_loss = COALESCE(?, last_loss), updated_at = ? WHERE id = ?', [step, last, now(), id]);
+    });
+  }
+
+  async losses(id: string): Promise<{ step: number; loss: number }[]> {
+    return this.db.all('SELECT step, loss FROM run_losses WHERE run_id = ? ORDER BY step', [id]);
+  }
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+interface CheckpointRow {
+  id: string;
+  run_id: string;
+  step: number;
+  file: string;
+  sha256: string;
+  loss: number | null;
+  created_at: string;
+}
+
+const toCheckpoint = (r: CheckpointRow): Checkpoint => ({
+  id: r.id,
+  runId: r.run_id,
+  step: r.step,
+  file: r.file,
+  sha256: r.sha256,
+  loss: r.loss,
+  createdAt: r.created_at,
+});
+
+export class CheckpointRepo {
+  constructor(private readonly db: Db) {}
+
+  async insert(c: Omit<Checkpoint, 'createdAt'>): Promise<Checkpoint> {
+    await this.db.run(
+      'INSERT INTO checkpoints (id, run_id, step, file, sha256, loss, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [c.id, c.runId, c.step, c.file, c.sha256, c.loss, now()],
+    );
+    return (await this.get(c.id))!;
+  }
+
+  async get(id: string): Promise<Checkpoint | undefined> {
+    const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?', [id]);
+    return r && toCheckpoint(r);
+  }
+
+  async list(runId?: string): Promise<Checkpoint[]> {
+    const rows = runId
+      ? await this.db.all<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step', [runId])
+      : await this.db.all<CheckpointRow>('SELECT * FROM checkpoints ORDER BY created_at DESC');
+    return rows.map(toCheckpoint);
+  }
+
+  async latest(runId: string): Promise<Checkpoint | undefined> {
+    const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1', [runId]);
+    return r && toCheckpoint(r);
+  }
+
+  async count(runId: string): Promise<number> {
+    const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM checkpoints WHERE run_id = ?', [runId]);
+    return r?.n ?? 0;
+  }
+}
+
+// ---------------------------------------------------------------- samples
+
+interface SampleRow {
+  id: string;
+  file: string;
+  seed: number;
+  sampler: string;
+  steps: number;
+  sampler_options_json: string;
+  schedule_json: string;
+  checkpoint_id: string | null;
+  checkpoint_sha256: string;
+  run_id: string | null;
+  width: number;
+  height: number;
+  backend: string;
+  app_version: string;
+  created_at: string;
+}
+
+const toSample = (r: SampleRow): SampleRecord => ({
+  id: r.id,
+  file: r.file,
+  seed: r.seed,
+  sampler: r.sampler as SampleRecord['sampler'],
+  steps: r.steps,
+  samplerOptions: JSON.parse(r.sampler_options_json) as SampleRecord['samplerOptions'],
+  schedule: JSON.parse(r.schedule_json) as SampleRecord['schedule'],
+  checkpoint: { id: r.checkpoint_id ?? '', sha256: r.checkpoint_sha256 },
+  runId: r.run_id,
+  width: r.width,
+  height: r.height,
+  backend: r.backend,
+  appVersion: r.app_version,
+  createdAt: r.created_at,
+});
+
+export class SampleRepo {
+  constructor(private readonly db: Db) {}
+
+  async insert(s: Omit<SampleRecord, 'createdAt'>): Promise<SampleRecord> {
+    await this.db.run(
+      `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
+         run_id, width, height, backend, app_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        s.id,
+        s.file,
+        s.seed,
+        s.sampler,
+        s.steps,
+        JSON.stringify(s.samplerOptions),
+        JSON.stringify(s.schedule),
+        s.checkpoint.id,
+        s.checkpoint.sha256,
+        s.runId,
+        s.width,
+        s.height,
+        s.backend,
+        s.appVersion,
+        now(),
+      ],
+    );
+    return (await this.get(s.id))!;
+  }
+
+  async get(id: string): Promise<SampleRecord | undefined> {
+    const r = await this.db.get<SampleRow>('SELECT * FROM samples WHERE id = ?', [id]);
+    return r && toSample(r);
+  }
+
+  async query(q: { runId?: string; limit?: number; offset?: number }): Promise<{ samples: SampleRecord[]; total: number }> {
+    const where = q.runId ? 'WHERE run_id = ?' : '';
+    const params = q.runId ? [q.runId] : [];
+    const total = (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM samples ${where}`, params))?.n ?? 0;
+    const rows = await this.db.all<SampleRow>(
+      `SELECT * FROM samples ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
+      [...params, q.limit ?? 200, q.offset ?? 0],
+    );
+    return { samples: rows.map(toSample), total };
+  }
+
+  async remove(ids: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    await this.db.transaction(async () => {
+      for (const id of ids) {
+        const r = await this.db.get<{ file: string }>('SELECT file FROM samples WHERE id = ?', [id]);
+        if (!r) continue;
+        await this.db.run('DELETE FROM samples WHERE id = ?', [id]);
+        removed.push(r.file);
+      }
+    });
+    return removed;
+  }
+}
+
+export interface Store {
+  db: Db;
+  datasets: DatasetRepo;
+  runs: RunRepo;
+  checkpoints: CheckpointRepo;
+  samples: SampleRepo;
+}
+
+export function repositories(db: Db): Store {
+  return {
+    db,
+    datasets: new DatasetRepo(db),
+    runs: new RunRepo(db),
+    checkpoints: new CheckpointRepo(db),
+    samples: new SampleRepo(db),
+  };
+}

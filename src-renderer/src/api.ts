@@ -1,0 +1,115 @@
+/**
+ * The renderer's ONE api client. It picks the transport: the Electron preload's `window.sfumato`
+ * (IPC) when present, else web mode (HTTP + WebSocket to the server that served this page, with
+ * the token from the page URL). Both return the same typed results and throw ApiError.
+ */
+import { CHANNELS, EVENTS, channelPath, type Channel } from '../../src-main/api/channels';
+import type { Req, Res, SfumatoApi } from '../../src-main/api/contract';
+import { ApiError } from '../../src-main/api/errors';
+import type { ApiErrorShape, JobProgress } from '../../src-main/api/types';
+
+type Reply = { ok: true; result: unknown } | { ok: false; error: ApiErrorShape };
+
+interface PreloadApi {
+  [name: string]: (req?: unknown) => Promise<Reply>;
+}
+interface PreloadBridge extends PreloadApi {
+  onJobProgress: never;
+}
+
+declare global {
+  interface Window {
+    sfumato?: PreloadBridge;
+  }
+}
+
+export type Transport = 'ipc' | 'web';
+
+const bridge = typeof window !== 'undefined' ? window.sfumato : undefined;
+export const transport: Transport = bridge ? 'ipc' : 'web';
+
+/** Token for web mode: from `?token=` on first load, then kept for this tab. */
+function webToken(): string {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('sfumato-token', fromUrl);
+    return fromUrl;
+  }
+  return sessionStorage.getItem('sfumato-token') ?? '';
+}
+const token = transport === 'web' ? webToken() : '';
+
+const nameOf = new Map<Channel, string>(Object.entries(CHANNELS).map(([name, ch]) => [ch as Channel, name]));
+
+async function invoke<K extends Channel>(channel: K, req: Req<K>): Promise<Res<K>> {
+  let reply: Reply;
+  if (bridge) {
+    reply = await bridge[nameOf.get(channel)!](req);
+  } else {
+    let res: Response;
+    try {
+      res = await fetch(channelPath(channel), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(req ?? {}),
+      });
+    } catch (e) {
+      throw new ApiError('unavailable', `Sfumato is not reachable (${(e as Error).message}). Is \`sfumato serve\` still running?`);
+    }
+    reply = (await res.json().catch(() => ({ ok: false, error: { code: 'internal', message: `HTTP ${res.status}` } }))) as Reply;
+  }
+  if (!reply.ok) throw ApiError.from(reply.error);
+  return reply.result as Res<K>;
+}
+
+export const api: SfumatoApi = Object.fromEntries(
+  (Object.values(CHANNELS) as Channel[]).map((ch) => [ch, (req: unknown) => invoke(ch, req as never)]),
+) as unknown as SfumatoApi;
+
+/** URL of a library file (sample PNG, thumbnail) for <img src>. */
+export function fileUrl(rel: string): string {
+  const path = rel.split('/').map(encodeURIComponent).join('/');
+  return transport === 'ipc' ? `sfumato://library/${path}` : `/api/files/${path}?token=${encodeURIComponent(token)}`;
+}
+
+type ProgressListener = (p: JobProgress) => void;
+const listeners = new Set<ProgressListener>();
+let socket: WebSocket | undefined;
+let ipcUnsubscribe: (() => void) | undefined;
+let retry = 0;
+
+function connect(): void {
+  if (bridge) {
+    const sub = (bridge as unknown as { onJobProgress(cb: ProgressListener): () => void }).onJobProgress;
+    ipcUnsubscribe = sub((p) => listeners.forEach((l) => l(p)));
+    return;
+  }
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  socket = new WebSocket(`${proto}//${location.host}/api/events?token=${encodeURIComponent(token)}`);
+  socket.onopen = () => (retry = 0);
+  socket.onmessage = (ev) => {
+    const msg = JSON.parse(String(ev.data)) as { event: string; payload: JobProgress };
+    if (msg.event === EVENTS.jobProgress) listeners.forEach((l) => l(msg.payload));
+  };
+  socket.onclose = () => {
+    socket = undefined;
+    if (listeners.size > 0) setTimeout(connect, Math.min(5000, 250 * 2 ** retry++));
+  };
+}
+
+/** Subscribe to job progress events; returns the unsubscribe function. */
+export function onJobProgress(cb: ProgressListener): () => void {
+  listeners.add(cb);
+  if (!socket && !ipcUnsubscribe) connect();
+  return () => {
+    listeners.delete(cb);
+    if (listeners.size === 0) {
+      ipcUnsubscribe?.();
+      ipcUnsubscribe = undefined;
+      socket?.close();
+      socket = undefined;
+    }
+  };
+}
+
+export { ApiError };
