@@ -1,0 +1,132 @@
+/**
+ * The prepared pixels of a dataset, one file per dataset and resolution.
+ *
+ * Layout (little-endian), version 1:
+ *   0  4  magic "SFDC"
+ *   4  4  u32 version (1)
+ *   8  4  u32 size (image edge in pixels)
+ *  12  4  u32 channels (3: RGB)
+ *  16  4  u32 count (images)
+ *  20  4  u32 CRC-32 of the pixel bytes
+ *  24  8  reserved (zero)
+ *  32  …  count * size * size * channels bytes: uint8, NHWC, images in dataset item order
+ *
+ * Written atomically (temp file in the same folder, fsync, rename), so a reader sees the previous
+ * cache or the complete new one; the CRC catches a file damaged later on disk.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { DatasetError, throwIfAborted } from './errors';
+import { atomicWriteFile } from './util';
+
+export const CACHE_MAGIC = 'SFDC';
+export const CACHE_VERSION = 1;
+export const CACHE_HEADER_BYTES = 32;
+
+export interface DatasetCache {
+  size: number;
+  channels: number;
+  count: number;
+  /** count * size * size * channels bytes, uint8 NHWC */
+  pixels: Uint8Array;
+}
+
+export interface WriteCacheInput {
+  size: number;
+  count: number;
+  /** default 3 */
+  channels?: number;
+  pixels: Uint8Array;
+}
+
+function checkShape(size: number, channels: number, count: number): void {
+  if (!Number.isInteger(size) || size < 1 || size > 4096) throw new DatasetError('invalid_option', `Cache image size must be a whole number from 1 to 4096; got ${size}.`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 4) throw new DatasetError('invalid_option', `Cache channels must be 1 to 4; got ${channels}.`);
+  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) throw new DatasetError('invalid_option', `Cache image count must be a whole number >= 0; got ${count}.`);
+}
+
+/** Bytes of a cache file holding `count` images. */
+export function cacheByteLength(size: number, count: number, channels = 3): number {
+  return CACHE_HEADER_BYTES + count * size * size * channels;
+}
+
+/** Writes the cache atomically (creating the folder). With a fired `signal` nothing is written. */
+export async function writeCache(file: string, input: WriteCacheInput, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const channels = input.channels ?? 3;
+  checkShape(input.size, channels, input.count);
+  const expected = input.count * input.size * input.size * channels;
+  if (!(input.pixels instanceof Uint8Array) || input.pixels.length !== expected)
+    throw new DatasetError(
+      'invalid_option',
+      `Cache pixels must be ${expected} bytes (${input.count} x ${input.size} x ${input.size} x ${channels}); got ${input.pixels?.length}.`,
+    );
+  const what = `Writing the dataset cache ${file}`;
+  throwIfAborted(opts.signal, what);
+  const header = Buffer.alloc(CACHE_HEADER_BYTES);
+  header.write(CACHE_MAGIC, 0, 'latin1');
+  header.writeUInt32LE(CACHE_VERSION, 4);
+  header.writeUInt32LE(input.size, 8);
+  header.writeUInt32LE(channels, 12);
+  header.writeUInt32LE(input.count, 16);
+  header.writeUInt32LE(crc32(input.pixels) >>> 0, 20);
+  await mkdir(path.dirname(file), { recursive: true });
+  await atomicWriteFile(file, [header, input.pixels], () => throwIfAborted(opts.signal, what));
+}
+
+function damaged(file: string, why: string): DatasetError {
+  return new DatasetError('cache_invalid', `Dataset cache ${file} is damaged (${why}). Re-import the dataset to rebuild it.`);
+}
+
+/** Reads and verifies a cache file; throws `DatasetError('cache_invalid')` saying what is wrong. */
+export async function readCache(file: string): Promise<DatasetCache> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `Dataset cache ${file} is missing. Re-import the dataset to rebuild it.`);
+    throw new DatasetError('cache_invalid', `Dataset cache ${file} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
+  }
+  if (buf.length < CACHE_HEADER_BYTES) throw damaged(file, `only ${buf.length} bytes, shorter than its ${CACHE_HEADER_BYTES}-byte header`);
+  if (buf.toString('latin1', 0, 4) !== CACHE_MAGIC) throw damaged(file, 'it is not a Sfumato dataset cache: wrong magic bytes');
+  const version = buf.readUInt32LE(4);
+  if (version !== CACHE_VERSION)
+    throw new DatasetError(
+      'cache_invalid',
+      version > CACHE_VERSION
+        ? `Dataset cache ${file} was written by a newer Sfumato (format ${version}; this one reads ${CACHE_VERSION}). Update Sfumato or re-import the dataset.`
+        : `Dataset cache ${file} has an old format (${version}). Re-import the dataset to rebuild it.`,
+    );
+  const size = buf.readUInt32LE(8);
+  const channels = buf.readUInt32LE(12);
+  const count = buf.readUInt32LE(16);
+  const crc = buf.readUInt32LE(20);
+  if (size < 1 || size > 4096 || channels < 1 || channels > 4) throw damaged(file, `impossible header: size ${size}, channels ${channels}`);
+  const expected = cacheByteLength(size, count, channels);
+  if (buf.length < expected) throw damaged(file, `truncated: ${buf.length} bytes, expected ${expected} for ${count} images of ${size}x${size}x${channels}`);
+  if (buf.length > expected) throw damaged(file, `${buf.length - expected} unexpected bytes after the last image`);
+  const pixels = new Uint8Array(buf.buffer, buf.byteOffset + CACHE_HEADER_BYTES, expected - CACHE_HEADER_BYTES);
+  if ((crc32(pixels) >>> 0) !== crc) throw damaged(file, 'checksum mismatch: the pixel data changed after it was written');
+  return { size, channels, count, pixels };
+}
+
+/**
+ * Gathers images `indices` of `pixels` (uint8 NHWC, `size` x `size` x `channels` each) into one
+ * float batch, NHWC, scaled to [-1, 1] as x / 127.5 - 1.
+ */
+export function toTrainingBatch(pixels: Uint8Array, indices: ArrayLike<number>, size: number, channels = 3): Float32Array {
+  const per = size * size * channels;
+  if (!Number.isInteger(size) || size < 1 || per === 0 || pixels.length % per !== 0)
+    throw new DatasetError('invalid_option', `Pixels (${pixels.length} bytes) are not a whole number of ${size}x${size}x${channels} images.`);
+  const count = pixels.length / per;
+  const out = new Float32Array(indices.length * per);
+  for (let n = 0; n < indices.length; n++) {
+    const i = indices[n]!;
+    if (!Number.isInteger(i) || i < 0 || i >= count) throw new DatasetError('invalid_option', `Image index ${i} is out of range (the cache holds ${count} images).`);
+    const src = i * per;
+    const dst = n * per;
+    for (let k = 0; k < per; k++) out[dst + k] = pixels[src + k]! / 127.5 - 1;
+  }
+  return out;
+}
