@@ -9,6 +9,8 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
+        // Optional native backends, loaded only when the user installed them.
+        external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
         input: {
           index: resolve(__dirname, 'src-main/app/main.ts'),
           'job-worker': resolve(__dirname, 'src-main/jobs/worker.ts'),

@@ -1,0 +1,117 @@
+/**
+ * The `sfumato` command as a user runs it (bin/sfumato.mjs through tsx), on a fresh library folder
+ * and real images: import -> train -> sample -> gallery list, with --json and exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
+
+const run = promisify(execFile);
+
+let lib: ReturnType<typeof tempDir>;
+
+async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+/** With --json, stdout is exactly one JSON object. */
+function json(out: string): Record<string, unknown> {
+  const lines = out.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]) as Record<string, unknown>;
+}
+
+beforeAll(() => {
+  lib = tempDir();
+});
+afterAll(() => lib.cleanup());
+
+describe('sfumato CLI', () => {
+  it('--help works and lists the commands', async () => {
+    const r = await sfumato(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['datasets', 'train', 'sample', 'gallery', 'serve']) expect(r.out).toContain(c);
+  });
+
+  it('runs the pipeline: import -> train 3 steps -> sample 4 -> gallery list', async () => {
+    const imp = await sfumato(['datasets', 'import', EMOJI_DIR, '--image-size', '16', '--json']);
+    expect(imp.code).toBe(0);
+    const ir = json(imp.out) as { dataset: { id: string }; imported: number; errors: { file: string; code: string }[] };
+    expect(ir.dataset.id).toMatch(/^ds_/);
+    expect(ir.imported).toBe(13);
+    expect(ir.errors).toEqual([expect.objectContaining({ file: 'NOTICE.md', code: 'unsupported' })]);
+
+    const tr = await sfumato([
+      'train', '--dataset', ir.dataset.id, '--steps', '3', '--batch', '4', '--base-channels', '8',
+      '--channel-mults', '1,2', '--attention', '8', '--groups', '4', '--seed', '11', '--json',
+    ]);
+    expect(tr.err).toContain('[train]');
+    expect(tr.code).toBe(0);
+    const run = (json(tr.out) as { run: { id: string; status: string; seed: number; step: number } }).run;
+    expect(run).toMatchObject({ status: 'completed', seed: 11, step: 3 });
+    expect(run.id).toMatch(/^run_/);
+
+    const sm = await sfumato(['sample', '--run', run.id, '--count', '4', '--seed', '100', '--steps', '4', '--json']);
+    expect(sm.code).toBe(0);
+    const samples = (json(sm.out) as { samples: { id: string; file: string; seed: number }[] }).samples;
+    expect(samples.map((s) => s.seed)).toEqual([100, 101, 102, 103]);
+    for (const s of samples) expect(existsSync(join(lib.dir, s.file))).toBe(true);
+
+    const gl = await sfumato(['gallery', 'list', '--json']);
+    expect(gl.code).toBe(0);
+    const list = (json(gl.out) as { samples: Record<string, unknown>[] }).samples;
+    expect(list).toHaveLength(4);
+    for (const rec of list) {
+      for (const k of ['id', 'file', 'seed', 'sampler', 'steps', 'schedule', 'checkpoint', 'runId', 'width', 'height', 'backend', 'createdAt']) {
+        expect(rec).toHaveProperty(k);
+      }
+      expect(rec).toMatchObject({ sampler: 'ddim', steps: 4, runId: run.id, width: 16, height: 16 });
+      expect((rec.checkpoint as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(list.map((s) => s.id).sort()).toEqual(samples.map((s) => s.id).sort());
+  });
+
+  it('bad usage and bad input exit with 2 and say what to do', async () => {
+    const noDir = await sfumato(['datasets', 'import', join(lib.dir, 'does-not-exist'), '--json']);
+    expect(noDir.code).not.toBe(0);
+    expect(json(noDir.out)).toHaveProperty('error');
+    const badFlag = await sfumato(['train', '--dataset', 'ds_x', '--steps', 'many']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.err).toMatch(/--steps must be an integer/);
+    const unknown = await sfumato(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    const list = json((await sfumato(['datasets', 'list', '--json'])).out) as { datasets: { id: string }[] };
+    const badCfg = await sfumato(['train', '--dataset', list.datasets[0].id, '--channel-mults', '', '--json']);
+    expect(badCfg.code).toBe(2);
+    expect((json(badCfg.out) as { error: { message: string } }).error.message).toMatch(/channelMults/);
+    const cfgFile = join(lib.dir, 'cfg.json');
+    writeFileSync(cfgFile, '{ not json');
+    const badFile = await sfumato(['train', '--dataset', list.datasets[0].id, '--config', cfgFile]);
+    expect(badFile.code).toBe(2);
+    expect(badFile.err).toMatch(/cannot read it as JSON/);
+  });
+
+  it('imports a folder of real images mixed with broken files, naming every bad one', async () => {
+    const dir = join(lib.dir, 'mixed');
+    const { makeMixedFolder } = await import('../fixtures/datasets/mixed-folder');
+    mkdirSync(dir, { recursive: true });
+    const expected = await makeMixedFolder(dir);
+    const r = await sfumato(['datasets', 'import', dir, '--image-size', '16', '--json']);
+    expect(r.code).toBe(0);
+    const out = json(r.out) as { imported: number; errors: { file: string; code: string; message: string }[] };
+    expect(out.imported).toBe(expected.good.length);
+    const named = new Map(out.errors.map((e) => [e.file, e.code]));
+    expect(Object.keys(expected.bad).length).toBeGreaterThan(5);
+    for (const [file, code] of Object.entries(expected.bad)) expect(named.get(file)).toBe(code);
+    for (const e of out.errors) expect(e.message.length).toBeGreaterThan(10);
+  });
+});
