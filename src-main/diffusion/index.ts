@@ -1,0 +1,23 @@
+/** Public API of the diffusion core (pure TypeScript, no tfjs / ONNX Runtime / Node imports). */
+export * from './types';
+export * from './rng';
+export * from './schedules/index';
+export * from './schedules/sigmas';
+export * from './parameterisation';
+export * from './sde/index';
+export * from './process';
+export * from './oracle';
+export { AbortError, ancestralStep, toD, type SigmaSamplerOptions } from './samplers/common';
+export * from './samplers/vp-plan';
+export * from './samplers/ddim';
+export * from './samplers/ddpm';
+export * from './samplers/euler';
+export * from './samplers/euler-ancestral';
+export * from './samplers/heun';
+export * from './samplers/dpmpp-2m';
+export * from './samplers/pc';
+export * from './samplers/pf-ode';
+export * from './samplers/index';
+export * from './solvers/dopri5';
+export * from './likelihood/index';
+export * from './bench/index';

@@ -1,0 +1,3 @@
+export * from './pf-ode';
+export * from './vlb';
+export * from './eight-bit';

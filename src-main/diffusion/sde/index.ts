@@ -1,0 +1,5 @@
+export * from './process';
+export * from './vp';
+export * from './subvp';
+export * from './ve';
+export * from './edm';
