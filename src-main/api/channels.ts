@@ -13,6 +13,7 @@ export const CHANNELS = {
   runsList: 'runs:list',
   runsGet: 'runs:get',
   runsCancel: 'runs:cancel',
+  runsResume: 'runs:resume',
   checkpointsList: 'checkpoints:list',
   sampleGenerate: 'sample:generate',
   galleryQuery: 'gallery:query',

@@ -35,6 +35,7 @@ export type SfumatoContract = {
   'runs:list': { req: { datasetId?: string }; res: { runs: Run[] } };
   'runs:get': { req: { id: string }; res: { run: RunDetail } };
   'runs:cancel': { req: { id: string }; res: { run: Run } };
+  'runs:resume': { req: { id: string }; res: { run: Run } };
   'checkpoints:list': { req: { runId?: string }; res: { checkpoints: Checkpoint[] } };
   'sample:generate': { req: GenerateRequest; res: GenerateResult };
   'gallery:query': { req: GalleryQuery; res: GalleryPage };

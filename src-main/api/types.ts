@@ -1,3 +1,6 @@
+import type { ScheduleSpec } from '../diffusion/process';
+import type { SamplerName as DiffusionSamplerName } from '../diffusion/samplers/index';
+
 /**
  * Plain data types that cross the contract. No Node imports: the renderer imports this file.
  * Dates are ISO-8601 strings; ids are short prefixed strings (`ds_…`, `run_…`, `ckpt_…`, `smp_…`, `job_…`).
@@ -78,7 +81,21 @@ export const RUN_STATUSES: readonly RunStatus[] = [
 
 export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
-/** Everything that defines a training run. Defaults live in src-main/training/config.ts. */
+/**
+ * Noise schedule of a run, as JSON (validated by src-main/diffusion/process.ts):
+ * discrete VP chains `{kind: 'discrete', beta: 'linear' | 'scaled-linear' | 'cosine' | 'sigmoid' |
+ * 'custom', trainSteps, betaStart?, betaEnd?, logSnrPoints?, zeroTerminalSnr?}` or continuous
+ * processes `{kind: 'vp' | 'subvp', betaMin, betaMax}`, `{kind: 've', sigmaMin, sigmaMax}`,
+ * `{kind: 'edm', sigmaMin, sigmaMax, sigmaData}`.
+ */
+export type ScheduleJson = ScheduleSpec;
+
+/** What the network predicts (eps, x0, v: Ho 2020 / Salimans & Ho 2022; score: Song 2021; edm: Karras 2022 F). */
+export type Objective = 'eps' | 'x0' | 'v' | 'score' | 'edm';
+/** Per-timestep loss weighting: uniform, min-SNR-gamma (Hang et al. 2023), P2 (Choi et al. 2022). */
+export type LossWeighting = 'uniform' | 'min-snr' | 'p2';
+
+/** Everything that defines a training run. Defaults and validation live in src-main/training/config.ts. */
 export interface TrainConfig {
   imageSize: number;
   baseChannels: number;
@@ -87,16 +104,38 @@ export interface TrainConfig {
   attentionResolutions: number[];
   groups: number;
   dropout: number;
+  /** images per micro-batch */
   batchSize: number;
+  /** micro-batches per optimiser step (effective batch = batchSize x gradAccum) */
+  gradAccum: number;
+  optimizer: 'adam' | 'adamw';
   lr: number;
+  /** decoupled weight decay (adamw only), applied to conv and linear weights */
+  weightDecay: number;
+  /** linear learning-rate warm-up steps */
+  warmupSteps: number;
+  lrSchedule: 'constant' | 'cosine';
+  /** final learning rate of the cosine decay */
+  minLr: number;
+  /** clip the global gradient norm to this value (0 = off) */
+  gradClip: number;
   ema: number;
-  schedule: 'linear';
-  betaStart: number;
-  betaEnd: number;
-  trainTimesteps: number;
-  objective: 'eps';
+  /** EMA decay warm-up min(decay, (1+n)/(10+n)) */
+  emaWarmup: boolean;
+  schedule: ScheduleJson;
+  objective: Objective;
+  weighting: LossWeighting;
+  minSnrGamma: number;
+  p2K: number;
+  p2Gamma: number;
+  /** random horizontal flips */
+  hflip: boolean;
   steps: number;
   checkpointEvery: number;
+  /** keep the newest K checkpoints (0 = all); checkpoints with gallery samples are always kept */
+  keepCheckpoints: number;
+  /** preview grid from the EMA weights every N steps (0 = off) */
+  previewEvery: number;
   backend: TrainBackend;
 }
 
@@ -110,6 +149,8 @@ export interface Run {
   lastLoss: number | null;
   backend: string | null;
   error: string | null;
+  /** where the weights started: a checkpoint or bundled model (fine-tuning), or null (from scratch) */
+  initFrom: { checkpointId?: string; modelId?: string; sha256: string } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -122,10 +163,15 @@ export interface Checkpoint {
   file: string;
   sha256: string;
   loss: number | null;
+  /** sha256 of the weights as float32 in parameter order (see model/weights.ts weightsDigest) */
+  weightsDigest: string | null;
   createdAt: string;
 }
 
 export interface RunDetail extends Run {
+  /** sha256 of the final (latest) checkpoint's weights as float32, in parameter order */
+  weightsDigest: string | null;
+  previews: { step: number; file: string }[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
 }
@@ -134,9 +180,30 @@ export interface StartRunRequest {
   datasetId: string;
   seed?: number;
   config?: Partial<TrainConfig>;
+  /** fine-tune: start from this checkpoint's weights (architecture and schedule come from it) */
+  initCheckpointId?: string;
+  /** fine-tune: start from a bundled base model */
+  initModelId?: string;
+  /** fine-tune: start the optimiser afresh instead of taking the checkpoint's state (default true for models) */
+  resetOptimizer?: boolean;
 }
 
-export type SamplerName = 'ddim';
+/** ddpm, ddim, euler, euler-ancestral, heun, dpmpp-2m, pc, pf-ode (src-main/diffusion/samplers). */
+export type SamplerName = DiffusionSamplerName;
+
+/** Sampler settings beyond name and steps (validated against the model's schedule). */
+export interface SamplerOptions {
+  eta?: number;
+  spacing?: 'leading' | 'linspace' | 'trailing';
+  sigmas?: 'karras' | 'exponential' | 'uniform-in-t';
+  rho?: number;
+  churn?: number;
+  snr?: number;
+  correctorSteps?: number;
+  variance?: 'beta' | 'beta-tilde';
+  rtol?: number;
+  atol?: number;
+}
 
 export interface GenerateRequest {
   /** a run id (its latest checkpoint) or a checkpoint id */
@@ -146,7 +213,8 @@ export interface GenerateRequest {
   seed?: number;
   sampler?: SamplerName;
   steps?: number;
-  eta?: number;
+  /** sampler options (eta, sigmas, rho, churn, snr, …) */
+  options?: SamplerOptions;
 }
 
 /** A gallery record: every input needed to reproduce the image exactly. */
@@ -158,9 +226,13 @@ export interface SampleRecord {
   sampler: SamplerName;
   steps: number;
   /** sampler settings beyond name and steps, e.g. {eta: 0, spacing: 'leading'} */
-  samplerOptions: Record<string, number | string | boolean>;
-  /** schedule descriptor, e.g. {kind: 'discrete', beta: 'linear', betaStart, betaEnd, trainSteps} */
-  schedule: Record<string, number | string>;
+  samplerOptions: SamplerOptions;
+  /** the model's noise schedule, e.g. {kind: 'discrete', beta: 'linear', betaStart, betaEnd, trainSteps} */
+  schedule: ScheduleJson;
+  /** what the network predicts */
+  prediction: Objective;
+  /** denoiser evaluations the sampler made for this image's batch */
+  nfe: number;
   checkpoint: { id: string; sha256: string };
   runId: string | null;
   width: number;
@@ -210,8 +282,12 @@ export interface JobProgress {
   message?: string;
   runId?: string;
   datasetId?: string;
-  /** training: latest loss and speed */
+  /** training: latest loss, learning rate, gradient norm and speed */
   loss?: number;
+  lr?: number;
+  gradNorm?: number;
+  /** training: library-relative path of the newest preview grid */
+  preview?: string;
   stepsPerSec?: number;
   etaSec?: number;
   /** sampling: ids of samples finished so far */

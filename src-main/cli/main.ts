@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError } from '../api/errors';
-import type { Run, SampleRecord, TrainConfig } from '../api/types';
+import type { JobProgress, Run, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 import { Sfumato } from '../services/sfumato';
 import { APP_VERSION } from '../services/system';
 import { Output } from './output';
+import { addBenchCommands, BenchInputError } from './bench';
 
 interface GlobalOpts {
   dataDir?: string;
@@ -148,8 +150,12 @@ export function buildProgram(): Command {
   // ---------------------------------------------------------------- training
   program
     .command('train')
-    .description('train a diffusion model on a dataset (blocks and shows progress)')
-    .requiredOption('--dataset <id>', 'dataset id (ds_…)')
+    .description('train a diffusion model on a dataset (blocks and shows progress; Ctrl-C cancels)')
+    .option('--dataset <id>', 'dataset id (ds_…)')
+    .option('--resume <run>', 'continue an interrupted run from its last checkpoint')
+    .option('--init-checkpoint <id>', 'fine-tune: start from this checkpoint (architecture and schedule come from it)')
+    .option('--init-model <id>', 'fine-tune: start from a bundled base model')
+    .option('--reset-optimizer', 'fine-tune: start the optimiser afresh')
     .option('--config <file.json>', 'run configuration JSON; flags override it')
     .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
     .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
@@ -160,46 +166,93 @@ export function buildProgram(): Command {
     .option('--groups <n>', 'GroupNorm groups', parseIntStrict('groups'))
     .option('--dropout <p>', 'dropout rate', parseNum('dropout'))
     .option('--batch <n>', 'batch size', parseIntStrict('batch'))
-    .option('--lr <x>', 'learning rate', parseNum('lr'))
+    .option('--grad-accum <n>', 'micro-batches per optimiser step', parseIntStrict('grad-accum'))
+    .addOption(new Option('--optimizer <name>', 'optimiser').choices(['adam', 'adamw']))
+    .option('--lr <x>', 'learning rate (default 2e-4; 5e-5 when fine-tuning)', parseNum('lr'))
+    .option('--weight-decay <x>', 'decoupled weight decay (adamw)', parseNum('weight-decay'))
+    .option('--warmup <n>', 'learning-rate warm-up steps', parseIntStrict('warmup'))
+    .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule after warm-up').choices(['constant', 'cosine']))
+    .option('--min-lr <x>', 'final learning rate of the cosine decay', parseNum('min-lr'))
+    .option('--grad-clip <x>', 'clip the global gradient norm (0 = off)', parseNum('grad-clip'))
     .option('--ema <x>', 'EMA decay', parseNum('ema'))
-    .option('--schedule <name>', 'noise schedule (linear)')
-    .option('--objective <name>', 'training objective (eps)')
+    .option('--schedule <name|json>', 'noise schedule: linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, or a JSON object')
+    .addOption(new Option('--objective <name>', 'what the network predicts').choices(['eps', 'x0', 'v', 'score', 'edm']))
+    .addOption(new Option('--weighting <name>', 'loss weighting over noise levels').choices(['uniform', 'min-snr', 'p2']))
+    .option('--min-snr-gamma <x>', 'gamma of min-SNR weighting', parseNum('min-snr-gamma'))
+    .option('--no-hflip', 'no random horizontal flips')
     .option('--steps <n>', 'training steps', parseIntStrict('steps'))
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (and at the end)', parseIntStrict('checkpoint-every'))
+    .option('--keep <n>', 'keep the newest N checkpoints (0 = all)', parseIntStrict('keep'))
+    .option('--preview-every <n>', 'preview grid from the EMA weights every N steps (0 = off)', parseIntStrict('preview-every'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']))
     .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
-        let config: Partial<TrainConfig> = {};
-        if (o.config) {
-          try {
-            config = JSON.parse(readFileSync(String(o.config), 'utf8')) as Partial<TrainConfig>;
-          } catch (e) {
-            throw new UsageError(`--config ${String(o.config)}: cannot read it as JSON (${(e as Error).message}).`);
-          }
-        }
-        const flags: Partial<TrainConfig> = {
-          imageSize: o.imageSize as number | undefined,
-          baseChannels: o.baseChannels as number | undefined,
-          channelMults: o.channelMults as number[] | undefined,
-          resBlocks: o.resBlocks as number | undefined,
-          attentionResolutions: o.attention as number[] | undefined,
-          groups: o.groups as number | undefined,
-          dropout: o.dropout as number | undefined,
-          batchSize: o.batch as number | undefined,
-          lr: o.lr as number | undefined,
-          ema: o.ema as number | undefined,
-          schedule: o.schedule as TrainConfig['schedule'] | undefined,
-          objective: o.objective as TrainConfig['objective'] | undefined,
-          steps: o.steps as number | undefined,
-          checkpointEvery: o.checkpointEvery as number | undefined,
-          backend: o.backend as TrainConfig['backend'] | undefined,
-        };
-        for (const [k, v] of Object.entries(flags)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
-        const onProgress = (p: import('../api/types').JobProgress) => out.progress(p);
+        const onProgress = (p: JobProgress) => out.progress(p);
         s.events.on('jobs:progress', onProgress);
-        const { run, done } = await s.startRun({ datasetId: String(o.dataset), seed: o.seed as number | undefined, config });
-        out.info(`run ${run.id} started (seed ${run.seed})`);
-        const final = await done;
+        let started: Awaited<ReturnType<Sfumato['startRun']>>;
+        if (o.resume) {
+          started = await s.resumeRun(String(o.resume));
+          out.info(`run ${started.run.id} resumed at step ${started.run.step}`);
+        } else {
+          if (!o.dataset) throw new UsageError('say which dataset to train on: --dataset <id> (or --resume <run>)');
+          let config: Record<string, unknown> = {};
+          if (o.config) {
+            try {
+              config = JSON.parse(readFileSync(String(o.config), 'utf8')) as Record<string, unknown>;
+            } catch (e) {
+              throw new UsageError(`--config ${String(o.config)}: cannot read it as JSON (${(e as Error).message}).`);
+            }
+            if (!config || typeof config !== 'object' || Array.isArray(config)) throw new UsageError(`--config ${String(o.config)} must hold a JSON object.`);
+          }
+          let schedule: unknown = o.schedule;
+          if (typeof schedule === 'string' && schedule.trim().startsWith('{')) {
+            try {
+              schedule = JSON.parse(schedule);
+            } catch (e) {
+              throw new UsageError(`--schedule: not valid JSON (${(e as Error).message}).`);
+            }
+          }
+          const flags: Record<string, unknown> = {
+            imageSize: o.imageSize,
+            baseChannels: o.baseChannels,
+            channelMults: o.channelMults,
+            resBlocks: o.resBlocks,
+            attentionResolutions: o.attention,
+            groups: o.groups,
+            dropout: o.dropout,
+            batchSize: o.batch,
+            gradAccum: o.gradAccum,
+            optimizer: o.optimizer,
+            lr: o.lr,
+            weightDecay: o.weightDecay,
+            warmupSteps: o.warmup,
+            lrSchedule: o.lrSchedule,
+            minLr: o.minLr,
+            gradClip: o.gradClip,
+            ema: o.ema,
+            schedule,
+            objective: o.objective,
+            weighting: o.weighting,
+            minSnrGamma: o.minSnrGamma,
+            hflip: o.hflip === false ? false : undefined,
+            steps: o.steps,
+            checkpointEvery: o.checkpointEvery,
+            keepCheckpoints: o.keep,
+            previewEvery: o.previewEvery,
+            backend: o.backend,
+          };
+          for (const [k, v] of Object.entries(flags)) if (v !== undefined) config[k] = v;
+          started = await s.startRun({
+            datasetId: String(o.dataset),
+            seed: o.seed as number | undefined,
+            config: config as Partial<TrainConfig>,
+            initCheckpointId: o.initCheckpoint as string | undefined,
+            initModelId: o.initModel as string | undefined,
+            resetOptimizer: o.resetOptimizer === true ? true : undefined,
+          });
+          out.info(`run ${started.run.id} started (seed ${started.run.seed})`);
+        }
+        const final = await started.done;
         s.events.off('jobs:progress', onProgress);
         out.result({ run: final }, () => runLine(final));
         if (final.status === 'failed' || final.status === 'interrupted') return 1;
@@ -222,7 +275,24 @@ export function buildProgram(): Command {
     .action((id: string) =>
       withService(g(), async (s, out) => {
         const r = await s.api['runs:get']({ id });
-        out.result(r, () => [runLine(r.run), ...r.run.checkpoints.map((c) => `  checkpoint ${c.id} step ${c.step} ${c.file}`)].join('\n'));
+        out.result(r, () =>
+          [
+            runLine(r.run),
+            ...r.run.checkpoints.map((c) => `  checkpoint ${c.id} step ${c.step} ${c.file}`),
+            `  weights digest: ${r.run.weightsDigest ?? '(no checkpoint)'}`,
+          ].join('\n'),
+        );
+      }),
+    );
+  runs
+    .command('resume <id>')
+    .description('same as train --resume <id>, without waiting')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const r = await s.resumeRun(id);
+        out.info('training in the background of this command; it ends when the run ends');
+        const final = await r.done;
+        out.result({ run: final }, () => runLine(final));
       }),
     );
   runs
@@ -242,14 +312,33 @@ export function buildProgram(): Command {
     .option('--checkpoint <id>', 'checkpoint id')
     .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
     .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
-    .addOption(new Option('--sampler <name>', 'sampler').choices(['ddim']).default('ddim'))
+    .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
     .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20)
-    .option('--eta <x>', 'DDIM eta (0 = deterministic)', parseNum('eta'), 0)
-    .action((o: { run?: string; checkpoint?: string; count: number; seed?: number; sampler: 'ddim'; steps: number; eta: number }) =>
+    .option('--eta <x>', 'DDIM / ancestral eta', parseNum('eta'))
+    .addOption(new Option('--sigmas <kind>', 'sigma sequence (k-diffusion samplers)').choices(['karras', 'exponential', 'uniform-in-t']))
+    .option('--rho <x>', 'Karras rho', parseNum('rho'))
+    .option('--churn <x>', 'Heun churn', parseNum('churn'))
+    .option('--snr <x>', 'PC corrector signal-to-noise ratio', parseNum('snr'))
+    .addOption(new Option('--spacing <kind>', 'timestep spacing (ddim, ddpm)').choices(['leading', 'linspace', 'trailing']))
+    .option('--rtol <x>', 'pf-ode relative tolerance', parseNum('rtol'))
+    .option('--atol <x>', 'pf-ode absolute tolerance', parseNum('atol'))
+    .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
         if (!o.run && !o.checkpoint) throw new UsageError('say what to sample from: --run <id> or --checkpoint <id>');
+        const options: SamplerOptions = {};
+        for (const k of ['eta', 'sigmas', 'rho', 'churn', 'snr', 'spacing', 'rtol', 'atol'] as const) {
+          if (o[k] !== undefined) (options as Record<string, unknown>)[k] = o[k];
+        }
         const r = await s.generate(
-          { runId: o.run, checkpointId: o.checkpoint, count: o.count, seed: o.seed, sampler: o.sampler, steps: o.steps, eta: o.eta },
+          {
+            runId: o.run as string | undefined,
+            checkpointId: o.checkpoint as string | undefined,
+            count: o.count as number,
+            seed: o.seed as number | undefined,
+            sampler: o.sampler as SamplerName,
+            steps: o.steps as number,
+            options,
+          },
           (p) => out.progress(p),
         );
         out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
@@ -269,6 +358,8 @@ export function buildProgram(): Command {
         out.result({ samples: r.samples, total: r.total }, () => (r.samples.length ? r.samples.map(sampleLine).join('\n') : 'the gallery is empty'));
       }),
     );
+
+  addBenchCommands(program, () => !!g().json);
 
   // ---------------------------------------------------------------- web mode
   program
@@ -317,7 +408,7 @@ function reportError(e: unknown, json: boolean): number {
   }
   let code = 1;
   let shape: { code: string; message: string; details?: unknown };
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof BenchInputError) {
     code = 2;
     shape = { code: 'bad_request', message: e.message };
   } else {

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, SamplerName, TrainConfig } from '../api/types';
+import type { ApiErrorShape, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 export interface TrainJobSpec {
   kind: 'train';
@@ -15,6 +15,11 @@ export interface TrainJobSpec {
   checkpointDir: string;
   /** library-relative folder of the same (used in checkpoint messages) */
   checkpointDirRel: string;
+  /** absolute and library-relative folder for preview grids */
+  previewDir: string;
+  previewDirRel: string;
+  /** start from a checkpoint: continue it (resume) or take its weights (fine-tune) */
+  init?: { file: string; mode: 'resume' | 'finetune'; preferEma: boolean; keepOptimizer: boolean };
 }
 
 export interface SampleJobSpec {
@@ -25,8 +30,8 @@ export interface SampleJobSpec {
   checkpointFile: string;
   seeds: number[];
   sampler: SamplerName;
-  steps: number;
-  eta: number;
+  steps: number | undefined;
+  options: SamplerOptions;
   /** absolute output folder and its library-relative form */
   outDir: string;
   outDirRel: string;
@@ -40,11 +45,20 @@ export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' };
 
 export type FromJob =
   | { type: 'started'; backend: string; unavailable: Record<string, string> }
-  | { type: 'train-progress'; step: number; total: number; losses: { step: number; loss: number }[]; stepsPerSec: number }
-  | { type: 'checkpoint'; step: number; file: string; sha256: string; loss: number | null }
+  | {
+      type: 'train-progress';
+      step: number;
+      total: number;
+      losses: { step: number; loss: number }[];
+      stepsPerSec: number;
+      lr: number;
+      gradNorm: number;
+    }
+  | { type: 'checkpoint'; step: number; file: string; sha256: string; weightsDigest: string; loss: number | null }
+  | { type: 'preview'; step: number; file: string }
   /** sampling progress in image-steps: `done` of `total` = images x sampler steps */
   | { type: 'sample-progress'; done: number; total: number }
-  | { type: 'sample'; index: number; name: string; file: string; seed: number; width: number; height: number }
+  | { type: 'sample'; index: number; name: string; file: string; seed: number; width: number; height: number; nfe: number }
   | { type: 'log'; message: string }
   | { type: 'done'; cancelled: boolean }
   | { type: 'error'; error: ApiErrorShape };

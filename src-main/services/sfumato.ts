@@ -20,6 +20,7 @@ import type {
   SampleRecord,
   StartRunRequest,
   SystemInfo,
+  TrainConfig,
 } from '../api/types';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
@@ -28,10 +29,12 @@ import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
-import { resolveTrainConfig, TrainConfigError } from '../training/config';
+import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
+import { findBundledModel } from './models';
 import { importFolder } from '../datasets/import';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
+import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
 
 export interface OpenOptions {
@@ -177,33 +180,100 @@ export class Sfumato {
   async startRun(req: StartRunRequest): Promise<StartedRun> {
     const dataset = await this.store.datasets.get(req.datasetId);
     if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}. Import one first with \`sfumato datasets import <dir>\`.`);
-    let config;
+    // Fine-tuning: the architecture, schedule and objective come from the starting weights.
+    let init: { file: string; sha256: string; from: NonNullable<Run['initFrom']>; trainConfig: TrainConfig } | undefined;
+    if (req.initCheckpointId && req.initModelId) {
+      throw new ApiError('bad_request', 'Give initCheckpointId or initModelId, not both.', { field: 'initModelId' });
+    }
+    if (req.initCheckpointId) {
+      const ck = await this.store.checkpoints.get(req.initCheckpointId);
+      if (!ck) throw new ApiError('not_found', `No checkpoint ${req.initCheckpointId}. List them with \`sfumato runs show <run>\`.`);
+      const src = await this.store.runs.get(ck.runId);
+      init = { file: this.library.abs(ck.file), sha256: ck.sha256, from: { checkpointId: ck.id, sha256: ck.sha256 }, trainConfig: src!.config };
+    } else if (req.initModelId) {
+      const m = await findBundledModel(req.initModelId);
+      init = { file: m.file, sha256: m.sha256, from: { modelId: m.id, sha256: m.sha256 }, trainConfig: m.trainConfig };
+    }
+    const overrides: Partial<TrainConfig> = { imageSize: dataset.imageSize, ...req.config };
+    if (init) {
+      for (const k of ['imageSize', 'baseChannels', 'channelMults', 'resBlocks', 'attentionResolutions', 'groups', 'schedule', 'objective'] as const) {
+        if (req.config?.[k] !== undefined && JSON.stringify(req.config[k]) !== JSON.stringify(init.trainConfig[k])) {
+          throw new ApiError('bad_request', `Fine-tuning keeps the starting model's ${k} (${JSON.stringify(init.trainConfig[k])}); drop the ${k} setting.`, { field: k });
+        }
+        (overrides as Record<string, unknown>)[k] = init.trainConfig[k];
+      }
+      if (req.config?.lr === undefined) overrides.lr = FINE_TUNE_LR;
+    }
+    let config: TrainConfig;
     try {
-      config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
+      config = resolveTrainConfig(overrides, dataset.itemCount);
     } catch (e) {
       throw toApiError(e);
     }
     if (config.imageSize !== dataset.imageSize) {
       throw new ApiError(
         'bad_request',
-        `imageSize ${config.imageSize} differs from the dataset's prepared size ${dataset.imageSize}; re-import the folder at ${config.imageSize} px or train at ${dataset.imageSize}.`,
+        init
+          ? `The starting model works at ${config.imageSize} px but the dataset was prepared at ${dataset.imageSize} px; re-import the folder with --image-size ${config.imageSize}.`
+          : `imageSize ${config.imageSize} differs from the dataset's prepared size ${dataset.imageSize}; re-import the folder at ${config.imageSize} px or train at ${dataset.imageSize}.`,
         { field: 'imageSize' },
       );
     }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
-    await this.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed });
+    const run = await this.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null });
+    return this.launchTraining(
+      run,
+      init && {
+        file: init.file,
+        mode: 'finetune',
+        preferEma: true,
+        // Keep Adam's moments from the checkpoint unless asked to reset (a source without them,
+        // such as a bundled model, starts the optimiser afresh either way).
+        keepOptimizer: !req.resetOptimizer,
+      },
+    );
+  }
+
+  /**
+   * Continue an interrupted (or failed/cancelled) run from its last checkpoint: same step, weights,
+   * EMA, optimiser state and data position, so the losses repeat those of an uninterrupted run.
+   */
+  async resumeRun(runId: string): Promise<StartedRun> {
+    const run = await this.store.runs.get(runId);
+    if (!run) throw new ApiError('not_found', `No run ${runId}. List runs with \`sfumato runs list\`.`);
+    if (run.status === 'running' || run.status === 'queued') throw new ApiError('conflict', `Run ${runId} is already ${run.status}.`);
+    if (run.status === 'completed') throw new ApiError('conflict', `Run ${runId} is completed; fine-tune from its checkpoint to train further.`);
+    const ck = await this.store.checkpoints.latest(runId);
+    if (!ck) throw new ApiError('conflict', `Run ${runId} has no checkpoint to resume from; start a new run.`);
+    const dataset = run.datasetId ? await this.store.datasets.get(run.datasetId) : undefined;
+    if (!dataset) throw new ApiError('conflict', `The dataset of run ${runId} was removed; it cannot be resumed.`);
+    // The steps after the checkpoint will be trained again.
+    await this.store.runs.truncateLosses(runId, ck.step);
+    await this.store.runs.recordProgress(runId, ck.step, []);
+    await this.store.runs.setStatus(runId, 'queued', { error: null });
+    return this.launchTraining((await this.store.runs.get(runId))!, { file: this.library.abs(ck.file), mode: 'resume', preferEma: false, keepOptimizer: true });
+  }
+
+  private async launchTraining(run: Run, init: TrainJobSpec['init']): Promise<StartedRun> {
+    const runId = run.id;
+    const config = run.config;
     const ckptRel = this.library.rel('runs', runId, 'checkpoints');
+    const previewRel = this.library.rel('runs', runId, 'previews');
     const spec: TrainJobSpec = {
       kind: 'train',
       runId,
       config,
-      seed,
-      datasetCache: this.library.abs((await this.store.datasets.cacheFile(dataset.id))!),
+      seed: run.seed,
+      datasetCache: this.library.abs((await this.store.datasets.cacheFile(run.datasetId))!),
       checkpointDir: this.library.abs(ckptRel),
       checkpointDirRel: ckptRel,
+      previewDir: this.library.abs(previewRel),
+      previewDirRel: previewRel,
+      init,
     };
     const jobId = newId('job');
+    const base = { jobId, kind: 'train' as const, runId };
     const job = this.jobs.start(
       jobId,
       spec,
@@ -211,27 +281,40 @@ export class Sfumato {
         switch (msg.type) {
           case 'started':
             await this.store.runs.setStatus(runId, 'running', { backend: msg.backend, pid: job.pid ?? null });
-            this.emitProgress({ jobId, kind: 'train', state: 'running', done: 0, total: config.steps, runId, message: `training on ${msg.backend}` });
+            this.emitProgress({ ...base, state: 'running', done: run.step, total: config.steps, message: `training on ${msg.backend}` });
             break;
           case 'train-progress':
             await this.store.runs.recordProgress(runId, msg.step, msg.losses);
             this.emitProgress({
-              jobId,
-              kind: 'train',
+              ...base,
               state: 'running',
               done: msg.step,
               total: msg.total,
-              runId,
               loss: msg.losses.length ? msg.losses[msg.losses.length - 1].loss : undefined,
+              lr: msg.lr,
+              gradNorm: msg.gradNorm,
               stepsPerSec: msg.stepsPerSec,
               etaSec: msg.stepsPerSec > 0 ? (msg.total - msg.step) / msg.stepsPerSec : undefined,
             });
             break;
           case 'checkpoint':
-            await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: msg.step, file: msg.file, sha256: msg.sha256, loss: msg.loss });
+            await this.store.checkpoints.insert({
+              id: newId('ckpt'),
+              runId,
+              step: msg.step,
+              file: msg.file,
+              sha256: msg.sha256,
+              loss: msg.loss,
+              weightsDigest: msg.weightsDigest,
+            });
+            await this.pruneCheckpoints(runId, config.keepCheckpoints);
+            break;
+          case 'preview':
+            await this.store.runs.addPreview(runId, msg.step, msg.file);
+            this.emitProgress({ ...base, state: 'running', done: msg.step, total: config.steps, preview: msg.file });
             break;
           case 'log':
-            this.emitProgress({ jobId, kind: 'train', state: 'running', done: -1, total: config.steps, runId, message: msg.message });
+            this.emitProgress({ ...base, state: 'running', done: -1, total: config.steps, message: msg.message });
             break;
           default:
             break;
@@ -244,6 +327,14 @@ export class Sfumato {
     this.runFinished.set(runId, done);
     void done.finally(() => this.runFinished.delete(runId));
     return { run: (await this.store.runs.get(runId))!, done };
+  }
+
+  /** Keep the newest K checkpoints; never those a gallery sample was made from. Row first, then file. */
+  private async pruneCheckpoints(runId: string, keep: number): Promise<void> {
+    for (const ck of await this.store.checkpoints.prunable(runId, keep)) {
+      await this.store.checkpoints.remove(ck.id);
+      await fs.rm(this.library.abs(ck.file), { force: true });
+    }
   }
 
   private async finishRun(runId: string, jobId: string, outcome: JobOutcome): Promise<Run> {
@@ -298,10 +389,19 @@ export class Sfumato {
     }
     const run = (await this.store.runs.get(checkpoint.runId))!;
     const sampler = req.sampler ?? 'ddim';
-    const steps = req.steps ?? 20;
-    const eta = req.eta ?? 0;
+    const options = req.options ?? {};
+    // Validate the sampler against the model's schedule here, so a bad request fails before any job starts.
+    let steps: number | undefined;
+    try {
+      const process = makeProcess(run.config.schedule);
+      const settings = validateSamplerSettings({ name: sampler, ...(sampler === 'pf-ode' ? {} : { steps: req.steps ?? 20 }), ...options }, process, 'sampler');
+      steps = settings.steps;
+    } catch (e) {
+      if (e instanceof DiffusionConfigError) throw new ApiError('bad_request', e.message, { field: e.field });
+      throw e;
+    }
     const seed0 = req.seed ?? randomInt(0, 2 ** 31);
-    const seeds = Array.from({ length: req.count }, (_, i) => (seed0 + i) >>> 0);
+    const seeds = Array.from({ length: req.count }, (_, i) => seed0 + i);
     const ids = seeds.map(() => newId('smp'));
     const jobId = newId('job');
     const outRel = this.library.rel('samples', new Date().toISOString().slice(0, 10));
@@ -313,12 +413,13 @@ export class Sfumato {
       seeds,
       sampler,
       steps,
-      eta,
+      options,
       outDir: this.library.abs(outRel),
       outDirRel: outRel,
       names: ids,
     };
     const samples: SampleRecord[] = [];
+    let prog = { done: 0, total: seeds.length * (steps ?? 1) };
     let backend = 'unknown';
     const emit = (p: Omit<JobProgress, 'jobId' | 'kind' | 'runId'>) => {
       const full: JobProgress = { jobId, kind: 'sample', runId: run.id, ...p };
@@ -331,6 +432,7 @@ export class Sfumato {
       async (msg) => {
         if (msg.type === 'started') backend = msg.backend;
         else if (msg.type === 'sample-progress') {
+          prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
         } else if (msg.type === 'sample') {
           const rec = await this.store.samples.insert({
@@ -338,9 +440,11 @@ export class Sfumato {
             file: msg.file,
             seed: msg.seed,
             sampler,
-            steps,
-            samplerOptions: { eta, spacing: 'leading' },
-            schedule: { kind: 'discrete', beta: run.config.schedule, betaStart: run.config.betaStart, betaEnd: run.config.betaEnd, trainSteps: run.config.trainTimesteps },
+            steps: steps ?? msg.nfe,
+            samplerOptions: options,
+            schedule: run.config.schedule,
+            prediction: run.config.objective,
+            nfe: msg.nfe,
             checkpoint: { id: checkpoint.id, sha256: checkpoint.sha256 },
             runId: run.id,
             width: msg.width,
@@ -349,7 +453,7 @@ export class Sfumato {
             appVersion: APP_VERSION,
           });
           samples.push(rec);
-          emit({ state: 'running', done: (msg.index + 1) * steps, total: seeds.length * steps, sampleIds: samples.map((s) => s.id) });
+          emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id) });
         }
       },
       { runId: run.id },
@@ -360,7 +464,7 @@ export class Sfumato {
       emit({ state: 'failed', done: samples.length, total: seeds.length, sampleIds, error: { code: 'internal', message: outcome.error?.message ?? 'sampling failed' } });
       throw new ApiError('internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
     }
-    emit({ state: outcome.state, done: seeds.length * steps, total: seeds.length * steps, sampleIds });
+    emit({ state: outcome.state, done: outcome.state === 'completed' ? prog.total : prog.done, total: prog.total, sampleIds });
     return { jobId, samples, cancelled: outcome.state === 'cancelled' };
   }
 
@@ -390,9 +494,19 @@ export class Sfumato {
       'runs:get': async (req) => {
         const run = await this.store.runs.get(req.id);
         if (!run) throw new ApiError('not_found', `No run ${req.id}.`);
-        return { run: { ...run, checkpoints: await this.store.checkpoints.list(req.id), losses: await this.store.runs.losses(req.id) } };
+        const checkpoints = await this.store.checkpoints.list(req.id);
+        return {
+          run: {
+            ...run,
+            checkpoints,
+            losses: await this.store.runs.losses(req.id),
+            weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
+            previews: await this.store.runs.previews(req.id),
+          },
+        };
       },
       'runs:cancel': async (req) => ({ run: await this.cancelRun(req.id) }),
+      'runs:resume': async (req) => ({ run: (await this.resumeRun(req.id)).run }),
       'checkpoints:list': async (req) => ({ checkpoints: await this.store.checkpoints.list(req.runId) }),
       'sample:generate': (req) => this.generate(req),
       'gallery:query': (req) => this.store.samples.query(req),

@@ -5,30 +5,26 @@
 import { z } from 'zod';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
+import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 
 const id = z.string().min(1).max(100);
 const empty = z.object({}).strict();
 
-const trainConfig = z
+// Training settings are validated field by field by resolveTrainConfig (errors name the field).
+const trainConfig = z.record(z.string(), z.unknown());
+
+const samplerOptions = z
   .object({
-    imageSize: z.number().int(),
-    baseChannels: z.number().int(),
-    channelMults: z.array(z.number().int()),
-    resBlocks: z.number().int(),
-    attentionResolutions: z.array(z.number().int()),
-    groups: z.number().int(),
-    dropout: z.number(),
-    batchSize: z.number().int(),
-    lr: z.number(),
-    ema: z.number(),
-    schedule: z.literal('linear'),
-    betaStart: z.number(),
-    betaEnd: z.number(),
-    trainTimesteps: z.number().int(),
-    objective: z.literal('eps'),
-    steps: z.number().int(),
-    checkpointEvery: z.number().int(),
-    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+    eta: z.number(),
+    spacing: z.enum(['leading', 'linspace', 'trailing']),
+    sigmas: z.enum(['karras', 'exponential', 'uniform-in-t']),
+    rho: z.number(),
+    churn: z.number(),
+    snr: z.number(),
+    correctorSteps: z.number().int(),
+    variance: z.enum(['beta', 'beta-tilde']),
+    rtol: z.number(),
+    atol: z.number(),
   })
   .partial()
   .strict();
@@ -48,7 +44,17 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
   'datasets:list': empty,
   'datasets:get': z.object({ id }).strict(),
   'datasets:remove': z.object({ id }).strict(),
-  'runs:start': z.object({ datasetId: id, seed: seed.optional(), config: trainConfig.optional() }).strict(),
+  'runs:start': z
+    .object({
+      datasetId: id,
+      seed: seed.optional(),
+      config: trainConfig.optional(),
+      initCheckpointId: id.optional(),
+      initModelId: id.optional(),
+      resetOptimizer: z.boolean().optional(),
+    })
+    .strict(),
+  'runs:resume': z.object({ id }).strict(),
   'runs:list': z.object({ datasetId: id.optional() }).strict(),
   'runs:get': z.object({ id }).strict(),
   'runs:cancel': z.object({ id }).strict(),
@@ -59,9 +65,9 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
       checkpointId: id.optional(),
       count: z.number().int().min(1).max(256),
       seed: seed.optional(),
-      sampler: z.literal('ddim').optional(),
-      steps: z.number().int().min(1).max(1000).optional(),
-      eta: z.number().min(0).max(1).optional(),
+      sampler: z.enum(SAMPLER_NAMES).optional(),
+      steps: z.number().int().min(1).max(10000).optional(),
+      options: samplerOptions.optional(),
     })
     .strict(),
   'gallery:query': z

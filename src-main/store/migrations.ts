@@ -79,4 +79,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX samples_created ON samples(created_at);
   CREATE INDEX samples_run ON samples(run_id);
   `,
+  // 2: the training engine (fine-tuning origin, weight digests, previews) and richer sample records.
+  `
+  ALTER TABLE runs ADD COLUMN init_json TEXT;
+  ALTER TABLE checkpoints ADD COLUMN weights_digest TEXT;
+  CREATE TABLE run_previews (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+  );
+  ALTER TABLE samples ADD COLUMN prediction TEXT NOT NULL DEFAULT 'eps';
+  ALTER TABLE samples ADD COLUMN nfe INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -136,6 +136,7 @@ interface RunRow {
   backend: string | null;
   error: string | null;
   pid: number | null;
+  init_json: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -150,6 +151,7 @@ const toRun = (r: RunRow): Run => ({
   lastLoss: r.last_loss,
   backend: r.backend,
   error: r.error,
+  initFrom: r.init_json ? (JSON.parse(r.init_json) as Run['initFrom']) : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -157,11 +159,11 @@ const toRun = (r: RunRow): Run => ({
 export class RunRepo {
   constructor(private readonly db: Db) {}
 
-  async insert(run: { id: string; datasetId: string; config: TrainConfig; seed: number }): Promise<Run> {
+  async insert(run: { id: string; datasetId: string; config: TrainConfig; seed: number; initFrom?: Run['initFrom'] }): Promise<Run> {
     const t = now();
     await this.db.run(
-      `INSERT INTO runs (id, dataset_id, status, config_json, seed, step, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?)`,
-      [run.id, run.datasetId, JSON.stringify(run.config), run.seed, t, t],
+      `INSERT INTO runs (id, dataset_id, status, config_json, seed, step, init_json, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?)`,
+      [run.id, run.datasetId, JSON.stringify(run.config), run.seed, run.initFrom ? JSON.stringify(run.initFrom) : null, t, t],
     );
     return (await this.get(run.id))!;
   }
@@ -217,6 +219,19 @@ export class RunRepo {
   async losses(id: string): Promise<{ step: number; loss: number }[]> {
     return this.db.all('SELECT step, loss FROM run_losses WHERE run_id = ? ORDER BY step', [id]);
   }
+
+  /** Forget losses after `step` (a resumed run repeats those steps). */
+  async truncateLosses(id: string, step: number): Promise<void> {
+    await this.db.run('DELETE FROM run_losses WHERE run_id = ? AND step > ?', [id, step]);
+  }
+
+  async addPreview(id: string, step: number, file: string): Promise<void> {
+    await this.db.run('INSERT OR REPLACE INTO run_previews (run_id, step, file) VALUES (?, ?, ?)', [id, step, file]);
+  }
+
+  async previews(id: string): Promise<{ step: number; file: string }[]> {
+    return this.db.all('SELECT step, file FROM run_previews WHERE run_id = ? ORDER BY step', [id]);
+  }
 }
 
 // ---------------------------------------------------------------- checkpoints
@@ -228,6 +243,7 @@ interface CheckpointRow {
   file: string;
   sha256: string;
   loss: number | null;
+  weights_digest: string | null;
   created_at: string;
 }
 
@@ -238,6 +254,7 @@ const toCheckpoint = (r: CheckpointRow): Checkpoint => ({
   file: r.file,
   sha256: r.sha256,
   loss: r.loss,
+  weightsDigest: r.weights_digest,
   createdAt: r.created_at,
 });
 
@@ -246,8 +263,8 @@ export class CheckpointRepo {
 
   async insert(c: Omit<Checkpoint, 'createdAt'>): Promise<Checkpoint> {
     await this.db.run(
-      'INSERT INTO checkpoints (id, run_id, step, file, sha256, loss, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [c.id, c.runId, c.step, c.file, c.sha256, c.loss, now()],
+      'INSERT INTO checkpoints (id, run_id, step, file, sha256, loss, weights_digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [c.id, c.runId, c.step, c.file, c.sha256, c.loss, c.weightsDigest, now()],
     );
     return (await this.get(c.id))!;
   }
@@ -267,6 +284,24 @@ export class CheckpointRepo {
   async latest(runId: string): Promise<Checkpoint | undefined> {
     const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1', [runId]);
     return r && toCheckpoint(r);
+  }
+
+  /**
+   * Checkpoints beyond the newest `keep` of a run that no gallery sample was made from (those stay,
+   * so every sample can be reproduced). keep = 0 keeps all.
+   */
+  async prunable(runId: string, keep: number): Promise<Checkpoint[]> {
+    if (keep <= 0) return [];
+    const rows = await this.db.all<CheckpointRow>(
+      `SELECT c.* FROM checkpoints c WHERE c.run_id = ? AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.checkpoint_id = c.id)
+       AND c.id NOT IN (SELECT id FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT ?) ORDER BY c.step`,
+      [runId, runId, keep],
+    );
+    return rows.map(toCheckpoint);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.run('DELETE FROM checkpoints WHERE id = ?', [id]);
   }
 
   async count(runId: string): Promise<number> {
@@ -292,6 +327,8 @@ interface SampleRow {
   height: number;
   backend: string;
   app_version: string;
+  prediction: string;
+  nfe: number;
   created_at: string;
 }
 
@@ -309,6 +346,8 @@ const toSample = (r: SampleRow): SampleRecord => ({
   height: r.height,
   backend: r.backend,
   appVersion: r.app_version,
+  prediction: r.prediction as SampleRecord['prediction'],
+  nfe: r.nfe,
   createdAt: r.created_at,
 });
 
@@ -318,7 +357,7 @@ export class SampleRepo {
   async insert(s: Omit<SampleRecord, 'createdAt'>): Promise<SampleRecord> {
     await this.db.run(
       `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
-         run_id, width, height, backend, app_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         run_id, width, height, backend, app_version, prediction, nfe, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.file,
@@ -334,6 +373,8 @@ export class SampleRepo {
         s.height,
         s.backend,
         s.appVersion,
+        s.prediction,
+        s.nfe,
         now(),
       ],
     );

@@ -2,7 +2,8 @@
  * Training-run configuration: defaults, and validation at the edge (before any compute), with
  * errors that name the field and the fix.
  */
-import type { TrainBackend, TrainConfig } from '../api/types';
+import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig } from '../api/types';
+import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   imageSize: 32,
@@ -13,16 +14,43 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   groups: 8,
   dropout: 0,
   batchSize: 16,
+  gradAccum: 1,
+  optimizer: 'adam',
   lr: 2e-4,
+  weightDecay: 0,
+  warmupSteps: 0,
+  lrSchedule: 'constant',
+  minLr: 0,
+  gradClip: 1,
   ema: 0.999,
-  schedule: 'linear',
-  betaStart: 1e-4,
-  betaEnd: 0.02,
-  trainTimesteps: 1000,
+  emaWarmup: true,
+  schedule: { kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
   objective: 'eps',
+  weighting: 'uniform',
+  minSnrGamma: 5,
+  p2K: 1,
+  p2Gamma: 1,
+  hflip: true,
   steps: 1000,
   checkpointEvery: 500,
+  keepCheckpoints: 3,
+  previewEvery: 0,
   backend: 'auto',
+};
+
+/** Default learning rate when fine-tuning from a checkpoint or base model (lower than from scratch). */
+export const FINE_TUNE_LR = 5e-5;
+
+/** Preset names accepted by `--schedule NAME` (or give the JSON object). */
+export const SCHEDULE_PRESETS: Record<string, ScheduleJson> = {
+  linear: { kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  'scaled-linear': { kind: 'discrete', beta: 'scaled-linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 },
+  cosine: { kind: 'discrete', beta: 'cosine', trainSteps: 1000 },
+  sigmoid: { kind: 'discrete', beta: 'sigmoid', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  vp: { kind: 'vp', betaMin: 0.1, betaMax: 20 },
+  subvp: { kind: 'subvp', betaMin: 0.1, betaMax: 20 },
+  ve: { kind: 've', sigmaMin: 0.01, sigmaMax: 50 },
+  edm: { kind: 'edm', sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5 },
 };
 
 export class TrainConfigError extends Error {
@@ -36,6 +64,8 @@ export class TrainConfigError extends Error {
 }
 
 const BACKENDS: readonly TrainBackend[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+const OBJECTIVES: readonly Objective[] = ['eps', 'x0', 'v', 'score', 'edm'];
+const WEIGHTINGS: readonly LossWeighting[] = ['uniform', 'min-snr', 'p2'];
 
 function int(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -46,23 +76,48 @@ function int(field: string, v: unknown, min: number, max: number): number {
 
 function num(field: string, v: unknown, min: number, max: number, openMin = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v > max || (openMin ? v <= min : v < min)) {
-    throw new TrainConfigError(
-      field,
-      `${field} must be a number ${openMin ? '>' : '≥'} ${min} and ≤ ${max} (got ${JSON.stringify(v)}).`,
-    );
+    throw new TrainConfigError(field, `${field} must be a number ${openMin ? '>' : '≥'} ${min} and ≤ ${max} (got ${JSON.stringify(v)}).`);
   }
   return v;
 }
 
+function oneOf<T extends string>(field: string, v: unknown, options: readonly T[]): T {
+  if (!options.includes(v as T)) throw new TrainConfigError(field, `${field} must be one of ${options.join(', ')} (got ${JSON.stringify(v)}).`);
+  return v as T;
+}
+
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new TrainConfigError(field, `${field} must be true or false (got ${JSON.stringify(v)}).`);
+  return v;
+}
+
+/** A schedule preset name or JSON object -> validated schedule spec. */
+export function resolveSchedule(v: unknown): ScheduleJson {
+  if (typeof v === 'string') {
+    const preset = SCHEDULE_PRESETS[v];
+    if (!preset) {
+      throw new TrainConfigError('schedule', `Unknown schedule "${v}". Use one of ${Object.keys(SCHEDULE_PRESETS).join(', ')}, or a JSON object like {"kind":"discrete","beta":"cosine","trainSteps":1000}.`);
+    }
+    return structuredClone(preset);
+  }
+  try {
+    return validateScheduleSpec(v, 'schedule');
+  } catch (e) {
+    if (e instanceof DiffusionConfigError) throw new TrainConfigError(e.field, e.message);
+    throw e;
+  }
+}
+
 /** Merge overrides onto the defaults and validate everything; `datasetSize` checks the batch. */
-export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}, datasetSize?: number): TrainConfig {
+export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<string, unknown> = {}, datasetSize?: number): TrainConfig {
   const known = new Set(Object.keys(DEFAULT_TRAIN_CONFIG));
   for (const k of Object.keys(overrides)) {
     if (!known.has(k)) throw new TrainConfigError(k, `Unknown training setting "${k}". Known settings: ${[...known].join(', ')}.`);
   }
-  const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...stripUndefined(overrides) };
+  const c = { ...DEFAULT_TRAIN_CONFIG, ...stripUndefined(overrides as Partial<TrainConfig>) } as TrainConfig;
   int('imageSize', c.imageSize, 4, 256);
-  int('baseChannels', c.baseChannels, 1, 1024);
+  int('baseChannels', c.baseChannels, 2, 1024);
+  if (c.baseChannels % 2 !== 0) throw new TrainConfigError('baseChannels', 'baseChannels must be even (it is also the width of the sinusoidal time embedding).');
   if (!Array.isArray(c.channelMults) || c.channelMults.length === 0) {
     throw new TrainConfigError('channelMults', 'channelMults must list at least one multiplier, e.g. 1,2,2.');
   }
@@ -74,19 +129,46 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}, dataset
   int('groups', c.groups, 1, 1024);
   num('dropout', c.dropout, 0, 0.9);
   int('batchSize', c.batchSize, 1, 4096);
+  int('gradAccum', c.gradAccum, 1, 1024);
+  oneOf('optimizer', c.optimizer, ['adam', 'adamw'] as const);
   num('lr', c.lr, 0, 1, true);
-  num('ema', c.ema, 0, 1);
-  if (c.schedule !== 'linear') throw new TrainConfigError('schedule', `schedule "${c.schedule}" is not available yet; use "linear".`);
-  num('betaStart', c.betaStart, 0, 1, true);
-  num('betaEnd', c.betaEnd, 0, 1, true);
-  if (c.betaEnd <= c.betaStart) throw new TrainConfigError('betaEnd', 'betaEnd must be larger than betaStart (e.g. 1e-4 .. 0.02).');
-  int('trainTimesteps', c.trainTimesteps, 2, 100000);
-  if (c.objective !== 'eps') throw new TrainConfigError('objective', `objective "${c.objective}" is not available yet; use "eps".`);
+  num('weightDecay', c.weightDecay, 0, 1);
+  if (c.weightDecay > 0 && c.optimizer !== 'adamw') {
+    throw new TrainConfigError('weightDecay', 'weightDecay needs optimizer "adamw" (decoupled weight decay); set --optimizer adamw or weightDecay 0.');
+  }
+  int('warmupSteps', c.warmupSteps, 0, 10_000_000);
+  oneOf('lrSchedule', c.lrSchedule, ['constant', 'cosine'] as const);
+  num('minLr', c.minLr, 0, 1);
+  if (c.minLr > c.lr) throw new TrainConfigError('minLr', `minLr (${c.minLr}) must not exceed lr (${c.lr}).`);
+  num('gradClip', c.gradClip, 0, 1e6);
+  num('ema', c.ema, 0, 0.999999);
+  bool('emaWarmup', c.emaWarmup);
+  c.schedule = resolveSchedule(c.schedule);
+  oneOf('objective', c.objective, OBJECTIVES);
+  oneOf('weighting', c.weighting, WEIGHTINGS);
+  num('minSnrGamma', c.minSnrGamma, 0, 1e6, true);
+  num('p2K', c.p2K, 0, 1e6, true);
+  num('p2Gamma', c.p2Gamma, 0, 100);
+  if ((c.schedule.kind === 'edm') !== (c.objective === 'edm')) {
+    throw new TrainConfigError(
+      'objective',
+      c.objective === 'edm'
+        ? 'objective "edm" (EDM preconditioning) needs schedule "edm"; use --schedule edm or another objective.'
+        : `schedule "edm" trains with EDM preconditioning: use --objective edm (got "${c.objective}").`,
+    );
+  }
+  if (c.objective === 'score' && c.schedule.kind === 'discrete') {
+    throw new TrainConfigError('objective', 'objective "score" (denoising score matching) is for continuous SDEs: use --schedule vp, subvp or ve, or objective eps.');
+  }
+  if (c.objective === 'edm' && c.weighting !== 'uniform') {
+    throw new TrainConfigError('weighting', 'EDM already weights its loss by lambda(sigma) (Karras et al. 2022, eq. 8); use weighting "uniform".');
+  }
+  bool('hflip', c.hflip);
   int('steps', c.steps, 1, 10_000_000);
   int('checkpointEvery', c.checkpointEvery, 1, 10_000_000);
-  if (!BACKENDS.includes(c.backend)) {
-    throw new TrainConfigError('backend', `backend must be one of ${BACKENDS.join(', ')} (got ${JSON.stringify(c.backend)}).`);
-  }
+  int('keepCheckpoints', c.keepCheckpoints, 0, 100_000);
+  int('previewEvery', c.previewEvery, 0, 10_000_000);
+  oneOf('backend', c.backend, BACKENDS);
 
   // Architecture constraints (the UNet halves the resolution between levels).
   const levels = c.channelMults.length;
@@ -100,10 +182,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}, dataset
   const resolutions = Array.from({ length: levels }, (_, i) => c.imageSize / 2 ** i);
   for (const r of c.attentionResolutions) {
     if (!resolutions.includes(r)) {
-      throw new TrainConfigError(
-        'attentionResolutions',
-        `attention at ${r}x${r} never occurs: this UNet works at ${resolutions.join(', ')}. Pick one of those or none.`,
-      );
+      throw new TrainConfigError('attentionResolutions', `attention at ${r}x${r} never occurs: this UNet works at ${resolutions.join(', ')}. Pick one of those or none.`);
     }
   }
   for (const m of c.channelMults) {

@@ -1,8 +1,10 @@
 /**
- * The training job, run inside a job process (jobs/worker.ts): prepare the backend, train for the
- * configured steps, write checkpoints atomically and announce them, report progress every step.
+ * The training job, run inside a job process (jobs/worker.ts): prepare the backend, build or
+ * restore the trainer, train to the configured step, write checkpoints atomically and announce
+ * them, report every step's loss (batched messages), and preview grids.
  */
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext } from '../jobs/worker';
 import type { TrainJobSpec } from '../jobs/protocol';
@@ -10,8 +12,10 @@ import { readCache } from '../datasets/cache';
 import { writeFileAtomic } from '../store/files';
 import { APP_VERSION } from '../services/system';
 import { AbortError } from '../diffusion/index';
+import { parseWeights } from '../model/weights';
 import { initTrainingBackend } from './backend';
 import { Trainer } from './trainer';
+import { previewGrid } from './preview';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -20,20 +24,34 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   const backend = await initTrainingBackend(spec.config.backend);
   ctx.post({ type: 'started', backend: backend.active, unavailable: backend.unavailable });
   const cache = await readCache(spec.datasetCache);
-  const trainer = new Trainer(spec.config, spec.seed, cache);
+  const init = spec.init
+    ? {
+        init: { parsed: parseWeights(new Uint8Array(await fs.readFile(spec.init.file))), preferEma: spec.init.preferEma },
+        resume: spec.init.mode === 'resume',
+        keepOptimizer: spec.init.keepOptimizer,
+      }
+    : {};
+  const trainer = new Trainer(spec.config, spec.seed, cache, init);
   const total = spec.config.steps;
   let pending: { step: number; loss: number }[] = [];
   let lastPost = 0;
-  let lastLoss: number | null = null;
+  let last = { loss: NaN, gradNorm: 0, lr: 0 };
   const t0 = performance.now();
   const stepsAtT0 = trainer.step;
 
   const checkpoint = async () => {
-    const bytes = await trainer.checkpointBytes({ appVersion: APP_VERSION, runId: spec.runId, loss: lastLoss });
+    const bytes = trainer.checkpointBytes({ appVersion: APP_VERSION, runId: spec.runId, loss: last.loss });
     const name = `step-${String(trainer.step).padStart(8, '0')}.sfwt`;
     await writeFileAtomic(join(spec.checkpointDir, name), bytes);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    ctx.post({ type: 'checkpoint', step: trainer.step, file: `${spec.checkpointDirRel}/${name}`, sha256, loss: lastLoss });
+    ctx.post({
+      type: 'checkpoint',
+      step: trainer.step,
+      file: `${spec.checkpointDirRel}/${name}`,
+      sha256,
+      weightsDigest: trainer.weightsDigest(),
+      loss: Number.isFinite(last.loss) ? last.loss : null,
+    });
   };
   const flush = () => {
     if (!pending.length) return;
@@ -44,6 +62,8 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       total,
       losses: pending,
       stepsPerSec: elapsed > 0 ? (trainer.step - stepsAtT0) / elapsed : 0,
+      lr: last.lr,
+      gradNorm: last.gradNorm,
     });
     pending = [];
     lastPost = performance.now();
@@ -52,13 +72,18 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   try {
     while (trainer.step < total) {
       if (ctx.signal.aborted) throw new AbortError();
-      const loss = trainer.trainStep();
-      lastLoss = loss;
-      pending.push({ step: trainer.step, loss });
+      last = trainer.trainStep();
+      pending.push({ step: trainer.step, loss: last.loss });
       if (performance.now() - lastPost >= PROGRESS_INTERVAL_MS || trainer.step === total) flush();
       if (trainer.step % spec.config.checkpointEvery === 0 || trainer.step === total) {
         flush();
         await checkpoint();
+      }
+      if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
+        const png = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
+        const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
+        await writeFileAtomic(join(spec.previewDir, name), png);
+        ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}` });
       }
       // Let the cancel message through between steps.
       await new Promise((r) => setImmediate(r));

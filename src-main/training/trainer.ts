@@ -1,38 +1,56 @@
 /**
- * The trainer: data, optimiser, EMA and checkpoints around the UNet (model/) and the diffusion
- * process (diffusion/) — the model / diffusion / trainer split of lucidrains'
- * denoising-diffusion-pytorch.
+ * The trainer: data, optimiser, EMA, checkpoints and previews around the UNet (model/) and the
+ * diffusion process (diffusion/, through family.ts) — the model / diffusion / trainer split of
+ * lucidrains' denoising-diffusion-pytorch.
  *
- * Objective (Ho et al. 2020, Algorithm 1 / eq. 14, "L_simple"): draw t ~ U{0..T-1},
- * eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, minimise ||eps - eps_theta(x_t, t)||^2.
+ * One optimiser step (Ho et al. 2020, Algorithm 1, generalised): for each of `gradAccum`
+ * micro-batches draw images (epoch permutations), flips, noise levels and eps; build
+ * x_in = c_in (alpha x0 + sigma_t eps) and the objective's target; loss = mean over the batch of
+ * w(level) · mean((F(x_in, time) - target)²); average the micro-batch gradients, clip the global
+ * norm, Adam(W) with warm-up/cosine learning rate, then update the EMA.
  *
- * Every random draw is a pure function of (run seed, step) through the counter-based generator of
- * diffusion/rng.ts, so the data order, timesteps and noise of step k are the same however the run
- * got there (a resumed run repeats an uninterrupted one).
+ * Every random draw is a pure function of (run seed, position) through the counter-based
+ * generator of diffusion/rng.ts, so step k sees the same data, levels, noise and dropout masks
+ * however the run got there: a resumed run repeats an uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../api/types';
-import { makeDiscreteSchedule, normals, uniforms, type DiscreteSchedule } from '../diffusion/index';
+import { normals, uniforms, type Process } from '../diffusion/index';
 import { UNet } from '../model/unet';
 import type { UNetConfig } from '../model/config';
 import { EMA } from '../model/ema';
-import { readTensors, serializeWeights, type NamedTensorData, type WeightsMeta } from '../model/weights';
+import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../model/weights';
+import { drawNoiseLevel, lossWeight, processOf, targetOf } from './family';
+import { Adam, learningRate } from './optimizer';
 
-/** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's use). */
+/** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
   permutation: 2 ** 41,
-  timestep: 2 ** 41 + 1,
+  level: 2 ** 41 + 1,
   noise: 2 ** 41 + 2,
+  flip: 2 ** 41 + 3,
+  levelNormal: 2 ** 41 + 4,
 } as const;
 
-export const OPTIMIZER_PREFIX = 'opt.';
+export const OPT_M_PREFIX = 'opt.m.';
+export const OPT_V_PREFIX = 'opt.v.';
+export const CHECKPOINT_KIND = 'sfumato-checkpoint';
+export const CHECKPOINT_VERSION = 1;
 
 export interface TrainingData {
-  /** prepared pixels, NHWC uint8, count * size * size * 3 */
+  /** prepared pixels, NHWC uint8, count * size * size * channels */
   pixels: Uint8Array;
   count: number;
   size: number;
   channels: number;
+}
+
+export interface StepResult {
+  /** mean weighted loss over the step's micro-batches */
+  loss: number;
+  /** global gradient norm before clipping */
+  gradNorm: number;
+  lr: number;
 }
 
 export function unetConfigOf(c: TrainConfig): UNetConfig {
@@ -45,12 +63,8 @@ export function unetConfigOf(c: TrainConfig): UNetConfig {
     attentionResolutions: c.attentionResolutions.slice(),
     groups: c.groups,
     dropout: c.dropout,
-    timeInput: 'discrete',
+    timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
   };
-}
-
-export function scheduleOf(c: TrainConfig): DiscreteSchedule {
-  return makeDiscreteSchedule({ kind: 'discrete', beta: c.schedule, betaStart: c.betaStart, betaEnd: c.betaEnd, trainSteps: c.trainTimesteps });
 }
 
 /** Fisher–Yates permutation of 0..n-1 for one epoch, from uniforms of the permutation stream. */
@@ -67,116 +81,247 @@ function epochPermutation(seed: number, epoch: number, n: number): Uint32Array {
   return perm;
 }
 
+/** 32-bit mix of (seed, step) for dropout masks. */
+function mixSeed(seed: number, step: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (step >>> 0), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export interface TrainerInit {
+  /** start from these weights (fine-tuning or resume); EMA weights are used when present and `preferEma` */
+  init?: { parsed: ParsedWeights; preferEma: boolean };
+  /** resume: take the step, EMA and optimiser state from the checkpoint too */
+  resume?: boolean;
+  /** fine-tune: also take the optimiser moments from the checkpoint (default false) */
+  keepOptimizer?: boolean;
+}
+
 export class Trainer {
   readonly model: UNet;
   readonly ema: EMA;
-  readonly optimizer: tf.AdamOptimizer;
-  readonly schedule: DiscreteSchedule;
-  private readonly sqrtAb: Float64Array;
-  private readonly sqrtOneMinusAb: Float64Array;
+  readonly optimizer: Adam;
+  readonly process: Process;
   private permCache: { epoch: number; perm: Uint32Array } | undefined;
-  /** number of optimiser steps completed */
+  /** optimiser steps completed */
   step = 0;
 
   constructor(
     readonly config: TrainConfig,
     readonly seed: number,
     readonly data: TrainingData,
+    init: TrainerInit = {},
   ) {
     if (data.size !== config.imageSize) {
       throw new Error(`The dataset cache is ${data.size} px but the run trains at ${config.imageSize} px; re-import the dataset at ${config.imageSize} px.`);
     }
+    if (data.channels !== 3) throw new Error(`The dataset cache has ${data.channels} channels; Sfumato trains on RGB (3).`);
+    this.process = processOf(config.schedule);
     this.model = new UNet(unetConfigOf(config), { seed });
-    this.ema = new EMA(this.model.variables(), { decay: config.ema });
-    // PyTorch's Adam defaults (beta1 0.9, beta2 0.999, eps 1e-8), as torch_ref.py uses.
-    this.optimizer = tf.train.adam(config.lr, 0.9, 0.999, 1e-8);
-    this.schedule = scheduleOf(config);
-    this.sqrtAb = this.schedule.alphasCumprod.map(Math.sqrt);
-    this.sqrtOneMinusAb = this.schedule.alphasCumprod.map((a) => Math.sqrt(1 - a));
+    const parsed = init.init?.parsed;
+    if (parsed) this.loadInto(this.model.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '');
+    const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
+    this.ema = new EMA(this.model.variables(), {
+      decay: config.ema,
+      warmup: config.emaWarmup,
+      updates: init.resume ? Number(meta.emaUpdates ?? 0) : 0,
+    });
+    const decayMask = this.model.specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
+    this.optimizer = new Adam(this.model.variables(), {
+      weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0,
+      decayMask,
+    });
+    if (parsed && init.resume) {
+      this.step = Number(meta.step ?? 0);
+      this.restoreEma(parsed);
+      this.restoreOptimizer(parsed, Number(meta.optimizerStep ?? this.step));
+    } else if (parsed && init.keepOptimizer && hasPrefix(parsed, OPT_M_PREFIX)) {
+      this.restoreOptimizer(parsed, Number(meta.optimizerStep ?? 0));
+    }
   }
 
-  /** Dataset indices of the batch of `step` (data-pipeline position = step * batchSize). */
-  batchIndices(step: number): Uint32Array {
+  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string): void {
+    const byName = new Map(parsed.tensors.map((t) => [t.name, t]));
+    tf.tidy(() => {
+      for (const { name, variable } of targets) {
+        const src = byName.get(prefix + name);
+        if (!src) throw new Error(`The checkpoint has no weights for ${prefix + name}; it was trained with a different architecture.`);
+        if (src.shape.join('x') !== variable.shape.join('x')) {
+          throw new Error(`Checkpoint tensor ${prefix + name} has shape ${src.shape.join('x')}, the model expects ${variable.shape.join('x')}.`);
+        }
+        variable.assign(tf.tensor(src.data, variable.shape));
+      }
+    });
+  }
+
+  private restoreEma(parsed: ParsedWeights): void {
+    const named = this.model.namedVariables();
+    const shadows = this.ema.shadows();
+    this.loadInto(
+      named.map(({ name }, i) => ({ name, variable: shadows[i] })),
+      parsed,
+      EMA_PREFIX,
+    );
+  }
+
+  private restoreOptimizer(parsed: ParsedWeights, step: number): void {
+    const byName = new Map(parsed.tensors.map((t) => [t.name, t.data]));
+    const names = this.model.specs.map((s) => s.name);
+    const m = names.map((n) => byName.get(OPT_M_PREFIX + n));
+    const v = names.map((n) => byName.get(OPT_V_PREFIX + n));
+    if (m.some((x) => !x) || v.some((x) => !x)) throw new Error('The checkpoint has no complete optimiser state; resume needs one (or fine-tune with resetOptimizer).');
+    this.optimizer.setState(step, m as Float32Array[], v as Float32Array[]);
+  }
+
+  /** Dataset indices for data-pipeline positions [pos, pos + n). */
+  indicesAt(pos: number, n: number): Uint32Array {
     const { count } = this.data;
-    const B = this.config.batchSize;
-    const out = new Uint32Array(B);
-    for (let b = 0; b < B; b++) {
-      const pos = step * B + b;
-      const epoch = Math.floor(pos / count);
+    const out = new Uint32Array(n);
+    for (let b = 0; b < n; b++) {
+      const p = pos + b;
+      const epoch = Math.floor(p / count);
       if (!this.permCache || this.permCache.epoch !== epoch) this.permCache = { epoch, perm: epochPermutation(this.seed, epoch, count) };
-      out[b] = this.permCache.perm[pos % count];
+      out[b] = this.permCache.perm[p % count];
     }
     return out;
   }
 
-  /** Inputs of step `step`: x_t, t and the target eps, as flat NHWC arrays. */
-  batch(step: number): { xt: Float32Array; t: Float32Array; eps: Float32Array } {
+  /**
+   * Inputs of micro-batch `micro` of optimiser step `step` (0-based): network input, time input,
+   * target and per-sample weight, as flat NHWC arrays. Data position = (step·gradAccum + micro)·B.
+   */
+  microBatch(step: number, micro: number): { xIn: Float32Array; time: Float32Array; target: Float32Array; weight: Float32Array } {
     const { size, channels, pixels } = this.data;
-    const B = this.config.batchSize;
+    const c = this.config;
+    const B = c.batchSize;
     const per = size * size * channels;
-    const T = this.config.trainTimesteps;
-    const idx = this.batchIndices(step);
-    const u = uniforms(this.seed, TRAIN_STREAMS.timestep, B, step * B);
-    const eps = normals(this.seed, TRAIN_STREAMS.noise, B * per, step * B * per);
-    const xt = new Float32Array(B * per);
-    const t = new Float32Array(B);
+    const pos = (step * c.gradAccum + micro) * B;
+    const idx = this.indicesAt(pos, B);
+    const u = uniforms(this.seed, TRAIN_STREAMS.level, B, pos);
+    const n = normals(this.seed, TRAIN_STREAMS.levelNormal, B, pos);
+    const flips = c.hflip ? uniforms(this.seed, TRAIN_STREAMS.flip, B, pos) : undefined;
+    const eps = normals(this.seed, TRAIN_STREAMS.noise, B * per, pos * per);
+    const xIn = new Float32Array(B * per);
+    const target = new Float32Array(B * per);
+    const time = new Float32Array(B);
+    const weight = new Float32Array(B);
+    const rowLen = size * channels;
     for (let b = 0; b < B; b++) {
-      const ti = Math.min(T - 1, Math.floor(u[b] * T));
-      t[b] = ti;
-      const a = this.sqrtAb[ti];
-      const s = this.sqrtOneMinusAb[ti];
+      const d = drawNoiseLevel(this.process, c.schedule, u[b], n[b]);
+      time[b] = d.netTime;
+      weight[b] = lossWeight(c, d);
+      const flip = flips !== undefined && flips[b] < 0.5;
       const src = idx[b] * per;
       const dst = b * per;
-      for (let k = 0; k < per; k++) {
-        const x0 = pixels[src + k] / 127.5 - 1;
-        xt[dst + k] = a * x0 + s * eps[dst + k];
+      const a = d.cIn * d.alpha;
+      const s = d.cIn * d.sigmaT;
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const sx = flip ? size - 1 - x : x;
+          for (let ch = 0; ch < channels; ch++) {
+            const k = dst + y * rowLen + x * channels + ch;
+            const x0 = pixels[src + y * rowLen + sx * channels + ch] / 127.5 - 1;
+            const e = eps[k];
+            xIn[k] = a * x0 + s * e;
+            target[k] = targetOf(c.objective, d, x0, e);
+          }
+        }
       }
     }
-    return { xt, t, eps };
+    return { xIn, time, target, weight };
   }
 
-  /** One optimiser step; returns the loss (mean squared error of the eps prediction). */
-  trainStep(): number {
+  /** One optimiser step (gradAccum micro-batches). */
+  trainStep(): StepResult {
+    const c = this.config;
     const { size, channels } = this.data;
-    const B = this.config.batchSize;
-    const { xt, t, eps } = this.batch(this.step);
-    const lossT = tf.tidy(() => {
-      const xT = tf.tensor4d(xt, [B, size, size, channels]);
-      const tT = tf.tensor1d(t);
-      const epsT = tf.tensor4d(eps, [B, size, size, channels]);
-      return this.optimizer.minimize(() => tf.mean(tf.squaredDifference(this.model.apply(xT, tT, { training: true }), epsT)) as tf.Scalar, true)!;
-    });
-    const loss = lossT.dataSync()[0];
-    lossT.dispose();
-    if (!Number.isFinite(loss)) {
-      throw new Error(`The loss became ${loss} at step ${this.step + 1}; lower the learning rate (lr ${this.config.lr}).`);
+    const B = c.batchSize;
+    const vars = this.model.variables();
+    const k = this.step + 1;
+    const lr = learningRate(k, c);
+    let lossSum = 0;
+    let acc: tf.Tensor[] | undefined;
+    for (let micro = 0; micro < c.gradAccum; micro++) {
+      const mb = this.microBatch(this.step, micro);
+      const { value, grads } = tf.tidy(() => {
+        const xT = tf.tensor4d(mb.xIn, [B, size, size, channels]);
+        const tT = tf.tensor1d(mb.time);
+        const yT = tf.tensor4d(mb.target, [B, size, size, channels]);
+        const wT = tf.tensor4d(mb.weight, [B, 1, 1, 1]);
+        const dropoutSeed = mixSeed(this.seed, k * 1024 + micro);
+        return tf.variableGrads(() => {
+          const out = this.model.apply(xT, tT, { training: true, dropoutSeed });
+          // mean over pixels of each image, weighted, mean over the batch
+          return tf.mean(tf.mul(tf.mean(tf.squaredDifference(out, yT), [1, 2, 3], true), wT)) as tf.Scalar;
+        }, vars);
+      });
+      lossSum += value.dataSync()[0];
+      value.dispose();
+      const list = vars.map((v) => grads[v.name]);
+      if (!acc) acc = list;
+      else {
+        const prev = acc;
+        acc = tf.tidy(() => prev.map((g, i) => tf.add(g, list[i])));
+        tf.dispose(prev);
+        tf.dispose(list);
+      }
     }
+    const loss = lossSum / c.gradAccum;
+    if (!Number.isFinite(loss)) {
+      tf.dispose(acc!);
+      throw new Error(`The loss became ${loss} at step ${k}; lower the learning rate (lr ${c.lr}) or enable gradient clipping.`);
+    }
+    const { gradNorm, clipped } = tf.tidy(() => {
+      const avg = c.gradAccum > 1 ? acc!.map((g) => tf.div(g, c.gradAccum)) : acc!;
+      const norm = tf.sqrt(tf.addN(avg.map((g) => tf.sum(tf.square(g)))));
+      const gn = norm.dataSync()[0];
+      // Global-norm clipping (Pascanu et al. 2013): g ← g · min(1, clip / ‖g‖).
+      const scale = c.gradClip > 0 && gn > c.gradClip ? c.gradClip / (gn + 1e-6) : 1;
+      const out = scale === 1 ? avg.map((g) => tf.clone(g)) : avg.map((g) => tf.mul(g, scale));
+      return { gradNorm: gn, clipped: out.map((t) => tf.keep(t)) };
+    });
+    tf.dispose(acc!);
+    this.optimizer.apply(clipped, lr);
+    tf.dispose(clipped);
     this.ema.update();
-    this.step++;
-    return loss;
+    this.step = k;
+    return { loss, gradNorm, lr };
   }
 
-  /** Checkpoint bytes: weights, EMA weights, Adam state, and everything needed to resume. */
-  async checkpointBytes(meta: WeightsMeta): Promise<Uint8Array> {
+  /** Named weights of the model, its EMA and the optimiser moments. */
+  namedState(): NamedTensorData[] {
     const named = this.model.namedVariables();
     const tensors: NamedTensorData[] = readTensors(named.map(({ name, variable }) => ({ name, tensor: variable })));
     const shadows = this.ema.shadows();
-    tensors.push(...readTensors(named.map(({ name }, i) => ({ name: 'ema.' + name, tensor: shadows[i] }))));
-    // Adam's state: [iterations scalar (a fresh tensor), m..., v... (the optimiser's own variables)].
-    const [iter, ...moments] = await this.optimizer.getWeights();
-    const iterations = iter.tensor.dataSync()[0];
-    iter.tensor.dispose();
-    tensors.push(...readTensors(moments.map((w) => ({ name: OPTIMIZER_PREFIX + w.name, tensor: w.tensor }))));
-    return serializeWeights(tensors, {
+    tensors.push(...readTensors(named.map(({ name }, i) => ({ name: EMA_PREFIX + name, tensor: shadows[i] }))));
+    const st = this.optimizer.state();
+    tensors.push(...readTensors(named.map(({ name }, i) => ({ name: OPT_M_PREFIX + name, tensor: st.m[i] }))));
+    tensors.push(...readTensors(named.map(({ name }, i) => ({ name: OPT_V_PREFIX + name, tensor: st.v[i] }))));
+    return tensors;
+  }
+
+  /** sha256 of the model weights as float32 in parameter order (weights only, not EMA/optimiser). */
+  weightsDigest(): string {
+    const named = this.model.namedVariables();
+    return weightsDigest(readTensors(named.map(({ name, variable }) => ({ name, tensor: variable }))));
+  }
+
+  /** Checkpoint bytes: weights, EMA weights, optimiser state, and everything needed to resume. */
+  checkpointBytes(meta: WeightsMeta): Uint8Array {
+    return serializeWeights(this.namedState(), {
       ...meta,
-      kind: 'sfumato-checkpoint',
+      kind: CHECKPOINT_KIND,
+      version: CHECKPOINT_VERSION,
       config: this.model.config,
       trainConfig: this.config,
       seed: this.seed,
       step: this.step,
+      optimizerStep: this.optimizer.step,
       emaUpdates: this.ema.updates,
-      optimizerIterations: iterations,
-      dataPosition: this.step * this.config.batchSize,
+      dataPosition: this.step * this.config.gradAccum * this.config.batchSize,
+      rng: { generator: 'philox4x32-10', streams: TRAIN_STREAMS },
+      weightsDigest: this.weightsDigest(),
     });
   }
 
@@ -185,4 +330,8 @@ export class Trainer {
     this.ema.dispose();
     this.model.dispose();
   }
+}
+
+function hasPrefix(parsed: ParsedWeights, prefix: string): boolean {
+  return parsed.tensors.some((t) => t.name.startsWith(prefix));
 }

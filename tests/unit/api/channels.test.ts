@@ -15,6 +15,7 @@ describe('contract channels', () => {
       runsList: 'runs:list',
       runsGet: 'runs:get',
       runsCancel: 'runs:cancel',
+      runsResume: 'runs:resume',
       checkpointsList: 'checkpoints:list',
       sampleGenerate: 'sample:generate',
       galleryQuery: 'gallery:query',

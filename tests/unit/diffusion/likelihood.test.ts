@@ -112,7 +112,7 @@ describe('8-bit likelihoods', () => {
     const lv = vlbSigmas(p, 300);
     const v = await vlbLikelihood8bit(q.denoiser(), bytes, [32, 2], { sigmas: lv.sigmas, t: lv.t, priorStd: priorStdSigmaScale(p), vpType: true, variance: 'beta' });
     expect(v.bitsPerDim).toBeGreaterThan(exact);
-    expect(() => pfOdeLikelihood8bit(q.denoiser(), new Uint8Array(3), [32, 2], { sigmaMin: 0.01, sigmaMax: 1, priorStd: 1 })).rejects.toThrow(/shape/);
+    await expect(pfOdeLikelihood8bit(q.denoiser(), new Uint8Array(3), [32, 2], { sigmaMin: 0.01, sigmaMax: 1, priorStd: 1 })).rejects.toThrow(/shape/);
   });
 });
 

@@ -69,7 +69,7 @@ describe('store', () => {
       { step: 2, loss: 0.8 },
     ]);
     expect((await store.runs.get('run_1'))?.lastLoss).toBeCloseTo(0.8);
-    await store.checkpoints.insert({ id: 'ckpt_1', runId: 'run_1', step: 2, file: 'f', sha256: 'ff', loss: 0.8 });
+    await store.checkpoints.insert({ id: 'ckpt_1', runId: 'run_1', step: 2, file: 'f', sha256: 'ff', loss: 0.8, weightsDigest: null });
     expect((await store.checkpoints.latest('run_1'))?.id).toBe('ckpt_1');
     expect(await store.datasets.errors('ds_b')).toEqual([{ file: 'x.txt', code: 'unsupported', message: 'not an image' }]);
     expect(await store.datasets.remove('ds_b')).toBe(true);
