@@ -17,7 +17,18 @@ function parentPort(): ParentPort {
     return { post: (m) => pp.postMessage(m), on: (cb) => pp.on('message', (e) => cb(e.data as ToJob)) };
   }
   if (!process.send) throw new Error('worker.ts must be started as a job process (child_process.fork or utilityProcess).');
-  return { post: (m) => process.send!(m), on: (cb) => process.on('message', (m) => cb(m as ToJob)) };
+  // The parent is gone (app quit or crashed): stop at once. Files are written atomically, so
+  // nothing half-written stays behind; the next start marks the run interrupted.
+  process.on('disconnect', () => process.exit(0));
+  return {
+    post: (m) => {
+      if (!process.connected) return;
+      process.send!(m, undefined, undefined, (err) => {
+        if (err) process.exit(0);
+      });
+    },
+    on: (cb) => process.on('message', (m) => cb(m as ToJob)),
+  };
 }
 
 export interface JobContext {

@@ -33,6 +33,10 @@ function webToken(): string {
   const fromUrl = new URLSearchParams(location.search).get('token');
   if (fromUrl) {
     sessionStorage.setItem('sfumato-token', fromUrl);
+    // Keep the token out of the address bar, history and screenshots once it is stored.
+    const url = new URL(location.href);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
     return fromUrl;
   }
   return sessionStorage.getItem('sfumato-token') ?? '';

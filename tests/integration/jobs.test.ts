@@ -93,6 +93,26 @@ describe('job runner', () => {
     expect((await done).status).toBe('cancelled');
   });
 
+  it('a run killed with SIGKILL after a checkpoint, then resumed, ends like an uninterrupted run', async () => {
+    const config = { ...TINY_CONFIG, steps: 6, checkpointEvery: 2, dropout: 0.1 };
+    const straight = await s.startRun({ datasetId, seed: 9, config });
+    const u = await straight.done;
+    expect(u.status).toBe('completed');
+    const { run, done } = await s.startRun({ datasetId, seed: 9, config });
+    await until('a checkpoint', async () => (await s.store.checkpoints.count(run.id)) > 0);
+    process.kill(jobOf(run.id)!.pid!, 'SIGKILL');
+    expect((await done).status).toBe('interrupted');
+    const resumed = await s.resumeRun(run.id);
+    expect(resumed.run.step).toBeGreaterThanOrEqual(2);
+    expect((await resumed.done).status).toBe('completed');
+    const a = (await s.api['runs:get']({ id: u.id })).run;
+    const b = (await s.api['runs:get']({ id: run.id })).run;
+    expect(b.losses.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b.losses).toEqual(a.losses);
+    expect(b.weightsDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.weightsDigest).toBe(a.weightsDigest);
+  });
+
   it('a run left running by a dead process is recovered at the next start', async () => {
     const ghost = await s.store.runs.insert({ id: 'run_ghost', datasetId, config: (await s.store.runs.list())[0].config, seed: 1 });
     await s.store.runs.setStatus(ghost.id, 'running', { pid: 2 ** 22 + 12345 });
