@@ -163,13 +163,13 @@ export interface Checkpoint {
   file: string;
   sha256: string;
   loss: number | null;
-  /** sha256 of the weights as float32 in parameter order (see model/weights.ts weightsDigest) */
+  /** sha256 of the model weights as float32 LE, tensors in name order (model/weights.ts weightsDigest) */
   weightsDigest: string | null;
   createdAt: string;
 }
 
 export interface RunDetail extends Run {
-  /** sha256 of the final (latest) checkpoint's weights as float32, in parameter order */
+  /** weightsDigest of the final (latest) checkpoint */
   weightsDigest: string | null;
   previews: { step: number; file: string }[];
   checkpoints: Checkpoint[];

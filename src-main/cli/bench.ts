@@ -3,7 +3,10 @@
  * tests. The sampler and likelihood benches run the diffusion core on analytic oracles.
  */
 import { promises as fs } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import {
   DiffusionConfigError,
@@ -45,6 +48,26 @@ async function readSpec(file: string): Promise<unknown> {
 function asInputError(e: unknown): never {
   if (e instanceof DiffusionConfigError) throw new BenchInputError(e.field, `${e.field}: ${e.message}`);
   throw e;
+}
+
+/** The PyTorch reference script (shared/bench/torch_ref.py beside this checkout), if present. */
+export function torchRefPath(explicit?: string): string | undefined {
+  const candidates = [explicit, process.env.SFUMATO_TORCH_REF, join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'bench', 'torch_ref.py')];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
+/** Run torch_ref.py (Debian's python3-torch) and return its JSON line, or why it could not run. */
+export function runTorchRef(script: string, args: string[]): { result?: Record<string, unknown>; error?: string } {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', timeout: 30 * 60_000 });
+  if (r.error) return { error: `could not start ${python}: ${r.error.message}` };
+  if (r.status !== 0) {
+    const msg = (r.stderr || '').trim().split('\n').slice(-1)[0];
+    return { error: `torch_ref.py failed (${msg}); install PyTorch with \`apt-get install -y python3-torch\`` };
+  }
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) return { error: 'torch_ref.py printed no JSON line' };
+  return { result: JSON.parse(line) as Record<string, unknown> };
 }
 
 export function addBenchCommands(program: Command, json: () => boolean): void {
@@ -117,5 +140,42 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
           ? JSON.stringify(out)
           : `pf-ode ${out.pfOdeBitsPerDim.toFixed(4)} bits/dim  vlb ${out.vlbBitsPerDim.toFixed(4)}  exact ${out.exactBitsPerDim.toFixed(4)}  nfe ${out.nfe}`) + '\n',
       );
+    });
+
+  bench
+    .command('train')
+    .description('train-step time of the bench UNet vs the PyTorch reference in the same run (JSON lines)')
+    .option('--backend <name>', 'tfjs backend (default: the best available)')
+    .option('--batch <n>', 'batch size', (v) => Number(v), 16)
+    .option('--steps <n>', 'timed steps (after warm-up)', (v) => Number(v), 5)
+    .option('--warmup <n>', 'untimed warm-up steps', (v) => Number(v), 2)
+    .option('--threads <n>', 'threads for the PyTorch reference', (v) => Number(v), 2)
+    .option('--profile', 'add per-kernel and per-op-class times of one step')
+    .option('--no-torch', 'skip the PyTorch reference')
+    .option('--torch-ref <file>', 'path of torch_ref.py')
+    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; torch: boolean; torchRef?: string }) => {
+      const { selectTrainingBackend } = await import('../training/backends/ladder');
+      const { benchTrainStep } = await import('../training/bench-train');
+      const tf = await import('@tensorflow/tfjs');
+      tf.enableProdMode();
+      const sel = await selectTrainingBackend({ override: o.backend });
+      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider})\n`);
+      const ours = await benchTrainStep({ batch: o.batch, steps: o.steps, warmup: o.warmup, profile: !!o.profile });
+      const line: Record<string, unknown> = { bench: 'train', impl: `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
+      if (o.torch) {
+        const script = torchRefPath(o.torchRef);
+        if (!script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';
+        else {
+          process.stderr.write(`[bench] PyTorch reference: ${script}\n`);
+          const ref = runTorchRef(script, ['--threads', String(o.threads), '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 3))]);
+          if (ref.result) {
+            process.stdout.write(JSON.stringify({ bench: 'train', ...ref.result }) + '\n');
+            const tts = Number(ref.result.train_step_s);
+            line.torch_train_step_s = tts;
+            line.ratio_torch_over_ours = tts / ours.train_step_s;
+          } else line.torch_error = ref.error;
+        }
+      }
+      process.stdout.write(JSON.stringify(line) + '\n');
     });
 }

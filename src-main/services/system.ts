@@ -38,9 +38,10 @@ function resolvable(name: string): boolean {
 }
 
 /**
- * Which tfjs backend a training job will use, best first: tensorflow (tfjs-node-gpu / tfjs-node),
- * webgpu, wasm, cpu. This is the main side's cheap probe (no backend is initialised here); the job
- * process reports the backend it really got in its `started` message.
+ * Which tfjs backend a training job will get, best first: tensorflow (tfjs-node-gpu / tfjs-node),
+ * webgpu, wasm, cpu. This is the main side's cheap probe (it initialises nothing, so the app's
+ * main process stays light); the job process runs the real ladder (training/backends/ladder.ts)
+ * and reports the backend it got in its `started` message.
  */
 export async function probeBackends(): Promise<BackendStatus> {
   const unavailable: Record<string, string> = {};
@@ -50,9 +51,9 @@ export async function probeBackends(): Promise<BackendStatus> {
   unavailable.tensorflow =
     '@tensorflow/tfjs-node is not installed: its install step downloads libtensorflow, which failed or was skipped. Run `npm install @tensorflow/tfjs-node` (or tfjs-node-gpu with CUDA 11.2) where that download works.';
   unavailable.webgpu = resolvable('webgpu')
-    ? 'the webgpu package is installed but WebGPU training is not wired in yet.'
-    : 'the `webgpu` package is not installed.';
-  unavailable.wasm =
-    'tfjs-backend-wasm has no Conv2DBackpropFilter kernel, which training needs; Sfumato does not provide it yet.';
+    ? 'the webgpu package is installed; a job uses it only when Dawn finds a real (non-CPU) GPU adapter.'
+    : 'the `webgpu` package is not installed (npm install webgpu to try Dawn on your GPU).';
+  if (resolvable('@tensorflow/tfjs-backend-wasm')) return { active: 'wasm', unavailable };
+  unavailable.wasm = '@tensorflow/tfjs-backend-wasm is not installed; reinstall with npm ci.';
   return { active: 'cpu', unavailable };
 }

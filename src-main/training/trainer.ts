@@ -301,7 +301,7 @@ export class Trainer {
     return tensors;
   }
 
-  /** sha256 of the model weights as float32 in parameter order (weights only, not EMA/optimiser). */
+  /** sha256 of the model weights as float32, tensors in name order (weights only, not EMA/optimiser). */
   weightsDigest(): string {
     const named = this.model.namedVariables();
     return weightsDigest(readTensors(named.map(({ name, variable }) => ({ name, tensor: variable }))));

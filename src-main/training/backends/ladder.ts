@@ -1,0 +1,142 @@
+/**
+ * The training backend ladder of DESIGN.md §3: tensorflow (tfjs-node-gpu, then tfjs-node) →
+ * webgpu (Dawn through the `webgpu` package, only with a real, non-CPU adapter) → wasm → cpu.
+ * The first that starts becomes the active tfjs backend; each better one that did not start is
+ * reported with the reason, so `system info` and the UI can say why.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initWasmBackend } from './wasm';
+
+export type TrainingBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_LADDER: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendSelection {
+  active: TrainingBackend;
+  /** which package provides it, e.g. '@tensorflow/tfjs-node' */
+  provider: string;
+  /** why each backend better than `active` (or, with an override, each other one) is not active */
+  reasons: Partial<Record<TrainingBackend, string>>;
+}
+
+export class BackendUnavailableError extends Error {
+  readonly code = 'BACKEND_UNAVAILABLE';
+  constructor(
+    readonly backend: TrainingBackend,
+    readonly reason: string,
+  ) {
+    super(`backend ${backend} is not available: ${reason}. Choose another with --backend (${BACKEND_LADDER.join(', ')}) or leave it unset to pick the best available`);
+    this.name = 'BackendUnavailableError';
+  }
+  toJSON(): { code: string; backend: string; reason: string; message: string } {
+    return { code: this.code, backend: this.backend, reason: this.reason, message: this.message };
+  }
+}
+
+/** Thrown by a probe: the backend cannot start, for `reason`. */
+class Unavailable extends Error {}
+
+function isModuleNotFound(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+/** Dynamic import through a variable, so bundlers and tsc do not require optional packages. */
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+async function activate(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Unavailable(`tf.setBackend('${name}') failed to initialise it`);
+  await tf.ready();
+}
+
+type Probe = () => Promise<string>;
+
+const probes: Record<TrainingBackend, Probe> = {
+  async tensorflow() {
+    const notes: string[] = [];
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await importOptional(pkg); // registers the 'tensorflow' backend on import
+        await activate('tensorflow');
+        return pkg;
+      } catch (e) {
+        notes.push(isModuleNotFound(e) ? `${pkg} not installed` : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Unavailable(notes.join('; '));
+  },
+
+  async webgpu() {
+    // Needs both the Dawn bindings and the tfjs backend package; neither ships with Sfumato yet.
+    let dawn: { create?: (flags: string[]) => unknown; globals?: Record<string, unknown> };
+    try {
+      dawn = (await importOptional('webgpu')) as typeof dawn;
+      await importOptional('@tensorflow/tfjs-backend-webgpu');
+    } catch (e) {
+      if (isModuleNotFound(e)) throw new Unavailable('webgpu package not installed');
+      throw new Unavailable(`webgpu failed to load: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (!dawn.create) throw new Unavailable('the webgpu package has no create() entry point');
+    Object.assign(globalThis, dawn.globals ?? {});
+    const gpu = dawn.create([]) as { requestAdapter(): Promise<{ info?: { adapterType?: string; description?: string; vendor?: string } } | null> };
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) throw new Unavailable('no WebGPU adapter found');
+    const info = adapter.info ?? {};
+    const desc = `${info.vendor ?? ''} ${info.description ?? ''}`.trim();
+    // software adapters are slower than wasm (DESIGN.md §4: lavapipe ~10x slower)
+    if (info.adapterType === 'cpu' || /swiftshader|llvmpipe|lavapipe/i.test(desc)) {
+      throw new Unavailable(`only a CPU (software) WebGPU adapter is available (${desc || info.adapterType})`);
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true });
+    await activate('webgpu');
+    return 'webgpu (Dawn) + @tensorflow/tfjs-backend-webgpu';
+  },
+
+  async wasm() {
+    try {
+      const info = await initWasmBackend();
+      return `@tensorflow/tfjs-backend-wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread)`;
+    } catch (e) {
+      throw new Unavailable((e as Error).message.split('\n')[0]);
+    }
+  },
+
+  async cpu() {
+    await activate('cpu');
+    return '@tensorflow/tfjs-backend-cpu';
+  },
+};
+
+/**
+ * Activates the best available training backend, or exactly `override` when given (throwing
+ * BackendUnavailableError with the reason if it cannot start). Returns what is active and why the
+ * better ones are not.
+ */
+export async function selectTrainingBackend(opts: { override?: TrainingBackend | string } = {}): Promise<BackendSelection> {
+  const reasons: BackendSelection['reasons'] = {};
+  if (opts.override !== undefined) {
+    const want = opts.override as TrainingBackend;
+    if (!BACKEND_LADDER.includes(want)) {
+      throw new BackendUnavailableError(want, `unknown backend '${String(opts.override)}'`);
+    }
+    try {
+      const provider = await probes[want]();
+      for (const b of BACKEND_LADDER) if (b !== want) reasons[b] = `not selected: --backend ${want} was requested`;
+      return { active: want, provider, reasons };
+    } catch (e) {
+      throw new BackendUnavailableError(want, (e as Error).message);
+    }
+  }
+  for (const b of BACKEND_LADDER) {
+    try {
+      const provider = await probes[b]();
+      return { active: b, provider, reasons };
+    } catch (e) {
+      reasons[b] = (e as Error).message;
+    }
+  }
+  // cpu always starts; reaching this means tfjs itself is broken
+  throw new BackendUnavailableError('cpu', reasons.cpu ?? 'no backend could be initialised');
+}
