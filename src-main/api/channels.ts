@@ -19,6 +19,12 @@ export const CHANNELS = {
   galleryQuery: 'gallery:query',
   galleryGet: 'gallery:get',
   galleryDelete: 'gallery:delete',
+  galleryRestore: 'gallery:restore',
+  galleryEmptyTrash: 'gallery:emptyTrash',
+  galleryMeta: 'gallery:meta',
+  galleryUpdate: 'gallery:update',
+  galleryReproduce: 'gallery:reproduce',
+  galleryExport: 'gallery:export',
   jobsList: 'jobs:list',
   jobsCancel: 'jobs:cancel',
 } as const;

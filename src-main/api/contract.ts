@@ -19,6 +19,10 @@ import type {
   Run,
   RunDetail,
   SampleRecord,
+  SampleMeta,
+  ReproduceResult,
+  ExportRequest,
+  ExportResult,
   StartRunRequest,
   SystemInfo,
 } from './types';
@@ -40,7 +44,18 @@ export type SfumatoContract = {
   'sample:generate': { req: GenerateRequest; res: GenerateResult };
   'gallery:query': { req: GalleryQuery; res: GalleryPage };
   'gallery:get': { req: { id: string }; res: { sample: SampleRecord } };
+  /** moves to the trash (undo with gallery:restore) */
   'gallery:delete': { req: { ids: string[] }; res: { deleted: number } };
+  'gallery:restore': { req: { ids: string[] }; res: { restored: number } };
+  /** deletes trashed samples and their files for good (all of the trash without ids) */
+  'gallery:emptyTrash': { req: { ids?: string[] }; res: { deleted: number } };
+  'gallery:meta': { req: { id: string }; res: { meta: SampleMeta } };
+  'gallery:update': {
+    req: { ids: string[]; favorite?: boolean; addTags?: string[]; removeTags?: string[]; collection?: string };
+    res: { updated: number };
+  };
+  'gallery:reproduce': { req: { id: string }; res: ReproduceResult };
+  'gallery:export': { req: ExportRequest; res: ExportResult };
   'jobs:list': { req: NoArgs; res: { jobs: JobInfo[] } };
   'jobs:cancel': { req: { id: string }; res: { cancelled: boolean } };
 };

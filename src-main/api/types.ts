@@ -137,6 +137,8 @@ export interface TrainConfig {
   /** preview grid from the EMA weights every N steps (0 = off) */
   previewEvery: number;
   backend: TrainBackend;
+  /** data-parallel gradient workers (one tfjs replica per thread; 0 = one per core on wasm, else 1) */
+  workers: number;
 }
 
 export interface Run {
@@ -215,7 +217,32 @@ export interface GenerateRequest {
   steps?: number;
   /** sampler options (eta, sigmas, rho, churn, snr, …) */
   options?: SamplerOptions;
+  /**
+   * Starting state (default: each image's own seed). variation: images seed, seed+1, … each blended
+   * toward `subseed` by `strength`; interpolation: `frames` images walking from seed to seedB
+   * (count is ignored); img2img: SDEdit from a gallery sample or dataset item.
+   */
+  origin?:
+    | { kind: 'variation'; subseed: number; strength: number }
+    | { kind: 'interpolation'; seedB: number; frames: number }
+    | { kind: 'img2img'; strength: number; sourceSampleId?: string; sourceDatasetItemId?: string };
+  /** record this gallery sample as the parent (variations of it, …) */
+  parentId?: string;
 }
+
+/**
+ * How an image's starting state was made (all noise comes from the seeded generator):
+ * - seed: the seed's own noise;
+ * - variation: slerp(noise(seed), noise(subseed), strength) (A1111's variation seed);
+ * - interpolation: slerp(noise(seed), noise(seedB), t), one frame of a seed-to-seed walk;
+ * - img2img: SDEdit (Meng et al. 2022): a source image noised to `strength` of the way down the
+ *   sampler's schedule, then denoised; `source` names it and its pixels' sha256.
+ */
+export type SampleOrigin =
+  | { kind: 'seed' }
+  | { kind: 'variation'; subseed: number; strength: number }
+  | { kind: 'interpolation'; seedB: number; t: number }
+  | { kind: 'img2img'; strength: number; source: { sampleId?: string; datasetItemId?: string; sha256: string } };
 
 /** A gallery record: every input needed to reproduce the image exactly. */
 export interface SampleRecord {
@@ -233,6 +260,10 @@ export interface SampleRecord {
   prediction: Objective;
   /** denoiser evaluations the sampler made for this image's batch */
   nfe: number;
+  /** how the starting state was made */
+  origin: SampleOrigin;
+  /** the gallery sample this one was made from (variations, img2img), else null */
+  parentId: string | null;
   checkpoint: { id: string; sha256: string };
   runId: string | null;
   width: number;
@@ -250,8 +281,54 @@ export interface GenerateResult {
 
 export interface GalleryQuery {
   runId?: string;
+  checkpointSha256?: string;
+  sampler?: SamplerName;
+  steps?: number;
+  tag?: string;
+  favorite?: boolean;
+  /** ISO dates, inclusive */
+  from?: string;
+  to?: string;
+  /** free text over ids, seed, sampler, options, schedule and tags */
+  text?: string;
+  /** the trash instead of the gallery */
+  trash?: boolean;
+  sort?: 'newest' | 'oldest' | 'seed';
   limit?: number;
   offset?: number;
+}
+
+/** What the gallery keeps beside the record: organisation (not part of the image's recipe). */
+export interface SampleMeta {
+  favorite: boolean;
+  tags: string[];
+  collections: string[];
+  deletedAt: string | null;
+}
+
+export interface ReproduceResult {
+  sampleId: string;
+  identical: boolean;
+  /** largest per-channel difference, in levels of 255 */
+  maxDiff: number;
+  /** share of pixels that differ at all */
+  differingShare: number;
+  backend: string;
+}
+
+export interface ExportRequest {
+  ids: string[];
+  /** a folder, or a file ending in .zip */
+  to: string;
+  format?: 'png' | 'webp';
+  contactSheet?: boolean;
+}
+
+export interface ExportResult {
+  path: string;
+  count: number;
+  files: string[];
+  contactSheet?: string;
 }
 
 export interface GalleryPage {
@@ -259,7 +336,7 @@ export interface GalleryPage {
   total: number;
 }
 
-export type JobKind = 'import' | 'train' | 'sample';
+export type JobKind = 'import' | 'train' | 'sample' | 'export';
 export type JobState = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface JobInfo {

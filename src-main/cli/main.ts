@@ -185,6 +185,7 @@ export function buildProgram(): Command {
     .option('--keep <n>', 'keep the newest N checkpoints (0 = all)', parseIntStrict('keep'))
     .option('--preview-every <n>', 'preview grid from the EMA weights every N steps (0 = off)', parseIntStrict('preview-every'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']))
+    .option('--workers <n>', 'data-parallel gradient workers (0 = one per core on wasm)', parseIntStrict('workers'))
     .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -240,6 +241,7 @@ export function buildProgram(): Command {
             keepCheckpoints: o.keep,
             previewEvery: o.previewEvery,
             backend: o.backend,
+            workers: o.workers,
           };
           for (const [k, v] of Object.entries(flags)) if (v !== undefined) config[k] = v;
           started = await s.startRun({
@@ -347,15 +349,213 @@ export function buildProgram(): Command {
     );
 
   // ---------------------------------------------------------------- gallery
-  const gallery = program.command('gallery').description('generated images');
+  const gallery = program.command('gallery').description('generated images: list, organise, trash');
   gallery
     .command('list')
     .option('--run <id>', 'only samples of this run')
+    .option('--model <sha256>', 'only samples of this checkpoint (sha256 or its prefix)')
+    .addOption(new Option('--sampler <name>', 'only this sampler').choices([...SAMPLER_NAMES]))
+    .option('--steps <n>', 'only this many steps', parseIntStrict('steps'))
+    .option('--tag <tag>', 'only samples with this tag')
+    .option('--favorites', 'only favourites')
+    .option('--from <date>', 'created on or after (YYYY-MM-DD)')
+    .option('--to <date>', 'created on or before (YYYY-MM-DD)')
+    .option('--search <text>', 'free text over the recipe and tags')
+    .option('--trash', 'list the trash instead')
+    .addOption(new Option('--sort <order>', 'order').choices(['newest', 'oldest', 'seed']))
     .option('--limit <n>', 'at most N samples', parseIntStrict('limit'), 200)
-    .action((o: { run?: string; limit: number }) =>
+    .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
-        const r = await s.api['gallery:query']({ runId: o.run, limit: o.limit });
-        out.result({ samples: r.samples, total: r.total }, () => (r.samples.length ? r.samples.map(sampleLine).join('\n') : 'the gallery is empty'));
+        const r = await s.api['gallery:query']({
+          runId: o.run as string | undefined,
+          checkpointSha256: o.model as string | undefined,
+          sampler: o.sampler as SamplerName | undefined,
+          steps: o.steps as number | undefined,
+          tag: o.tag as string | undefined,
+          favorite: o.favorites ? true : undefined,
+          from: o.from as string | undefined,
+          to: o.to as string | undefined,
+          text: o.search as string | undefined,
+          trash: o.trash ? true : undefined,
+          sort: o.sort as 'newest' | 'oldest' | 'seed' | undefined,
+          limit: o.limit as number,
+        });
+        out.result({ samples: r.samples, total: r.total }, () => (r.samples.length ? r.samples.map(sampleLine).join('\n') : o.trash ? 'the trash is empty' : 'no samples match'));
+      }),
+    );
+  gallery
+    .command('show <id>')
+    .description('every parameter of a sample, with its tags and favourite mark')
+    .action((id: string) =>
+      withService(g(), async (s, out) => {
+        const { sample } = await s.api['gallery:get']({ id });
+        const { meta } = await s.api['gallery:meta']({ id });
+        out.result({ sample, meta }, () => JSON.stringify({ ...sample, ...meta }, null, 2));
+      }),
+    );
+  gallery
+    .command('tag <ids...>')
+    .description('add or remove tags: sfumato gallery tag smp_a smp_b --add night,blue --remove draft')
+    .option('--add <tags>', 'comma-separated tags to add')
+    .option('--remove <tags>', 'comma-separated tags to remove')
+    .option('--collection <name>', 'also put them in this collection')
+    .action((ids: string[], o: { add?: string; remove?: string; collection?: string }) =>
+      withService(g(), async (s, out) => {
+        const split = (v?: string) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+        if (!o.add && !o.remove && !o.collection) throw new UsageError('say what to change: --add, --remove or --collection');
+        const r = await s.api['gallery:update']({ ids, addTags: split(o.add), removeTags: split(o.remove), collection: o.collection });
+        out.result(r, () => `updated ${r.updated} sample(s)`);
+      }),
+    );
+  gallery
+    .command('favorite <ids...>')
+    .description('mark as favourites (--off to unmark)')
+    .option('--off', 'remove the mark')
+    .action((ids: string[], o: { off?: boolean }) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['gallery:update']({ ids, favorite: !o.off });
+        out.result(r, () => `${o.off ? 'unmarked' : 'marked'} ${r.updated} sample(s)`);
+      }),
+    );
+  gallery
+    .command('delete <ids...>')
+    .description('move to the trash (undo with restore; free the space with empty-trash)')
+    .action((ids: string[]) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['gallery:delete']({ ids });
+        out.result(r, () => `moved ${r.deleted} sample(s) to the trash (undo: sfumato gallery restore ${ids.join(' ')})`);
+      }),
+    );
+  gallery
+    .command('restore <ids...>')
+    .description('bring samples back from the trash')
+    .action((ids: string[]) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['gallery:restore']({ ids });
+        out.result(r, () => `restored ${r.restored} sample(s)`);
+      }),
+    );
+  gallery
+    .command('empty-trash [ids...]')
+    .description('delete trashed samples and their files for good (all of the trash without ids)')
+    .action((ids: string[]) =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['gallery:emptyTrash']({ ids: ids.length ? ids : undefined });
+        out.result(r, () => `deleted ${r.deleted} sample(s) for good`);
+      }),
+    );
+
+  program
+    .command('reproduce <sample>')
+    .description('regenerate a gallery sample (id) or a PNG made by Sfumato, and compare the pixels')
+    .action((target: string) =>
+      withService(g(), async (s, out) => {
+        const r = /^smp_[0-9a-z]+$/.test(target) ? await s.reproduce(target, (p) => out.progress(p)) : await s.reproduceFile(target, (p) => out.progress(p));
+        out.result(r, () => (r.identical ? `identical: ${r.sampleId} reproduces exactly on ${r.backend}` : `different: max ${r.maxDiff}/255 on ${(r.differingShare * 100).toFixed(2)}% of pixels (${r.backend})`));
+        return r.identical ? 0 : 1;
+      }),
+    );
+
+  const fromSample = async (s: Sfumato, id: string) => {
+    const { sample } = await s.api['gallery:get']({ id });
+    return sample;
+  };
+  const printSamples = (out: Output, r: { samples: SampleRecord[]; cancelled: boolean }) => {
+    out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
+    return r.cancelled ? 1 : 0;
+  };
+  program
+    .command('variations <sample>')
+    .description('variations of a gallery sample: its seed blended toward nearby subseeds (A1111 variation seeds)')
+    .option('--count <n>', 'how many', parseIntStrict('count'), 4)
+    .option('--strength <x>', 'how far from the original (0..1)', parseNum('strength'), 0.25)
+    .option('--subseed <n>', 'first subseed (default: the sample seed + 1)', parseIntStrict('subseed'))
+    .action((id: string, o: { count: number; strength: number; subseed?: number }) =>
+      withService(g(), async (s, out) => {
+        const p = await fromSample(s, id);
+        const r = await s.generate(
+          { checkpointId: p.checkpoint.id, count: o.count, seed: p.seed, sampler: p.sampler, steps: p.steps, options: p.samplerOptions, origin: { kind: 'variation', subseed: o.subseed ?? p.seed + 1, strength: o.strength }, parentId: p.id },
+          (q) => out.progress(q),
+        );
+        return printSamples(out, r);
+      }),
+    );
+  program
+    .command('interpolate <sampleA> <sampleB>')
+    .description('walk between two gallery samples\' starting noise (spherical interpolation), N frames')
+    .option('--frames <n>', 'frames including both ends', parseIntStrict('frames'), 8)
+    .option('--strip <file.png>', 'also write the frames as one horizontal strip')
+    .action((a: string, b: string, o: { frames: number; strip?: string }) =>
+      withService(g(), async (s, out) => {
+        const pa = await fromSample(s, a);
+        const pb = await fromSample(s, b);
+        if (pa.checkpoint.sha256 !== pb.checkpoint.sha256) throw new UsageError('both samples must come from the same checkpoint');
+        const r = await s.generate(
+          { checkpointId: pa.checkpoint.id, count: o.frames, seed: pa.seed, sampler: pa.sampler, steps: pa.steps, options: pa.samplerOptions, origin: { kind: 'interpolation', seedB: pb.seed, frames: o.frames }, parentId: pa.id },
+          (q) => out.progress(q),
+        );
+        if (o.strip && r.samples.length) {
+          const { interpolationStrip } = await import('../gallery/export');
+          const { default: sharp } = await import('sharp');
+          const frames = await Promise.all(
+            r.samples.map(async (x) => {
+              const buf = await sharp(s.library.abs(x.file)).removeAlpha().raw().toBuffer();
+              return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+            }),
+          );
+          const png = await interpolationStrip(frames, pa.width, pa.height, { scale: 4 });
+          const { writeFileAtomic } = await import('../store/files');
+          await writeFileAtomic(o.strip, png);
+          out.info(`strip written to ${o.strip}`);
+        }
+        return printSamples(out, r);
+      }),
+    );
+  program
+    .command('img2img')
+    .description('image-to-image (SDEdit): re-noise a gallery sample or dataset image part-way and denoise it')
+    .option('--from-sample <id>', 'a gallery sample')
+    .option('--from-item <id>', 'a dataset item')
+    .option('--run <id>', 'model: a run (its latest checkpoint); default: the source sample\'s checkpoint')
+    .option('--checkpoint <id>', 'model: a checkpoint')
+    .option('--strength <x>', 'share of the schedule to re-noise (0..1]', parseNum('strength'), 0.5)
+    .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
+    .option('--seed <n>', 'seed of the first image', parseIntStrict('seed'))
+    .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
+    .option('--steps <n>', 'steps of the full schedule (strength x steps are run)', parseIntStrict('steps'), 20)
+    .action((o: { fromSample?: string; fromItem?: string; run?: string; checkpoint?: string; strength: number; count: number; seed?: number; sampler: SamplerName; steps: number }) =>
+      withService(g(), async (s, out) => {
+        if (!o.fromSample === !o.fromItem) throw new UsageError('give exactly one source: --from-sample <id> or --from-item <id>');
+        let checkpointId = o.checkpoint;
+        if (!checkpointId && !o.run) {
+          if (!o.fromSample) throw new UsageError('say which model to use: --run <id> or --checkpoint <id>');
+          checkpointId = (await fromSample(s, o.fromSample)).checkpoint.id;
+        }
+        const r = await s.generate(
+          { runId: o.run, checkpointId, count: o.count, seed: o.seed, sampler: o.sampler, steps: o.steps, origin: { kind: 'img2img', strength: o.strength, sourceSampleId: o.fromSample, sourceDatasetItemId: o.fromItem } },
+          (q) => out.progress(q),
+        );
+        return printSamples(out, r);
+      }),
+    );
+  program
+    .command('export')
+    .description('export samples to a folder or a .zip, with manifest.json and manifest.csv')
+    .requiredOption('--samples <ids|query>', 'comma-separated sample ids, or "all", or a search query (same words as gallery list --search)')
+    .requiredOption('--to <dir|file.zip>', 'target folder (created) or zip file; existing files are never overwritten')
+    .addOption(new Option('--format <fmt>', 'image format').choices(['png', 'webp']).default('png'))
+    .option('--contact-sheet', 'also write a contact sheet PNG')
+    .action((o: { samples: string; to: string; format: 'png' | 'webp'; contactSheet?: boolean }) =>
+      withService(g(), async (s, out) => {
+        let ids: string[];
+        if (/^smp_[0-9a-z]+(,smp_[0-9a-z]+)*$/.test(o.samples)) ids = o.samples.split(',');
+        else {
+          const q = await s.api['gallery:query']({ text: o.samples === 'all' ? undefined : o.samples, limit: 10_000 });
+          ids = q.samples.map((x) => x.id);
+        }
+        if (!ids.length) throw new UsageError(`no samples match ${JSON.stringify(o.samples)}`);
+        const r = await s.exportSamples({ ids, to: o.to, format: o.format, contactSheet: !!o.contactSheet }, (p) => out.progress(p));
+        out.result({ export: r }, () => `exported ${r.count} image(s) to ${r.path}${r.contactSheet ? `\ncontact sheet: ${r.contactSheet}` : ''}`);
       }),
     );
 

@@ -21,3 +21,4 @@ export * from './samplers/index';
 export * from './solvers/dopri5';
 export * from './likelihood/index';
 export * from './bench/index';
+export * from './noise-ops';

@@ -267,6 +267,8 @@ export interface SampleMetadataRecord {
   backend: string;
   appVersion: string;
   createdAt: string;
+  origin: Record<string, MetaValue>;
+  parentId: string | null;
 }
 
 export interface SampleMetadata {
@@ -384,6 +386,18 @@ function metaObject(maxKeys: number): Check<Record<string, MetaValue>> {
   };
 }
 
+/** The sample's origin: flat bounded values, plus an optional flat `source` object (img2img). */
+const originCheck: Check<Record<string, MetaValue>> = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected an object, got ${typeOf(v)}`);
+  const { source, ...rest } = v as Record<string, unknown>;
+  const flat = metaObject(8)(rest);
+  if (!flat.ok) return flat;
+  if (source === undefined) return flat;
+  const src = metaObject(4)(source);
+  if (!src.ok) return bad(`source ${src.why}`);
+  return ok({ ...flat.value, source: src.value as unknown as MetaValue });
+};
+
 const checkpointRef: Check<{ id: string; sha256: string }> = (v) => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected {id, sha256}, got ${typeOf(v)}`);
   const o = v as Record<string, unknown>;
@@ -417,6 +431,8 @@ const FIELDS = {
   backend: str(64),
   appVersion: str(64),
   createdAt: isoDate,
+  origin: originCheck,
+  parentId: nullableId,
 } satisfies { [K in keyof SampleRecord]-?: Check<unknown> } & { [K in keyof SampleMetadataRecord]-?: Check<SampleMetadataRecord[K]> };
 
 /** Maximum nesting of `[`/`{` outside strings, computed without parsing (so no recursion). */

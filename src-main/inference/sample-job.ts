@@ -7,16 +7,60 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext } from '../jobs/worker';
 import type { SampleJobSpec } from '../jobs/protocol';
-import { batchNoise, planSampler, runSampler, startState, validateSamplerSettings } from '../diffusion/index';
+import {
+  batchNoise,
+  INITIAL_STREAM,
+  noisedStart,
+  normals,
+  planSampler,
+  runSampler,
+  slerp,
+  startState,
+  truncatePlan,
+  validateSamplerSettings,
+  type SamplerPlan,
+} from '../diffusion/index';
 import { hasEma, parseWeights, unetFromWeights } from '../model/weights';
 import { writeFileAtomic } from '../store/files';
-import { encodePng, toRgbBytes } from '../gallery/png';
+import { encodeSamplePng, toRgbBytes } from '../gallery/png';
+import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
 import { familyDenoiser, processOf } from '../training/family';
 import { tfjsNetwork } from './tfjs-denoiser';
 
 const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;
+
+/** Starting states of one batch, by each image's origin (see SampleOrigin). */
+export function initialStates(
+  plan: SamplerPlan,
+  seeds: readonly number[],
+  origins: readonly SampleOrigin[],
+  per: number,
+  sourceImage?: Float32Array,
+): Float32Array {
+  const out = new Float32Array(seeds.length * per);
+  for (let b = 0; b < seeds.length; b++) {
+    const base = normals(seeds[b], INITIAL_STREAM, per);
+    const o = origins[b] ?? { kind: 'seed' };
+    let x: Float32Array;
+    if (o.kind === 'img2img') {
+      if (!sourceImage || sourceImage.length !== per) throw new Error('image-to-image needs the source image at the model size');
+      x = noisedStart(plan, sourceImage, base);
+    } else {
+      const n = o.kind === 'variation' ? slerp(base, normals(o.subseed, INITIAL_STREAM, per), o.strength) : o.kind === 'interpolation' ? slerp(base, normals(o.seedB, INITIAL_STREAM, per), o.t) : base;
+      x = startState(plan, n);
+    }
+    out.set(x, b * per);
+  }
+  return out;
+}
+
+/** Where an image-to-image run enters the plan: the last round(strength x steps) steps (at least 1). */
+export function img2imgStartIndex(planSteps: number, strength: number): number {
+  const run = Math.max(1, Math.min(planSteps, Math.round(strength * planSteps)));
+  return planSteps - run;
+}
 
 export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promise<void> {
   const backend = await initTrainingBackend('auto');
@@ -26,33 +70,58 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
   try {
     const process = processOf(spec.config.schedule);
     const settings = validateSamplerSettings({ name: spec.sampler, ...(spec.steps !== undefined ? { steps: spec.steps } : {}), ...spec.options }, process);
-    const plan = planSampler(settings, process);
+    const fullPlan = planSampler(settings, process);
+    const origins = spec.origins ?? spec.seeds.map((): SampleOrigin => ({ kind: 'seed' }));
+    const img2img = origins.find((o) => o.kind === 'img2img');
+    const startIndex = img2img && img2img.kind === 'img2img' ? img2imgStartIndex((fullPlan.sigmas ?? fullPlan.alphasCumprod ?? [0, 0]).length - 1, img2img.strength) : 0;
+    const plan = startIndex ? truncatePlan(fullPlan, startIndex) : fullPlan;
     const denoiser = familyDenoiser(tfjsNetwork(model), spec.config.schedule, spec.config.objective, process);
     const size = spec.config.imageSize;
     const C = 3;
-    const total = spec.seeds.length * (plan.sigmas ? plan.sigmas.length - 1 : settings.steps ?? 1);
+    const per = C * size * size;
+    const stepsPerImage = plan.sigmas ? plan.sigmas.length - 1 : settings.steps ?? 1;
+    const total = spec.seeds.length * stepsPerImage;
     let lastPost = 0;
     for (let start = 0; start < spec.seeds.length; start += MAX_BATCH) {
       const seeds = spec.seeds.slice(start, start + MAX_BATCH);
       const shape = [seeds.length, C, size, size];
-      const noise = batchNoise(seeds, C * size * size);
-      const perImage = total / spec.seeds.length;
-      const { x: x0, nfe } = await runSampler(denoiser, startState(plan, noise.initial()), shape, settings, process, {
-        noise,
-        signal: ctx.signal,
-        onStep: ({ i }) => {
-          const now = performance.now();
-          if (now - lastPost < PROGRESS_INTERVAL_MS) return;
-          lastPost = now;
-          ctx.post({ type: 'sample-progress', done: Math.min(total, start * perImage + (i + 1) * seeds.length), total });
+      const noise = batchNoise(seeds, per);
+      const x = initialStates(plan, seeds, origins.slice(start, start + MAX_BATCH), per, spec.sourceImage);
+      const { x: x0, nfe } = await runSampler(
+        denoiser,
+        x,
+        shape,
+        settings,
+        process,
+        {
+          noise,
+          signal: ctx.signal,
+          onStep: ({ i }) => {
+            const now = performance.now();
+            if (now - lastPost < PROGRESS_INTERVAL_MS) return;
+            lastPost = now;
+            ctx.post({ type: 'sample-progress', done: Math.min(total, start * stepsPerImage + (i + 1) * seeds.length), total });
+          },
         },
-      });
+        { startIndex },
+      );
       for (let b = 0; b < seeds.length; b++) {
         const k = start + b;
-        const png = await encodePng(toRgbBytes(x0, shape, b), size, size);
         const name = `${spec.names[k]}.png`;
+        const record: SampleRecord = {
+          ...spec.record,
+          id: spec.names[k],
+          file: `${spec.outDirRel}/${name}`,
+          seed: seeds[b],
+          steps: settings.steps ?? nfe,
+          nfe,
+          origin: origins[k],
+          backend: backend.active,
+          createdAt: new Date().toISOString(),
+        };
+        const png = await encodeSamplePng(toRgbBytes(x0, shape, b), size, size, record);
         await writeFileAtomic(join(spec.outDir, name), png);
-        ctx.post({ type: 'sample', index: k, name: spec.names[k], file: `${spec.outDirRel}/${name}`, seed: seeds[b], width: size, height: size, nfe });
+        ctx.post({ type: 'sample', index: k, record });
       }
     }
   } finally {

@@ -2,7 +2,10 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+
+/** The parts of a sample record the main side knows before the job runs. */
+export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
 
 export interface TrainJobSpec {
   kind: 'train';
@@ -37,9 +40,27 @@ export interface SampleJobSpec {
   outDirRel: string;
   /** file name stem per image (the sample ids) */
   names: string[];
+  /** provenance embedded in every PNG and recorded in the gallery */
+  record: SampleRecordBase;
+  /** per-image starting state (default: the seed's noise) */
+  origins?: SampleOrigin[];
+  /** image-to-image: the source image (NCHW in [-1, 1], one image, model size) */
+  sourceImage?: Float32Array;
+  /** don't announce records (reproduce writes to a scratch folder) */
+  scratch?: boolean;
 }
 
-export type JobSpec = TrainJobSpec | SampleJobSpec;
+export interface ExportJobSpec {
+  kind: 'export';
+  jobId: string;
+  samples: { record: SampleRecord; absFile: string }[];
+  /** a folder, or a file ending in .zip */
+  to: string;
+  format: 'png' | 'webp';
+  contactSheet: boolean;
+}
+
+export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec;
 
 export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' };
 
@@ -58,7 +79,10 @@ export type FromJob =
   | { type: 'preview'; step: number; file: string }
   /** sampling progress in image-steps: `done` of `total` = images x sampler steps */
   | { type: 'sample-progress'; done: number; total: number }
-  | { type: 'sample'; index: number; name: string; file: string; seed: number; width: number; height: number; nfe: number }
+  /** an image is written; `record` is exactly what its PNG carries */
+  | { type: 'sample'; index: number; record: SampleRecord }
+  | { type: 'export-progress'; done: number; total: number }
+  | { type: 'export-done'; result: ExportResult }
   | { type: 'log'; message: string }
   | { type: 'done'; cancelled: boolean }
   | { type: 'error'; error: ApiErrorShape };

@@ -40,9 +40,12 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   if (spec.kind === 'train') {
     const { runTrainJob } = await import('../training/train-job');
     await runTrainJob(spec, ctx);
-  } else {
+  } else if (spec.kind === 'sample') {
     const { runSampleJob } = await import('../inference/sample-job');
     await runSampleJob(spec, ctx);
+  } else {
+    const { runExportJob } = await import('../gallery/export-job');
+    await runExportJob(spec, ctx);
   }
 }
 
@@ -68,7 +71,12 @@ port.on((msg) => {
           port.post({
             type: 'error',
             error: {
-              code: err?.name === 'TrainConfigError' || err?.name === 'ModelConfigError' ? 'bad_request' : 'internal',
+              code:
+                err?.name === 'TrainConfigError' || err?.name === 'ModelConfigError' || err?.name === 'DiffusionConfigError'
+                  ? 'bad_request'
+                  : err?.name === 'ExportError'
+                    ? err.code === 'exists' ? 'conflict' : 'bad_request'
+                    : 'internal',
               message: err?.message ?? String(e),
               details: err?.stack,
             },

@@ -21,7 +21,18 @@ import type {
   StartRunRequest,
   SystemInfo,
   TrainConfig,
+  Checkpoint,
+  ExportRequest,
+  ExportResult,
+  ReproduceResult,
+  SampleOrigin,
+  SamplerName,
+  SamplerOptions,
 } from '../api/types';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { readCache } from '../datasets/cache';
+import { readSampleMetadata } from '../gallery/metadata';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
 import { Library, resolveLibraryPath } from '../store/library';
@@ -34,7 +45,7 @@ import { findBundledModel } from './models';
 import { importFolder } from '../datasets/import';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
-import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
+import { DiffusionConfigError, makeProcess, SAMPLER_NAMES, validateSamplerSettings } from '../diffusion/index';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
 
 export interface OpenOptions {
@@ -375,7 +386,7 @@ export class Sfumato {
   // ------------------------------------------------------------ sampling
 
   async generate(req: GenerateRequest, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
-    let checkpoint;
+    let checkpoint: Checkpoint | undefined;
     if (req.checkpointId) {
       checkpoint = await this.store.checkpoints.get(req.checkpointId);
       if (!checkpoint) throw new ApiError('not_found', `No checkpoint ${req.checkpointId}.`);
@@ -388,23 +399,98 @@ export class Sfumato {
       throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint) or checkpointId.', { field: 'runId' });
     }
     const run = (await this.store.runs.get(checkpoint.runId))!;
-    const sampler = req.sampler ?? 'ddim';
-    const options = req.options ?? {};
+    const seed0 = req.seed ?? randomInt(0, 2 ** 31);
+    let seeds: number[];
+    let origins: SampleOrigin[];
+    let sourceImage: Float32Array | undefined;
+    const o = req.origin;
+    if (!o) {
+      seeds = Array.from({ length: req.count }, (_, i) => seed0 + i);
+      origins = seeds.map(() => ({ kind: 'seed' }));
+    } else if (o.kind === 'variation') {
+      if (!(o.strength >= 0 && o.strength <= 1)) throw new ApiError('bad_request', 'origin.strength must be between 0 and 1.', { field: 'origin.strength' });
+      seeds = Array.from({ length: req.count }, () => seed0);
+      // Each variation blends the same base seed toward a different subseed.
+      origins = seeds.map((_, i) => ({ kind: 'variation', subseed: o.subseed + i, strength: o.strength }));
+    } else if (o.kind === 'interpolation') {
+      if (!(Number.isInteger(o.frames) && o.frames >= 2 && o.frames <= 256)) throw new ApiError('bad_request', 'origin.frames must be an integer from 2 to 256.', { field: 'origin.frames' });
+      seeds = Array.from({ length: o.frames }, () => seed0);
+      origins = seeds.map((_, i) => ({ kind: 'interpolation', seedB: o.seedB, t: i / (o.frames - 1) }));
+    } else {
+      if (!(o.strength > 0 && o.strength <= 1)) throw new ApiError('bad_request', 'origin.strength must be in (0, 1]: the share of the schedule to re-noise.', { field: 'origin.strength' });
+      const src = await this.sourcePixels(o, run.config.imageSize);
+      sourceImage = src.pixels;
+      seeds = Array.from({ length: req.count }, (_, i) => seed0 + i);
+      origins = seeds.map(() => ({ kind: 'img2img', strength: o.strength, source: src.ref }));
+    }
+    const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
+    if (parentId && !(await this.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
+    return this.runSampling({ checkpoint, run, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId }, onProgress);
+  }
+
+  /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
+  private async sourcePixels(
+    o: { sourceSampleId?: string; sourceDatasetItemId?: string },
+    size: number,
+  ): Promise<{ pixels: Float32Array; ref: { sampleId?: string; datasetItemId?: string; sha256: string } }> {
+    let rgb: Uint8Array;
+    let ref: { sampleId?: string; datasetItemId?: string };
+    if (o.sourceSampleId) {
+      const smp = await this.store.samples.get(o.sourceSampleId);
+      if (!smp) throw new ApiError('not_found', `No gallery sample ${o.sourceSampleId}.`);
+      const { data } = await sharp(this.library.abs(smp.file)).removeAlpha().resize(size, size, { fit: 'cover', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+      rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      ref = { sampleId: smp.id };
+    } else if (o.sourceDatasetItemId) {
+      const item = await this.store.datasets.item(o.sourceDatasetItemId);
+      if (!item) throw new ApiError('not_found', `No dataset item ${o.sourceDatasetItemId}.`);
+      const cache = await readCache(this.library.abs((await this.store.datasets.cacheFile(item.datasetId))!));
+      if (cache.size !== size) {
+        throw new ApiError('bad_request', `The dataset was prepared at ${cache.size} px but the model works at ${size} px; re-import it at ${size} px.`, { field: 'origin.sourceDatasetItemId' });
+      }
+      const per = size * size * 3;
+      rgb = cache.pixels.slice(item.index * per, (item.index + 1) * per);
+      ref = { datasetItemId: item.id };
+    } else {
+      throw new ApiError('bad_request', 'image-to-image needs origin.sourceSampleId or origin.sourceDatasetItemId.', { field: 'origin' });
+    }
+    const sha256 = createHash('sha256').update(rgb).digest('hex');
+    const pixels = new Float32Array(3 * size * size);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) pixels[c * size * size + p] = rgb[p * 3 + c] / 127.5 - 1;
+    return { pixels, ref: { ...ref, sha256 } };
+  }
+
+  private async runSampling(
+    p: {
+      checkpoint: Checkpoint;
+      run: Run;
+      sampler: SamplerName;
+      steps?: number;
+      options: SamplerOptions;
+      seeds: number[];
+      origins: SampleOrigin[];
+      sourceImage?: Float32Array;
+      parentId: string | null;
+      /** reproduce: write to a scratch folder and record nothing */
+      scratchDir?: { abs: string; rel: string };
+    },
+    onProgress?: (p: JobProgress) => void,
+  ): Promise<GenerateResult> {
+    const { checkpoint, run, sampler, options, seeds } = p;
     // Validate the sampler against the model's schedule here, so a bad request fails before any job starts.
     let steps: number | undefined;
     try {
       const process = makeProcess(run.config.schedule);
-      const settings = validateSamplerSettings({ name: sampler, ...(sampler === 'pf-ode' ? {} : { steps: req.steps ?? 20 }), ...options }, process, 'sampler');
+      const settings = validateSamplerSettings({ name: sampler, ...(sampler === 'pf-ode' ? {} : { steps: p.steps ?? 20 }), ...options }, process, 'sampler');
       steps = settings.steps;
+      if (p.sourceImage && sampler === 'pf-ode') throw new DiffusionConfigError('sampler.name', 'image-to-image needs a fixed-step sampler (ddim, euler, heun, dpmpp-2m, …), not pf-ode');
     } catch (e) {
       if (e instanceof DiffusionConfigError) throw new ApiError('bad_request', e.message, { field: e.field });
       throw e;
     }
-    const seed0 = req.seed ?? randomInt(0, 2 ** 31);
-    const seeds = Array.from({ length: req.count }, (_, i) => seed0 + i);
     const ids = seeds.map(() => newId('smp'));
     const jobId = newId('job');
-    const outRel = this.library.rel('samples', new Date().toISOString().slice(0, 10));
+    const outRel = p.scratchDir?.rel ?? this.library.rel('samples', new Date().toISOString().slice(0, 10));
     const spec: SampleJobSpec = {
       kind: 'sample',
       jobId,
@@ -414,45 +500,40 @@ export class Sfumato {
       sampler,
       steps,
       options,
-      outDir: this.library.abs(outRel),
+      outDir: p.scratchDir?.abs ?? this.library.abs(outRel),
       outDirRel: outRel,
       names: ids,
+      origins: p.origins,
+      sourceImage: p.sourceImage,
+      record: {
+        sampler,
+        samplerOptions: options,
+        schedule: run.config.schedule,
+        prediction: run.config.objective,
+        checkpoint: { id: checkpoint.id, sha256: checkpoint.sha256 },
+        runId: run.id,
+        width: run.config.imageSize,
+        height: run.config.imageSize,
+        appVersion: APP_VERSION,
+        parentId: p.parentId,
+      },
     };
     const samples: SampleRecord[] = [];
     let prog = { done: 0, total: seeds.length * (steps ?? 1) };
-    let backend = 'unknown';
-    const emit = (p: Omit<JobProgress, 'jobId' | 'kind' | 'runId'>) => {
-      const full: JobProgress = { jobId, kind: 'sample', runId: run.id, ...p };
+    const emit = (e: Omit<JobProgress, 'jobId' | 'kind' | 'runId'>) => {
+      const full: JobProgress = { jobId, kind: 'sample', runId: run.id, ...e };
       onProgress?.(full);
-      this.emitProgress(full);
+      if (!p.scratchDir) this.emitProgress(full);
     };
     const job = this.jobs.start(
       jobId,
       spec,
       async (msg) => {
-        if (msg.type === 'started') backend = msg.backend;
-        else if (msg.type === 'sample-progress') {
+        if (msg.type === 'sample-progress') {
           prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
         } else if (msg.type === 'sample') {
-          const rec = await this.store.samples.insert({
-            id: msg.name,
-            file: msg.file,
-            seed: msg.seed,
-            sampler,
-            steps: steps ?? msg.nfe,
-            samplerOptions: options,
-            schedule: run.config.schedule,
-            prediction: run.config.objective,
-            nfe: msg.nfe,
-            checkpoint: { id: checkpoint.id, sha256: checkpoint.sha256 },
-            runId: run.id,
-            width: msg.width,
-            height: msg.height,
-            backend,
-            appVersion: APP_VERSION,
-          });
-          samples.push(rec);
+          samples.push(p.scratchDir ? msg.record : await this.store.samples.insert(msg.record));
           emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id) });
         }
       },
@@ -462,10 +543,120 @@ export class Sfumato {
     const sampleIds = samples.map((s) => s.id);
     if (outcome.state === 'failed' || outcome.state === 'interrupted') {
       emit({ state: 'failed', done: samples.length, total: seeds.length, sampleIds, error: { code: 'internal', message: outcome.error?.message ?? 'sampling failed' } });
-      throw new ApiError('internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
+      throw new ApiError(outcome.error?.code === 'bad_request' ? 'bad_request' : 'internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
     }
     emit({ state: outcome.state, done: outcome.state === 'completed' ? prog.total : prog.done, total: prog.total, sampleIds });
     return { jobId, samples, cancelled: outcome.state === 'cancelled' };
+  }
+
+  /**
+   * Regenerate a gallery sample from its record (same checkpoint, sampler, settings, seed and
+   * origin) into a scratch folder and compare the pixels with the stored image.
+   */
+  async reproduce(sampleId: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
+    const rec = await this.store.samples.get(sampleId);
+    if (!rec) throw new ApiError('not_found', `No gallery sample ${sampleId}.`);
+    return this.reproduceRecord(rec, this.library.abs(rec.file), onProgress);
+  }
+
+  /** Reproduce from a PNG file's embedded Sfumato record (the checkpoint must be in this library). */
+  async reproduceFile(file: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (e) {
+      throw new ApiError('bad_request', `Cannot read ${file}: ${(e as Error).message}`);
+    }
+    const meta = readSampleMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (!meta.record) {
+      throw new ApiError('bad_request', `${file} carries no complete Sfumato record${meta.problems.length ? ` (${meta.problems.slice(0, 3).join('; ')})` : ''}; only images made by Sfumato can be reproduced.`);
+    }
+    // The file's fields were type-checked by the reader; what we act on is validated again here:
+    // the sampler settings by validateSamplerSettings (in runSampling), the origin below, and the
+    // schedule and model come from this library's checkpoint, not from the file.
+    const rec = meta.record as unknown as SampleRecord;
+    if (!(SAMPLER_NAMES as readonly string[]).includes(rec.sampler)) throw new ApiError('bad_request', `${file}: unknown sampler ${JSON.stringify(rec.sampler)}.`);
+    rec.origin = validateOrigin(rec.origin);
+    return this.reproduceRecord(rec, file, onProgress);
+  }
+
+  private async reproduceRecord(rec: SampleRecord, file: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
+    const checkpoint = (rec.checkpoint.id && (await this.store.checkpoints.get(rec.checkpoint.id))) || (await this.store.checkpoints.bySha256(rec.checkpoint.sha256));
+    if (!checkpoint || checkpoint.sha256 !== rec.checkpoint.sha256) {
+      throw new ApiError('not_found', `The checkpoint this image came from (sha256 ${rec.checkpoint.sha256.slice(0, 12)}…) is not in this library.`);
+    }
+    const run = (await this.store.runs.get(checkpoint.runId))!;
+    let sourceImage: Float32Array | undefined;
+    if (rec.origin.kind === 'img2img') {
+      const src = await this.sourcePixels({ sourceSampleId: rec.origin.source.sampleId, sourceDatasetItemId: rec.origin.source.datasetItemId }, run.config.imageSize);
+      if (src.ref.sha256 !== rec.origin.source.sha256) throw new ApiError('conflict', 'The image-to-image source has changed since this image was made; it cannot be reproduced exactly.');
+      sourceImage = src.pixels;
+    }
+    const scratchRel = this.library.rel('tmp', `reproduce-${newId('job')}`);
+    const scratch = { abs: this.library.abs(scratchRel), rel: scratchRel };
+    try {
+      const r = await this.runSampling(
+        {
+          checkpoint,
+          run,
+          sampler: rec.sampler,
+          steps: rec.sampler === 'pf-ode' ? undefined : rec.steps,
+          options: rec.samplerOptions,
+          seeds: [rec.seed],
+          origins: [rec.origin],
+          sourceImage,
+          parentId: null,
+          scratchDir: scratch,
+        },
+        onProgress,
+      );
+      const again = r.samples[0];
+      const [a, b] = await Promise.all([rawPixels(file), rawPixels(this.library.abs(again.file))]);
+      let maxDiff = 0;
+      let differing = 0;
+      const px = Math.min(a.length, b.length) / 3;
+      for (let i = 0; i < px; i++) {
+        let d = 0;
+        for (let c = 0; c < 3; c++) d = Math.max(d, Math.abs(a[i * 3 + c] - b[i * 3 + c]));
+        if (d > 0) differing++;
+        maxDiff = Math.max(maxDiff, d);
+      }
+      return { sampleId: rec.id, identical: a.length === b.length && maxDiff === 0, maxDiff, differingShare: px ? differing / px : 1, backend: again.backend };
+    } finally {
+      await fs.rm(scratch.abs, { recursive: true, force: true });
+    }
+  }
+
+  // ------------------------------------------------------------ gallery organisation and export
+
+  async exportSamples(req: ExportRequest, onProgress?: (p: JobProgress) => void): Promise<ExportResult> {
+    const records: SampleRecord[] = [];
+    for (const id of req.ids) {
+      const r = await this.store.samples.get(id);
+      if (!r) throw new ApiError('not_found', `No gallery sample ${id}.`);
+      records.push(r);
+    }
+    if (!records.length) throw new ApiError('bad_request', 'Nothing to export: give at least one sample id.', { field: 'ids' });
+    const jobId = newId('job');
+    let result: ExportResult | undefined;
+    const job = this.jobs.start(
+      jobId,
+      { kind: 'export', jobId, samples: records.map((record) => ({ record, absFile: this.library.abs(record.file) })), to: resolve(req.to), format: req.format ?? 'png', contactSheet: !!req.contactSheet },
+      (msg) => {
+        if (msg.type === 'export-progress') {
+          const p: JobProgress = { jobId, kind: 'export', state: 'running', done: msg.done, total: msg.total };
+          onProgress?.(p);
+          this.emitProgress(p);
+        } else if (msg.type === 'export-done') result = msg.result;
+      },
+    );
+    const outcome = await job.done;
+    if (outcome.state === 'cancelled') throw new ApiError('cancelled', 'The export was cancelled; nothing was left half-written.');
+    if (!result) {
+      const code = outcome.error?.code;
+      throw new ApiError(code === 'bad_request' ? 'bad_request' : code === 'conflict' ? 'conflict' : 'internal', outcome.error?.message ?? 'The export failed.');
+    }
+    return result;
   }
 
   // ------------------------------------------------------------ system
@@ -515,11 +706,26 @@ export class Sfumato {
         if (!sample) throw new ApiError('not_found', `No sample ${req.id}.`);
         return { sample };
       },
-      'gallery:delete': async (req) => {
-        const files = await this.store.samples.remove(req.ids);
+      'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
+      'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
+      'gallery:emptyTrash': async (req) => {
+        const files = await this.store.samples.emptyTrash(req.ids);
         for (const f of files) await fs.rm(this.library.abs(f), { force: true });
         return { deleted: files.length };
       },
+      'gallery:meta': async (req) => {
+        const meta = await this.store.samples.meta(req.id);
+        if (!meta) throw new ApiError('not_found', `No sample ${req.id}.`);
+        return { meta };
+      },
+      'gallery:update': async (req) => {
+        if (req.favorite !== undefined) await this.store.samples.setFavorite(req.ids, req.favorite);
+        if (req.addTags?.length || req.removeTags?.length) await this.store.samples.tag(req.ids, req.addTags ?? [], req.removeTags ?? []);
+        if (req.collection) await this.store.samples.addToCollection(req.collection, req.ids, newId('col'));
+        return { updated: req.ids.length };
+      },
+      'gallery:reproduce': (req) => this.reproduce(req.id),
+      'gallery:export': (req) => this.exportSamples(req),
       'jobs:list': async () => ({ jobs: this.jobs.list() }),
       'jobs:cancel': async (req) => {
         const job = this.jobs.get(req.id);
@@ -553,6 +759,44 @@ export function toApiError(e: unknown): ApiError {
   }
   if (e instanceof DatasetError) return e.toApiError();
   return new ApiError('internal', err?.message ?? String(e));
+}
+
+/** A sample origin read from an untrusted file, checked field by field. */
+export function validateOrigin(raw: unknown): SampleOrigin {
+  const o = (raw ?? {}) as Record<string, unknown>;
+  const num = (k: string, lo: number, hi: number) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw new ApiError('bad_request', `origin.${k} must be a number in [${lo}, ${hi}].`);
+    return v;
+  };
+  switch (o.kind) {
+    case 'seed':
+      return { kind: 'seed' };
+    case 'variation':
+      return { kind: 'variation', subseed: num('subseed', 0, 2 ** 53 - 1), strength: num('strength', 0, 1) };
+    case 'interpolation':
+      return { kind: 'interpolation', seedB: num('seedB', 0, 2 ** 53 - 1), t: num('t', 0, 1) };
+    case 'img2img': {
+      const src = (o.source ?? {}) as Record<string, unknown>;
+      const idOk = (v: unknown) => v === undefined || (typeof v === 'string' && /^[a-z]+_[0-9a-z]{1,40}$/.test(v));
+      if (!idOk(src.sampleId) || !idOk(src.datasetItemId) || typeof src.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(src.sha256)) {
+        throw new ApiError('bad_request', 'origin.source must name a sample or dataset item and carry a sha256.');
+      }
+      return {
+        kind: 'img2img',
+        strength: num('strength', 0, 1),
+        source: { sampleId: src.sampleId as string | undefined, datasetItemId: src.datasetItemId as string | undefined, sha256: src.sha256 },
+      };
+    }
+    default:
+      throw new ApiError('bad_request', `origin.kind ${JSON.stringify(o.kind)} is not one of seed, variation, interpolation, img2img.`);
+  }
+}
+
+/** Decoded RGB bytes of an image file (alpha dropped). */
+async function rawPixels(file: string): Promise<Uint8Array> {
+  const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function isAlive(pid: number): boolean {

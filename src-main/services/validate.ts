@@ -9,6 +9,7 @@ import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 
 const id = z.string().min(1).max(100);
 const empty = z.object({}).strict();
+const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f,]+$/, 'tags are 1–64 characters without commas or control characters');
 
 // Training settings are validated field by field by resolveTrainConfig (errors name the field).
 const trainConfig = z.record(z.string(), z.unknown());
@@ -68,13 +69,51 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
       sampler: z.enum(SAMPLER_NAMES).optional(),
       steps: z.number().int().min(1).max(10000).optional(),
       options: samplerOptions.optional(),
+      origin: z
+        .discriminatedUnion('kind', [
+          z.object({ kind: z.literal('variation'), subseed: seed, strength: z.number().min(0).max(1) }).strict(),
+          z.object({ kind: z.literal('interpolation'), seedB: seed, frames: z.number().int().min(2).max(256) }).strict(),
+          z.object({ kind: z.literal('img2img'), strength: z.number().gt(0).max(1), sourceSampleId: id.optional(), sourceDatasetItemId: id.optional() }).strict(),
+        ])
+        .optional(),
+      parentId: id.optional(),
     })
     .strict(),
   'gallery:query': z
-    .object({ runId: id.optional(), limit: z.number().int().min(1).max(1000).optional(), offset: z.number().int().min(0).optional() })
+    .object({
+      runId: id.optional(),
+      checkpointSha256: z.string().regex(/^[0-9a-fA-F]{4,64}$/).optional(),
+      sampler: z.enum(SAMPLER_NAMES).optional(),
+      steps: z.number().int().min(1).optional(),
+      tag: tag.optional(),
+      favorite: z.boolean().optional(),
+      from: z.string().max(40).optional(),
+      to: z.string().max(40).optional(),
+      text: z.string().max(200).optional(),
+      trash: z.boolean().optional(),
+      sort: z.enum(['newest', 'oldest', 'seed']).optional(),
+      limit: z.number().int().min(1).max(10_000).optional(),
+      offset: z.number().int().min(0).optional(),
+    })
     .strict(),
   'gallery:get': z.object({ id }).strict(),
   'gallery:delete': z.object({ ids: z.array(id).min(1) }).strict(),
+  'gallery:restore': z.object({ ids: z.array(id).min(1) }).strict(),
+  'gallery:emptyTrash': z.object({ ids: z.array(id).optional() }).strict(),
+  'gallery:meta': z.object({ id }).strict(),
+  'gallery:update': z
+    .object({
+      ids: z.array(id).min(1),
+      favorite: z.boolean().optional(),
+      addTags: z.array(tag).optional(),
+      removeTags: z.array(tag).optional(),
+      collection: z.string().trim().min(1).max(100).optional(),
+    })
+    .strict(),
+  'gallery:reproduce': z.object({ id }).strict(),
+  'gallery:export': z
+    .object({ ids: z.array(id).min(1).max(65_000), to: z.string().min(1, 'to: give a folder or a .zip file'), format: z.enum(['png', 'webp']).optional(), contactSheet: z.boolean().optional() })
+    .strict(),
   'jobs:list': empty,
   'jobs:cancel': z.object({ id }).strict(),
 };

@@ -92,4 +92,29 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE samples ADD COLUMN prediction TEXT NOT NULL DEFAULT 'eps';
   ALTER TABLE samples ADD COLUMN nfe INTEGER NOT NULL DEFAULT 0;
   `,
+  // 3: gallery provenance (origin, parent) and organisation (favourites, tags, collections, trash).
+  `
+  ALTER TABLE samples ADD COLUMN origin_json TEXT NOT NULL DEFAULT '{"kind":"seed"}';
+  ALTER TABLE samples ADD COLUMN parent_id TEXT REFERENCES samples(id) ON DELETE SET NULL;
+  ALTER TABLE samples ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE samples ADD COLUMN deleted_at TEXT;
+  CREATE INDEX samples_deleted ON samples(deleted_at);
+  CREATE INDEX samples_checkpoint_sha ON samples(checkpoint_sha256);
+  CREATE TABLE sample_tags (
+    sample_id TEXT NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (sample_id, tag)
+  );
+  CREATE INDEX sample_tags_tag ON sample_tags(tag);
+  CREATE TABLE collections (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE collection_items (
+    collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    sample_id TEXT NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+    PRIMARY KEY (collection_id, sample_id)
+  );
+  `,
 ];

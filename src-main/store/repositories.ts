@@ -3,6 +3,8 @@
  */
 import type {
   Checkpoint,
+  GalleryQuery,
+  SampleMeta,
   Dataset,
   DatasetItem,
   ImportError,
@@ -115,6 +117,15 @@ export class DatasetRepo {
       sha256: r.sha256,
       thumb: r.thumb,
     }));
+  }
+
+  /** One item with its position in the dataset's pixel cache. */
+  async item(id: string): Promise<(DatasetItem & { index: number }) | undefined> {
+    const r = await this.db.get<{ id: string; dataset_id: string; idx: number; file: string; format: string; width: number; height: number; sha256: string; thumb: string }>(
+      'SELECT * FROM dataset_items WHERE id = ?',
+      [id],
+    );
+    return r && { id: r.id, datasetId: r.dataset_id, index: r.idx, file: r.file, format: r.format, width: r.width, height: r.height, sha256: r.sha256, thumb: r.thumb };
   }
 
   async remove(id: string): Promise<boolean> {
@@ -281,6 +292,11 @@ export class CheckpointRepo {
     return rows.map(toCheckpoint);
   }
 
+  async bySha256(sha256: string): Promise<Checkpoint | undefined> {
+    const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE sha256 = ? LIMIT 1', [sha256]);
+    return r && toCheckpoint(r);
+  }
+
   async latest(runId: string): Promise<Checkpoint | undefined> {
     const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1', [runId]);
     return r && toCheckpoint(r);
@@ -329,6 +345,10 @@ interface SampleRow {
   app_version: string;
   prediction: string;
   nfe: number;
+  origin_json: string;
+  parent_id: string | null;
+  favorite: number;
+  deleted_at: string | null;
   created_at: string;
 }
 
@@ -348,16 +368,19 @@ const toSample = (r: SampleRow): SampleRecord => ({
   appVersion: r.app_version,
   prediction: r.prediction as SampleRecord['prediction'],
   nfe: r.nfe,
+  origin: JSON.parse(r.origin_json) as SampleRecord['origin'],
+  parentId: r.parent_id,
   createdAt: r.created_at,
 });
 
 export class SampleRepo {
   constructor(private readonly db: Db) {}
 
-  async insert(s: Omit<SampleRecord, 'createdAt'>): Promise<SampleRecord> {
+  async insert(s: Omit<SampleRecord, 'createdAt'> & { createdAt?: string }): Promise<SampleRecord> {
     await this.db.run(
       `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
-         run_id, width, height, backend, app_version, prediction, nfe, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.file,
@@ -375,7 +398,9 @@ export class SampleRepo {
         s.appVersion,
         s.prediction,
         s.nfe,
-        now(),
+        JSON.stringify(s.origin),
+        s.parentId,
+        s.createdAt ?? now(),
       ],
     );
     return (await this.get(s.id))!;
@@ -386,24 +411,124 @@ export class SampleRepo {
     return r && toSample(r);
   }
 
-  async query(q: { runId?: string; limit?: number; offset?: number }): Promise<{ samples: SampleRecord[]; total: number }> {
-    const where = q.runId ? 'WHERE run_id = ?' : '';
-    const params = q.runId ? [q.runId] : [];
-    const total = (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM samples ${where}`, params))?.n ?? 0;
-    const rows = await this.db.all<SampleRow>(
-      `SELECT * FROM samples ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
-      [...params, q.limit ?? 200, q.offset ?? 0],
-    );
+  async query(q: GalleryQuery): Promise<{ samples: SampleRecord[]; total: number }> {
+    const where: string[] = [q.trash ? 's.deleted_at IS NOT NULL' : 's.deleted_at IS NULL'];
+    const params: (string | number)[] = [];
+    if (q.runId) {
+      where.push('s.run_id = ?');
+      params.push(q.runId);
+    }
+    if (q.checkpointSha256) {
+      where.push('s.checkpoint_sha256 LIKE ?');
+      params.push(q.checkpointSha256.toLowerCase() + '%');
+    }
+    if (q.sampler) {
+      where.push('s.sampler = ?');
+      params.push(q.sampler);
+    }
+    if (q.steps !== undefined) {
+      where.push('s.steps = ?');
+      params.push(q.steps);
+    }
+    if (q.favorite !== undefined) {
+      where.push('s.favorite = ?');
+      params.push(q.favorite ? 1 : 0);
+    }
+    if (q.tag) {
+      where.push('EXISTS (SELECT 1 FROM sample_tags t WHERE t.sample_id = s.id AND t.tag = ?)');
+      params.push(q.tag);
+    }
+    if (q.from) {
+      where.push('s.created_at >= ?');
+      params.push(q.from);
+    }
+    if (q.to) {
+      where.push('s.created_at <= ?');
+      params.push(q.to.length <= 10 ? q.to + 'T23:59:59.999Z' : q.to);
+    }
+    if (q.text) {
+      // Each word must appear somewhere in the recipe or the tags (LIKE with escaped wildcards).
+      for (const word of q.text.trim().split(/\s+/).slice(0, 8)) {
+        const like = '%' + word.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+        where.push(
+          `(s.id LIKE ? ESCAPE '\\' OR CAST(s.seed AS TEXT) LIKE ? ESCAPE '\\' OR s.sampler LIKE ? ESCAPE '\\' OR s.sampler_options_json LIKE ? ESCAPE '\\'
+            OR s.schedule_json LIKE ? ESCAPE '\\' OR s.origin_json LIKE ? ESCAPE '\\' OR s.run_id LIKE ? ESCAPE '\\' OR s.checkpoint_sha256 LIKE ? ESCAPE '\\'
+            OR EXISTS (SELECT 1 FROM sample_tags t WHERE t.sample_id = s.id AND t.tag LIKE ? ESCAPE '\\'))`,
+        );
+        for (let i = 0; i < 9; i++) params.push(like);
+      }
+    }
+    const order = q.sort === 'oldest' ? 's.created_at ASC, s.id' : q.sort === 'seed' ? 's.seed ASC, s.id' : 's.created_at DESC, s.id';
+    const w = 'WHERE ' + where.join(' AND ');
+    const total = (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM samples s ${w}`, params))?.n ?? 0;
+    const rows = await this.db.all<SampleRow>(`SELECT s.* FROM samples s ${w} ORDER BY ${order} LIMIT ? OFFSET ?`, [...params, q.limit ?? 200, q.offset ?? 0]);
     return { samples: rows.map(toSample), total };
   }
 
-  async remove(ids: string[]): Promise<string[]> {
-    const removed: string[] = [];
+  async meta(id: string): Promise<SampleMeta | undefined> {
+    const r = await this.db.get<{ favorite: number; deleted_at: string | null }>('SELECT favorite, deleted_at FROM samples WHERE id = ?', [id]);
+    if (!r) return undefined;
+    const tags = (await this.db.all<{ tag: string }>('SELECT tag FROM sample_tags WHERE sample_id = ? ORDER BY tag', [id])).map((t) => t.tag);
+    const collections = (
+      await this.db.all<{ name: string }>('SELECT c.name FROM collections c JOIN collection_items i ON i.collection_id = c.id WHERE i.sample_id = ? ORDER BY c.name', [id])
+    ).map((c) => c.name);
+    return { favorite: r.favorite === 1, tags, collections, deletedAt: r.deleted_at };
+  }
+
+  async setFavorite(ids: string[], favorite: boolean): Promise<number> {
+    let n = 0;
+    await this.db.transaction(async () => {
+      for (const id of ids) n += (await this.db.run('UPDATE samples SET favorite = ? WHERE id = ?', [favorite ? 1 : 0, id])).changes;
+    });
+    return n;
+  }
+
+  async tag(ids: string[], add: string[], remove: string[]): Promise<void> {
     await this.db.transaction(async () => {
       for (const id of ids) {
-        const r = await this.db.get<{ file: string }>('SELECT file FROM samples WHERE id = ?', [id]);
-        if (!r) continue;
-        await this.db.run('DELETE FROM samples WHERE id = ?', [id]);
+        for (const t of add) await this.db.run('INSERT OR IGNORE INTO sample_tags (sample_id, tag) SELECT id, ? FROM samples WHERE id = ?', [t, id]);
+        for (const t of remove) await this.db.run('DELETE FROM sample_tags WHERE sample_id = ? AND tag = ?', [id, t]);
+      }
+    });
+  }
+
+  async addToCollection(name: string, ids: string[], newCollectionId: string): Promise<void> {
+    await this.db.transaction(async () => {
+      await this.db.run('INSERT OR IGNORE INTO collections (id, name, created_at) VALUES (?, ?, ?)', [newCollectionId, name, now()]);
+      const c = await this.db.get<{ id: string }>('SELECT id FROM collections WHERE name = ?', [name]);
+      for (const id of ids) await this.db.run('INSERT OR IGNORE INTO collection_items (collection_id, sample_id) SELECT ?, id FROM samples WHERE id = ?', [c!.id, id]);
+    });
+  }
+
+  /** Move to the trash (undoable). */
+  async trash(ids: string[]): Promise<number> {
+    let n = 0;
+    const t = now();
+    await this.db.transaction(async () => {
+      for (const id of ids) n += (await this.db.run('UPDATE samples SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [t, id])).changes;
+    });
+    return n;
+  }
+
+  async restore(ids: string[]): Promise<number> {
+    let n = 0;
+    await this.db.transaction(async () => {
+      for (const id of ids) n += (await this.db.run('UPDATE samples SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL', [id])).changes;
+    });
+    return n;
+  }
+
+  /** Delete trashed samples for good; returns their files for the caller to remove. */
+  async emptyTrash(ids?: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    await this.db.transaction(async () => {
+      const rows = ids?.length
+        ? (await Promise.all(ids.map((id) => this.db.get<{ id: string; file: string }>('SELECT id, file FROM samples WHERE id = ? AND deleted_at IS NOT NULL', [id])))).filter(
+            (r): r is { id: string; file: string } => !!r,
+          )
+        : await this.db.all<{ id: string; file: string }>('SELECT id, file FROM samples WHERE deleted_at IS NOT NULL');
+      for (const r of rows) {
+        await this.db.run('DELETE FROM samples WHERE id = ?', [r.id]);
         removed.push(r.file);
       }
     });

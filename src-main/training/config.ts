@@ -36,6 +36,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   keepCheckpoints: 3,
   previewEvery: 0,
   backend: 'auto',
+  workers: 0,
 };
 
 /** Default learning rate when fine-tuning from a checkpoint or base model (lower than from scratch). */
@@ -169,6 +170,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
   int('keepCheckpoints', c.keepCheckpoints, 0, 100_000);
   int('previewEvery', c.previewEvery, 0, 10_000_000);
   oneOf('backend', c.backend, BACKENDS);
+  int('workers', c.workers, 0, 64);
 
   // Architecture constraints (the UNet halves the resolution between levels).
   const levels = c.channelMults.length;

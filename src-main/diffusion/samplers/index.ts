@@ -231,9 +231,10 @@ export async function runSampler(
   settings: SamplerSettings,
   process: Process,
   common: SamplerCommon,
+  opts: { startIndex?: number } = {},
 ): Promise<SamplerRunResult> {
   const s = validateSamplerSettings(settings, process);
-  const plan = planSampler(s, process);
+  const plan = opts.startIndex ? truncatePlan(planSampler(s, process), opts.startIndex) : planSampler(s, process);
   let nfe = 0;
   const counted: Denoiser = (xx, sh, level) => {
     nfe++;
@@ -275,6 +276,43 @@ export async function runSampler(
     }
   }
   return { x: out, nfe, plan };
+}
+
+/**
+ * The plan from its `start`-th entry on (SDEdit, Meng et al. 2022: start part-way down the
+ * schedule from a noised image). pf-ode has no fixed grid and cannot be truncated this way.
+ */
+export function truncatePlan(plan: SamplerPlan, start: number): SamplerPlan {
+  if (plan.name === 'pf-ode') throw new DiffusionConfigError('startIndex', 'pf-ode cannot start part-way; use ddim, euler, heun or dpmpp-2m for image-to-image');
+  const len = (plan.sigmas ?? plan.alphasCumprod ?? []).length;
+  if (!Number.isInteger(start) || start < 0 || start >= len - 1) {
+    throw new DiffusionConfigError('startIndex', `startIndex must be an integer in [0, ${len - 2}], got ${start}`);
+  }
+  return {
+    ...plan,
+    sigmas: plan.sigmas ? plan.sigmas.slice(start) : null,
+    alphasCumprod: plan.alphasCumprod ? plan.alphasCumprod.slice(start) : null,
+    t: plan.t ? plan.t.slice(start) : null,
+  };
+}
+
+/**
+ * The starting state of an image-to-image run from a clean image x0 and standard-normal noise at
+ * the plan's first level: x_t = sqrt(abar) x0 + sqrt(1 - abar) eps in the VP scale (DDPM eq. 4),
+ * x0 + sigma eps in the sigma scale.
+ */
+export function noisedStart(plan: SamplerPlan, x0: Float32Array, eps: Float32Array): Float32Array {
+  const out = new Float32Array(x0.length);
+  if (plan.space === 'vp') {
+    const ab = (plan.alphasCumprod as number[])[0];
+    const a = Math.sqrt(ab);
+    const s = Math.sqrt(1 - ab);
+    for (let i = 0; i < x0.length; i++) out[i] = a * x0[i] + s * eps[i];
+  } else {
+    const sigma = (plan.sigmas as number[])[0];
+    for (let i = 0; i < x0.length; i++) out[i] = x0[i] + sigma * eps[i];
+  }
+  return out;
 }
 
 /** Starting state for a plan from standard-normal noise (e.g. BatchNoise.initial()). */

@@ -21,6 +21,12 @@ describe('contract channels', () => {
       galleryQuery: 'gallery:query',
       galleryGet: 'gallery:get',
       galleryDelete: 'gallery:delete',
+      galleryRestore: 'gallery:restore',
+      galleryEmptyTrash: 'gallery:emptyTrash',
+      galleryMeta: 'gallery:meta',
+      galleryUpdate: 'gallery:update',
+      galleryReproduce: 'gallery:reproduce',
+      galleryExport: 'gallery:export',
       jobsList: 'jobs:list',
       jobsCancel: 'jobs:cancel',
     });
@@ -30,7 +36,7 @@ describe('contract channels', () => {
   it('names are unique, domain:action, and map to /api/domain/action', () => {
     expect(new Set(ALL_CHANNELS).size).toBe(ALL_CHANNELS.length);
     for (const ch of ALL_CHANNELS) {
-      expect(ch).toMatch(/^[a-z]+:[a-z]+$/);
+      expect(ch).toMatch(/^[a-z]+:[a-zA-Z]+$/);
       expect(channelPath(ch)).toBe(`/api/${ch.split(':')[0]}/${ch.split(':')[1]}`);
     }
   });

@@ -18,6 +18,8 @@ export function sampleRecord(over: Partial<SampleRecord> = {}): SampleRecord {
     schedule: { kind: 'discrete', beta: 'linear', trainSteps: 1000, betaStart: 0.0001, betaEnd: 0.02 },
     prediction: 'eps',
     nfe: 20,
+    origin: { kind: 'seed' },
+    parentId: null,
     checkpoint: { id: 'ckpt_k9x8y7z6w5', sha256: '6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa' },
     runId: 'run_q1w2e3r4t5',
     width: 16,
