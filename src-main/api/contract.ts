@@ -25,6 +25,9 @@ import type {
   ExportResult,
   StartRunRequest,
   SystemInfo,
+  BundledModel,
+  RunEstimate,
+  TrainConfig,
 } from './types';
 
 type NoArgs = Record<string, never>;
@@ -40,6 +43,11 @@ export type SfumatoContract = {
   'runs:get': { req: { id: string }; res: { run: RunDetail } };
   'runs:cancel': { req: { id: string }; res: { run: Run } };
   'runs:resume': { req: { id: string }; res: { run: Run } };
+  /** checkpoint at the current step, then stop (status paused; runs:resume continues) */
+  'runs:pause': { req: { id: string }; res: { run: Run } };
+  /** calibrated seconds per step on this machine for a configuration (runs a few real steps) */
+  'runs:estimate': { req: { datasetId: string; config?: Partial<TrainConfig> }; res: RunEstimate };
+  'models:list': { req: NoArgs; res: { models: BundledModel[] } };
   'checkpoints:list': { req: { runId?: string }; res: { checkpoints: Checkpoint[] } };
   'sample:generate': { req: GenerateRequest; res: GenerateResult };
   'gallery:query': { req: GalleryQuery; res: GalleryPage };

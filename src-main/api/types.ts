@@ -369,6 +369,10 @@ export interface JobProgress {
   etaSec?: number;
   /** sampling: ids of samples finished so far */
   sampleIds?: string[];
+  /** sampling: the predicted x0 of one image at the current step, as a PNG data URL (throttled) */
+  previewImage?: string;
+  /** sampling: which image (index in the request) the preview shows */
+  previewIndex?: number;
   error?: ApiErrorShape;
 }
 
@@ -376,6 +380,23 @@ export interface BackendStatus {
   active: string;
   /** why each better backend is not in use */
   unavailable: Record<string, string>;
+}
+
+/** A bundled base model (models/manifest.json). */
+export interface BundledModel {
+  id: string;
+  name: string;
+  sha256: string;
+  trainConfig: TrainConfig;
+  description?: string;
+  licence?: string;
+}
+
+export interface RunEstimate {
+  secondsPerStep: number;
+  totalSeconds: number;
+  steps: number;
+  backend: string;
 }
 
 export interface SystemInfo {

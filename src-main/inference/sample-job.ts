@@ -22,7 +22,7 @@ import {
 } from '../diffusion/index';
 import { hasEma, parseWeights, unetFromWeights } from '../model/weights';
 import { writeFileAtomic } from '../store/files';
-import { encodeSamplePng, toRgbBytes } from '../gallery/png';
+import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
 import { familyDenoiser, processOf } from '../training/family';
@@ -30,6 +30,7 @@ import { tfjsNetwork } from './tfjs-denoiser';
 
 const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;
+const PREVIEW_INTERVAL_MS = 400;
 
 /** Starting states of one batch, by each image's origin (see SampleOrigin). */
 export function initialStates(
@@ -82,6 +83,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
     const stepsPerImage = plan.sigmas ? plan.sigmas.length - 1 : settings.steps ?? 1;
     const total = spec.seeds.length * stepsPerImage;
     let lastPost = 0;
+    let lastPreview = 0;
     for (let start = 0; start < spec.seeds.length; start += MAX_BATCH) {
       const seeds = spec.seeds.slice(start, start + MAX_BATCH);
       const shape = [seeds.length, C, size, size];
@@ -96,11 +98,17 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
         {
           noise,
           signal: ctx.signal,
-          onStep: ({ i }) => {
+          onStep: async ({ i, x0Pred }) => {
             const now = performance.now();
             if (now - lastPost < PROGRESS_INTERVAL_MS) return;
             lastPost = now;
             ctx.post({ type: 'sample-progress', done: Math.min(total, start * stepsPerImage + (i + 1) * seeds.length), total });
+            if (now - lastPreview >= PREVIEW_INTERVAL_MS) {
+              // Live denoising: the first image of the batch as the model currently sees it.
+              lastPreview = now;
+              const png = await encodePng(toRgbBytes(x0Pred, shape, 0), size, size);
+              ctx.post({ type: 'sample-preview', image: start, step: i + 1, total: stepsPerImage, dataUrl: `data:image/png;base64,${png.toString('base64')}` });
+            }
           },
         },
         { startIndex },

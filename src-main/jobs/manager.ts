@@ -8,7 +8,7 @@ import type { JobLauncher, JobProcess } from './launcher';
 import type { FromJob, JobSpec } from './protocol';
 
 export interface JobOutcome {
-  state: Exclude<JobState, 'running'>;
+  state: Exclude<JobState, 'running'> | 'paused';
   /** error reported by the job, or a description of how the process died */
   error?: { code: string; message: string; details?: unknown };
   exitCode: number | null;
@@ -19,6 +19,8 @@ export interface RunningJob {
   readonly info: JobInfo;
   readonly pid: number | undefined;
   cancel(): void;
+  /** training: checkpoint, then stop */
+  pause(): void;
   readonly done: Promise<JobOutcome>;
 }
 
@@ -61,7 +63,7 @@ export class JobManager extends EventEmitter {
         void chain.then(() => {
           let outcome: JobOutcome;
           if (finished?.type === 'done') {
-            outcome = { state: finished.cancelled ? 'cancelled' : 'completed', exitCode, signal };
+            outcome = { state: finished.cancelled ? 'cancelled' : finished.paused ? 'paused' : 'completed', exitCode, signal };
           } else if (finished?.type === 'error') {
             outcome = { state: 'failed', error: finished.error, exitCode, signal };
           } else if (cancelRequested) {
@@ -79,7 +81,7 @@ export class JobManager extends EventEmitter {
               signal,
             };
           }
-          info.state = outcome.state;
+          info.state = outcome.state === 'paused' ? 'completed' : outcome.state;
           this.jobs.delete(id);
           resolve(outcome);
         });
@@ -90,6 +92,7 @@ export class JobManager extends EventEmitter {
       info,
       pid: proc.pid,
       done,
+      pause: () => proc.send({ type: 'pause' }),
       cancel: () => {
         if (cancelRequested) return;
         cancelRequested = true;

@@ -23,6 +23,8 @@ export interface TrainJobSpec {
   previewDirRel: string;
   /** start from a checkpoint: continue it (resume) or take its weights (fine-tune) */
   init?: { file: string; mode: 'resume' | 'finetune'; preferEma: boolean; keepOptimizer: boolean };
+  /** only time this many steps (after one warm-up step) and report; write nothing */
+  estimateSteps?: number;
 }
 
 export interface SampleJobSpec {
@@ -62,7 +64,8 @@ export interface ExportJobSpec {
 
 export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec;
 
-export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' };
+/** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop. */
+export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' } | { type: 'pause' };
 
 export type FromJob =
   | { type: 'started'; backend: string; unavailable: Record<string, string> }
@@ -84,5 +87,7 @@ export type FromJob =
   | { type: 'export-progress'; done: number; total: number }
   | { type: 'export-done'; result: ExportResult }
   | { type: 'log'; message: string }
-  | { type: 'done'; cancelled: boolean }
+  | { type: 'estimate'; secondsPerStep: number; steps: number }
+  | { type: 'sample-preview'; image: number; step: number; total: number; dataUrl: string }
+  | { type: 'done'; cancelled: boolean; paused?: boolean }
   | { type: 'error'; error: ApiErrorShape };

@@ -34,6 +34,8 @@ function parentPort(): ParentPort {
 export interface JobContext {
   post(msg: FromJob): void;
   signal: AbortSignal;
+  /** true once the main side asked a training job to pause (checkpoint, then stop) */
+  pauseRequested(): boolean;
 }
 
 async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
@@ -52,17 +54,22 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
 const port = parentPort();
 const abort = new AbortController();
 let started = false;
+let pause = false;
 
 port.on((msg) => {
   if (msg.type === 'cancel') {
     abort.abort();
     return;
   }
+  if (msg.type === 'pause') {
+    pause = true;
+    return;
+  }
   if (msg.type === 'start' && !started) {
     started = true;
-    const ctx: JobContext = { post: (m) => port.post(m), signal: abort.signal };
+    const ctx: JobContext = { post: (m) => port.post(m), signal: abort.signal, pauseRequested: () => pause };
     runJob(msg.spec, ctx)
-      .then(() => port.post({ type: 'done', cancelled: abort.signal.aborted }))
+      .then(() => port.post({ type: 'done', cancelled: abort.signal.aborted, paused: pause && !abort.signal.aborted }))
       .catch((e: unknown) => {
         const err = e as Error & { code?: string; details?: unknown };
         if (abort.signal.aborted && err?.name === 'AbortError') {

@@ -41,7 +41,7 @@ import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
 import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
-import { findBundledModel } from './models';
+import { findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
@@ -359,7 +359,15 @@ export class Sfumato {
     this.emitProgress({
       jobId,
       kind: 'train',
-      state: run.status === 'completed' ? 'completed' : run.status === 'cancelled' ? 'cancelled' : run.status === 'interrupted' ? 'interrupted' : 'failed',
+      state:
+        run.status === 'completed' || run.status === 'paused'
+          ? 'completed'
+          : run.status === 'cancelled'
+            ? 'cancelled'
+            : run.status === 'interrupted'
+              ? 'interrupted'
+              : 'failed',
+      message: run.status === 'paused' ? `paused at step ${run.step}` : undefined,
       done: run.step,
       total: run.config.steps,
       runId,
@@ -367,6 +375,57 @@ export class Sfumato {
       error: outcome.error ? { code: 'internal', message: outcome.error.message } : undefined,
     });
     return run;
+  }
+
+  /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
+  async pauseRun(id: string): Promise<Run> {
+    const run = await this.store.runs.get(id);
+    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    const job = this.jobs.list().find((j) => j.runId === id);
+    const finished = this.runFinished.get(id);
+    if (!job || !finished) throw new ApiError('conflict', `Run ${id} is ${run.status}, not running; only a running run can be paused.`);
+    this.jobs.get(job.id)?.pause();
+    return finished;
+  }
+
+  /**
+   * Calibrated time per step for a configuration on this machine's active backend: a short job
+   * times a few real training steps on the dataset (nothing is stored).
+   */
+  async estimateRun(req: { datasetId: string; config?: Partial<TrainConfig> }): Promise<{ secondsPerStep: number; backend: string; totalSeconds: number; steps: number }> {
+    const dataset = await this.store.datasets.get(req.datasetId);
+    if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}.`);
+    let config: TrainConfig;
+    try {
+      config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
+    } catch (e) {
+      throw toApiError(e);
+    }
+    const jobId = newId('job');
+    let backend = '';
+    let secondsPerStep = NaN;
+    const job = this.jobs.start(
+      jobId,
+      {
+        kind: 'train',
+        runId: 'estimate',
+        config,
+        seed: 0,
+        datasetCache: this.library.abs((await this.store.datasets.cacheFile(dataset.id))!),
+        checkpointDir: this.library.abs('tmp'),
+        checkpointDirRel: 'tmp',
+        previewDir: this.library.abs('tmp'),
+        previewDirRel: 'tmp',
+        estimateSteps: 3,
+      },
+      (msg) => {
+        if (msg.type === 'started') backend = msg.backend;
+        else if (msg.type === 'estimate') secondsPerStep = msg.secondsPerStep;
+      },
+    );
+    const outcome = await job.done;
+    if (!Number.isFinite(secondsPerStep)) throw new ApiError('internal', `The estimate failed: ${outcome.error?.message ?? 'the job ended early'}`);
+    return { secondsPerStep, backend, steps: config.steps, totalSeconds: secondsPerStep * config.steps };
   }
 
   async cancelRun(id: string): Promise<Run> {
@@ -529,7 +588,9 @@ export class Sfumato {
       jobId,
       spec,
       async (msg) => {
-        if (msg.type === 'sample-progress') {
+        if (msg.type === 'sample-preview') {
+          emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id), previewImage: msg.dataUrl, previewIndex: msg.image });
+        } else if (msg.type === 'sample-progress') {
           prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
         } else if (msg.type === 'sample') {
@@ -545,8 +606,9 @@ export class Sfumato {
       emit({ state: 'failed', done: samples.length, total: seeds.length, sampleIds, error: { code: 'internal', message: outcome.error?.message ?? 'sampling failed' } });
       throw new ApiError(outcome.error?.code === 'bad_request' ? 'bad_request' : 'internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
     }
-    emit({ state: outcome.state, done: outcome.state === 'completed' ? prog.total : prog.done, total: prog.total, sampleIds });
-    return { jobId, samples, cancelled: outcome.state === 'cancelled' };
+    const cancelled = outcome.state === 'cancelled';
+    emit({ state: cancelled ? 'cancelled' : 'completed', done: cancelled ? prog.done : prog.total, total: prog.total, sampleIds });
+    return { jobId, samples, cancelled };
   }
 
   /**
@@ -698,6 +760,9 @@ export class Sfumato {
       },
       'runs:cancel': async (req) => ({ run: await this.cancelRun(req.id) }),
       'runs:resume': async (req) => ({ run: (await this.resumeRun(req.id)).run }),
+      'runs:pause': async (req) => ({ run: await this.pauseRun(req.id) }),
+      'runs:estimate': (req) => this.estimateRun(req),
+      'models:list': async () => ({ models: (await listBundledModels()).map(({ file: _file, ...m }) => m) }),
       'checkpoints:list': async (req) => ({ checkpoints: await this.store.checkpoints.list(req.runId) }),
       'sample:generate': (req) => this.generate(req),
       'gallery:query': (req) => this.store.samples.query(req),

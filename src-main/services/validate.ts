@@ -56,6 +56,9 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
     })
     .strict(),
   'runs:resume': z.object({ id }).strict(),
+  'runs:pause': z.object({ id }).strict(),
+  'runs:estimate': z.object({ datasetId: id, config: trainConfig.optional() }).strict(),
+  'models:list': empty,
   'runs:list': z.object({ datasetId: id.optional() }).strict(),
   'runs:get': z.object({ id }).strict(),
   'runs:cancel': z.object({ id }).strict(),

@@ -191,9 +191,9 @@ export class RunRepo {
     return rows.map(toRun);
   }
 
-  /** Runs whose job was alive when the app last stopped (status running/queued/paused). */
+  /** Runs whose job was alive when the app last stopped (status running/queued; paused runs have no job). */
   async active(): Promise<(Run & { pid: number | null })[]> {
-    const rows = await this.db.all<RunRow>(`SELECT * FROM runs WHERE status IN ('queued','running','paused')`);
+    const rows = await this.db.all<RunRow>(`SELECT * FROM runs WHERE status IN ('queued','running')`);
     return rows.map((r) => ({ ...toRun(r), pid: r.pid }));
   }
 
