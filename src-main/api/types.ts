@@ -208,9 +208,10 @@ export interface SamplerOptions {
 }
 
 export interface GenerateRequest {
-  /** a run id (its latest checkpoint) or a checkpoint id */
+  /** a run id (its latest checkpoint), a checkpoint id, or a bundled model id */
   runId?: string;
   checkpointId?: string;
+  modelId?: string;
   count: number;
   seed?: number;
   sampler?: SamplerName;
@@ -403,6 +404,8 @@ export interface SystemInfo {
   appVersion: string;
   mode: 'desktop' | 'web' | 'cli';
   libraryPath: string;
+  /** the bundled demo image folder (import it with datasets:import), when present */
+  demoDatasetDir: string | null;
   versions: Record<string, string>;
   backend: BackendStatus;
 }

@@ -52,3 +52,13 @@ export async function findBundledModel(id: string): Promise<BundledModelEntry> {
   if (sha !== m.sha256) throw new ApiError('internal', `The bundled model ${id} is damaged (sha256 ${sha} ≠ ${m.sha256}); reinstall Sfumato.`);
   return m;
 }
+
+/** models/demo-dataset: a small openly licensed image folder for first runs (see its NOTICE). */
+export async function demoDatasetDir(): Promise<string | null> {
+  const dir = join(modelsDir(), 'demo-dataset');
+  try {
+    return (await fs.stat(dir)).isDirectory() ? dir : null;
+  } catch {
+    return null;
+  }
+}

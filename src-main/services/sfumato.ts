@@ -41,7 +41,7 @@ import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
 import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
-import { findBundledModel, listBundledModels } from './models';
+import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
@@ -454,8 +454,10 @@ export class Sfumato {
       if (!run) throw new ApiError('not_found', `No run ${req.runId}. List runs with \`sfumato runs list\`.`);
       checkpoint = await this.store.checkpoints.latest(req.runId);
       if (!checkpoint) throw new ApiError('conflict', `Run ${req.runId} has no checkpoint yet; wait for its first checkpoint or train it longer.`);
+    } else if (req.modelId) {
+      checkpoint = await this.bundledModelCheckpoint(req.modelId);
     } else {
-      throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint) or checkpointId.', { field: 'runId' });
+      throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint), checkpointId or modelId (a bundled model).', { field: 'runId' });
     }
     const run = (await this.store.runs.get(checkpoint.runId))!;
     const seed0 = req.seed ?? randomInt(0, 2 ** 31);
@@ -485,6 +487,25 @@ export class Sfumato {
     const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
     if (parentId && !(await this.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
     return this.runSampling({ checkpoint, run, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId }, onProgress);
+  }
+
+  /**
+   * A bundled base model as a checkpoint of this library (copied in once, as a completed run with
+   * no dataset), so sampling, the gallery and reproduce treat it like any trained checkpoint.
+   */
+  async bundledModelCheckpoint(modelId: string): Promise<Checkpoint> {
+    const m = await findBundledModel(modelId);
+    const existing = await this.store.checkpoints.bySha256(m.sha256);
+    if (existing) return existing;
+    const rel = this.library.rel('models', `${m.id}.sfwt`);
+    await fs.mkdir(this.library.abs('models'), { recursive: true });
+    await fs.copyFile(m.file, this.library.abs(rel));
+    const runId = newId('run');
+    await this.store.runs.insert({ id: runId, datasetId: null, config: m.trainConfig, seed: 0, initFrom: { modelId: m.id, sha256: m.sha256 } });
+    const steps = m.trainConfig.steps;
+    await this.store.runs.recordProgress(runId, steps, []);
+    await this.store.runs.setStatus(runId, 'completed');
+    return this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: steps, file: rel, sha256: m.sha256, loss: null, weightsDigest: null });
   }
 
   /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
@@ -728,6 +749,7 @@ export class Sfumato {
       appVersion: APP_VERSION,
       mode: this.mode,
       libraryPath: this.library.root,
+      demoDatasetDir: await demoDatasetDir(),
       versions: collectVersions(),
       backend: await probeBackends(),
     };

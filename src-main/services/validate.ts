@@ -67,6 +67,7 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
     .object({
       runId: id.optional(),
       checkpointId: id.optional(),
+      modelId: z.string().min(1).max(100).optional(),
       count: z.number().int().min(1).max(256),
       seed: seed.optional(),
       sampler: z.enum(SAMPLER_NAMES).optional(),

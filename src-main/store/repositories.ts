@@ -170,7 +170,7 @@ const toRun = (r: RunRow): Run => ({
 export class RunRepo {
   constructor(private readonly db: Db) {}
 
-  async insert(run: { id: string; datasetId: string; config: TrainConfig; seed: number; initFrom?: Run['initFrom'] }): Promise<Run> {
+  async insert(run: { id: string; datasetId: string | null; config: TrainConfig; seed: number; initFrom?: Run['initFrom'] }): Promise<Run> {
     const t = now();
     await this.db.run(
       `INSERT INTO runs (id, dataset_id, status, config_json, seed, step, init_json, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?)`,
