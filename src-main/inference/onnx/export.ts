@@ -1,0 +1,287 @@
+/**
+ * Export of Sfumato's UNet (src-main/model) to an ONNX model, written in TypeScript.
+ *
+ * Graph contract (what inspect.ts checks and session.ts feeds):
+ *   input  `sample`     float32 [batch, C, H, W]  (NCHW; batch is symbolic, H = W = imageSize)
+ *   input  `timestep`   float32 [batch]           the same t the tfjs model receives (UNet.apply):
+ *                                                  the training timestep for timeInput 'discrete',
+ *                                                  the adapter's c_noise for 'continuous'
+ *   output `out_sample` float32 [batch, C, H, W]  the raw network output (eps / x0 / v / score, as
+ *                                                  metadata `sfumato.prediction` says); the name is
+ *                                                  diffusers' UNet2DModel ONNX output name
+ *
+ * The network is torch_ref.py's UNet (see model/architecture.ts), built node by node from
+ * unetPlan(config): every op has PyTorch/ONNX NCHW semantics, weights are initializers named by
+ * their PyTorch state_dict keys in PyTorch layout (conv OIHW, linear [out, in] with Gemm transB=1),
+ * converted once from tfjs layout (conv HWIO, linear [in, out]). No layout transposes in the graph.
+ *
+ * Opset 17 (see OPSET): GroupNorm is written as the decomposition torch.onnx emits for opsets < 18
+ * — Reshape [B, G, -1] -> InstanceNormalization (scale 1, bias 0, eps) -> Reshape [B, C, H, W] ->
+ * Mul gamma -> Add beta — which every execution provider implements (DirectML, CoreML and WebGPU
+ * included). ONNX GroupNormalization-21 (per-channel scale; `groupNorm: 'native'`, opset 21) also
+ * runs on ORT 1.30's CPU EP and passes the same parity test, but its forward measured 20-40 % slower
+ * on the bench UNet (batch 16, 2 threads: 418 vs 343 ms best of 12, interleaved), so it is opt-in.
+ * SiLU is Mul(x, Sigmoid(x)), which ORT fuses (QuickGelu, alpha 1); attention's q^T k and a v^T are
+ * Transpose + MatMul, which ORT fuses into FusedMatMul (transA / transB) with the 1/sqrt(C) Mul.
+ * At optimisation level 'all' ORT's CPU EP runs every Conv in its blocked NCHWc layout.
+ */
+import type { Prediction } from '../../diffusion/parameterisation';
+import { validateUNetConfig, type UNetConfig } from '../../model/config';
+import { unetParamSpecs, unetPlan, type ParamSpec, type ResBlockPlan } from '../../model/architecture';
+import { GROUP_NORM_EPS } from '../../model/layers';
+import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../../model/weights';
+import type { UNet } from '../../model/unet';
+import { GraphBuilder, float, valueInfo } from './graph';
+import { DataType, encodeModel, type ModelProto } from './proto';
+
+/** Value names of the exported graph (and of any ONNX UNet we import). */
+export const ONNX_INPUT_SAMPLE = 'sample';
+export const ONNX_INPUT_TIMESTEP = 'timestep';
+export const ONNX_OUTPUT = 'out_sample';
+/** Symbolic batch dimension. */
+export const ONNX_BATCH_DIM = 'batch';
+
+/** Opsets: 17 for the portable decomposition, 21 when GroupNormalization-21 is used. */
+export const OPSET = { decomposed: 17, native: 21 } as const;
+/** IR versions matching those opsets (onnx/docs/Versioning.md: opset 17 -> IR 8, opset 21 -> IR 10). */
+const IR_VERSION = { decomposed: 8, native: 10 } as const;
+
+/** Version of the metadata_props layout below; bump when keys change meaning. */
+export const SFUMATO_ONNX_FORMAT_VERSION = 1;
+
+/** metadata_props keys written by the exporter. */
+export const META_KEYS = {
+  formatVersion: 'sfumato.format_version',
+  prediction: 'sfumato.prediction',
+  schedule: 'sfumato.schedule',
+  imageSize: 'sfumato.image_size',
+  channels: 'sfumato.channels',
+  timeInput: 'sfumato.time_input',
+  appVersion: 'sfumato.app_version',
+  config: 'sfumato.unet_config',
+  weights: 'sfumato.weights',
+  weightsDigest: 'sfumato.weights_sha256',
+} as const;
+
+export interface OnnxExportMeta {
+  /** what the network predicts */
+  prediction: Prediction;
+  /** the schedule the network was trained with (a JSON-able object, e.g. DiscreteScheduleConfig) */
+  schedule: unknown;
+  /** Sfumato version that wrote the file */
+  appVersion: string;
+  /** model name (ModelProto.graph.name / doc) */
+  name?: string;
+  /** more metadata_props (keys must not collide with META_KEYS) */
+  extra?: Record<string, string>;
+}
+
+export interface OnnxExportOptions {
+  /** For a {config, tensors} source: which weights to export. 'auto' (default) = the EMA copies
+   *  (EMA_PREFIX + name) when present, else the model weights. Ignored for a UNet instance. */
+  weights?: 'auto' | 'model' | 'ema';
+  /** GroupNorm lowering (header). Default 'decomposed' (opset 17). */
+  groupNorm?: 'decomposed' | 'native';
+}
+
+export type UNetSource = UNet | { config: UNetConfig; tensors: readonly NamedTensorData[] };
+
+function isUNet(m: UNetSource): m is UNet {
+  return typeof (m as UNet).namedVariables === 'function';
+}
+
+/** tfjs-layout weights by name, validated against the config's parameter list. */
+function collectWeights(source: UNetSource, which: 'auto' | 'model' | 'ema'): { config: UNetConfig; byName: Map<string, NamedTensorData>; used: 'model' | 'ema'; list: NamedTensorData[] } {
+  if (isUNet(source)) {
+    const list = readUNetWeights(source);
+    return { config: source.config, byName: new Map(list.map((t) => [t.name, t])), used: 'model', list };
+  }
+  const config = validateUNetConfig(source.config);
+  const hasEma = source.tensors.some((t) => t.name.startsWith(EMA_PREFIX));
+  const used = which === 'auto' ? (hasEma ? 'ema' : 'model') : which;
+  if (used === 'ema' && !hasEma) throw new Error('exportUNetToOnnx: weights "ema" requested but the tensors hold no EMA copies (names starting with "ema.")');
+  const prefix = used === 'ema' ? EMA_PREFIX : '';
+  const byName = new Map<string, NamedTensorData>();
+  for (const t of source.tensors) if (t.name.startsWith(prefix) && (used === 'ema' || !t.name.startsWith(EMA_PREFIX))) byName.set(t.name.slice(prefix.length), t);
+  const list: NamedTensorData[] = [];
+  for (const spec of unetParamSpecs(config)) {
+    const t = byName.get(spec.name);
+    if (!t) throw new Error(`exportUNetToOnnx: weights lack ${prefix}${spec.name}; they were written for another configuration`);
+    if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
+      throw new Error(`exportUNetToOnnx: ${prefix}${spec.name} has shape [${t.shape.join(', ')}], expected tfjs layout [${spec.shape.join(', ')}]`);
+    }
+    list.push({ ...t, name: spec.name });
+  }
+  return { config, byName: new Map(list.map((t) => [t.name, t])), used, list };
+}
+
+/** tfjs HWIO [kh, kw, cin, cout] -> ONNX/PyTorch OIHW [cout, cin, kh, kw] (architecture.ts header). */
+export function hwioToOihw(w: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < cin; i++) {
+        const src = ((y * kw + x) * cin + i) * cout;
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = w[src + o];
+      }
+  return out;
+}
+
+/** tfjs linear [in, out] -> PyTorch [out, in]. */
+export function transpose2d(w: Float32Array, [rows, cols]: number[]): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+/**
+ * Builds the ONNX model of a UNet (or a config + tfjs-layout tensors, e.g. parseWeights().tensors)
+ * and serialises it. Pure: no I/O.
+ */
+export function exportUNetToOnnx(source: UNetSource, meta: OnnxExportMeta, opts: OnnxExportOptions = {}): Uint8Array {
+  return encodeModel(buildUNetModelProto(source, meta, opts));
+}
+
+/** The ModelProto exportUNetToOnnx serialises (for tests and tools). */
+export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, opts: OnnxExportOptions = {}): ModelProto {
+  const gnMode = opts.groupNorm ?? 'decomposed';
+  const { config, byName, used, list } = collectWeights(source, opts.weights ?? 'auto');
+  const plan = unetPlan(config);
+  const specs = new Map<string, ParamSpec>(unetParamSpecs(config).map((s) => [s.name, s]));
+  const { groups, baseChannels: base, imageSize: S, inChannels: C } = config;
+  const g = new GraphBuilder();
+  const sample = g.fresh(ONNX_INPUT_SAMPLE);
+  const timestep = g.fresh(ONNX_INPUT_TIMESTEP);
+  g.fresh(ONNX_OUTPUT); // reserved: the last conv's output is renamed to it below
+
+  // ---- parameters, PyTorch layout, state_dict names
+  const param = (name: string, dims?: number[]): string => {
+    const spec = specs.get(name);
+    const t = byName.get(name);
+    if (!spec || !t) throw new Error(`exportUNetToOnnx: no parameter ${name} (internal error)`);
+    if (dims) return g.floatInit(name, dims, t.data); // same values, reshaped (e.g. [C] -> [C, 1, 1])
+    if (spec.kind === 'conv' && spec.role === 'weight') return g.floatInit(name, spec.torchShape, hwioToOihw(t.data, spec.shape));
+    if (spec.kind === 'linear' && spec.role === 'weight') return g.floatInit(name, spec.torchShape, transpose2d(t.data, spec.shape));
+    return g.floatInit(name, spec.torchShape, t.data);
+  };
+  const i64 = (...v: number[]) => g.constant('int64', v);
+
+  // ---- layers (PyTorch semantics, NCHW)
+  const conv = (x: string, name: string, k: 1 | 3, stride: 1 | 2 = 1): string =>
+    g.op('Conv', [x, param(`${name}.weight`), param(`${name}.bias`)], { kernel_shape: [k, k], strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, `${name}/conv`);
+  const gemm = (x: string, name: string): string => g.op('Gemm', [x, param(`${name}.weight`), param(`${name}.bias`)], { transB: 1 }, `${name}/gemm`);
+  // SiLU(x) = x * sigmoid(x) (Elfwing et al. 2018); ORT fuses the pair.
+  const silu = (x: string, hint: string): string => g.op('Mul', [x, g.op('Sigmoid', [x], {}, `${hint}/sigmoid`)], {}, `${hint}/silu`);
+  // GroupNorm (Wu & He 2018) with torch.nn.GroupNorm semantics (layers.ts groupNorm).
+  const groupNorm = (x: string, name: string, ch: number, hw: number): string => {
+    if (gnMode === 'native') {
+      return g.op('GroupNormalization', [x, param(`${name}.weight`), param(`${name}.bias`)], { num_groups: groups, epsilon: float(GROUP_NORM_EPS) }, `${name}/gn`);
+    }
+    const grouped = g.op('Reshape', [x, i64(0, groups, -1)], {}, `${name}/group`);
+    const ones = g.constant('float', new Array(groups).fill(1));
+    const zeros = g.constant('float', new Array(groups).fill(0));
+    const normed = g.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: float(GROUP_NORM_EPS) }, `${name}/inorm`);
+    const back = g.op('Reshape', [normed, i64(0, ch, hw, hw)], {}, `${name}/ungroup`);
+    const scaled = g.op('Mul', [back, param(`${name}.weight`, [ch, 1, 1])], {}, `${name}/gamma`);
+    return g.op('Add', [scaled, param(`${name}.bias`, [ch, 1, 1])], {}, `${name}/beta`);
+  };
+
+  // ---- time embedding: [sin(t f), cos(t f)], f_i = exp(-ln(10000) i / half) (layers.ts timestepEmbedding)
+  const half = base / 2;
+  const freqs = Array.from({ length: half }, (_, i) => Math.fround(Math.exp((-Math.log(10000) * i) / half)));
+  const targ = g.op('Mul', [g.op('Unsqueeze', [timestep, i64(1)], {}, 'temb/t'), g.constant('float', freqs, [1, half])], {}, 'temb/args');
+  const emb = g.op('Concat', [g.op('Sin', [targ], {}, 'temb/sin'), g.op('Cos', [targ], {}, 'temb/cos')], { axis: 1 }, 'temb/emb');
+  const temb = gemm(silu(gemm(emb, 'temb.0'), 'temb.1'), 'temb.2');
+  const tembAct = silu(temb, 'temb/act'); // every ResBlock uses SiLU(temb), computed once (unet.ts forward)
+
+  const resBlock = (x: string, b: ResBlockPlan, hw: number): string => {
+    const n = b.name;
+    let h = conv(silu(groupNorm(x, `${n}.n1`, b.cin, hw), `${n}.n1`), `${n}.c1`, 3);
+    const tproj = g.op('Reshape', [gemm(tembAct, `${n}.t`), i64(0, -1, 1, 1)], {}, `${n}.t/bc`);
+    h = g.op('Add', [h, tproj], {}, `${n}/addt`);
+    h = conv(silu(groupNorm(h, `${n}.n2`, b.cout, hw), `${n}.n2`), `${n}.c2`, 3); // dropout: inference off
+    const skip = b.cin !== b.cout ? conv(x, `${n}.skip`, 1) : x;
+    return g.op('Add', [skip, h], {}, `${n}/out`);
+  };
+  // Single-head self-attention with residual (layers.ts attention; Vaswani et al. 2017 eq. 1):
+  // q, k, v [B, C, N] (N = H W); a = softmax_j(q^T k / sqrt(C)) [B, N, N]; o = v a^T [B, C, N].
+  const attnBlock = (x: string, name: string, ch: number, hw: number): string => {
+    const qkv = g.op('Reshape', [conv(groupNorm(x, `${name}.n`, ch, hw), `${name}.qkv`, 1), i64(0, 3 * ch, hw * hw)], {}, `${name}/flat`);
+    const [q, k, v] = g.opN('Split', [qkv, i64(ch, ch, ch)], 3, { axis: 1 }, `${name}/qkv`);
+    const qt = g.op('Transpose', [q], { perm: [0, 2, 1] }, `${name}/qT`);
+    const scores = g.op('Mul', [g.op('MatMul', [qt, k], {}, `${name}/qk`), g.constant('float', [1 / Math.sqrt(ch)], [])], {}, `${name}/scale`);
+    const a = g.op('Softmax', [scores], { axis: -1 }, `${name}/softmax`);
+    const o = g.op('MatMul', [v, g.op('Transpose', [a], { perm: [0, 2, 1] }, `${name}/aT`)], {}, `${name}/av`);
+    const o4 = g.op('Reshape', [o, i64(0, ch, hw, hw)], {}, `${name}/unflat`);
+    return g.op('Add', [x, conv(o4, `${name}.proj`, 1)], {}, `${name}/out`);
+  };
+
+  // ---- torch_ref.py UNet.forward
+  let hw = S;
+  let h = conv(sample, 'cin', 3);
+  const skips: string[] = [h];
+  for (const b of plan.down) {
+    if (b.kind === 'res') {
+      h = resBlock(h, b, hw);
+      if (b.attn) h = attnBlock(h, b.attn, b.cout, hw);
+    } else if (b.kind === 'down') {
+      h = conv(h, b.name, 3, 2);
+      hw /= 2;
+    }
+    skips.push(h);
+  }
+  h = resBlock(h, plan.mid[0], hw);
+  h = attnBlock(h, plan.mid[1].name, plan.mid[1].ch, hw);
+  h = resBlock(h, plan.mid[2], hw);
+  for (const b of plan.up) {
+    if (b.kind === 'res') {
+      const skip = skips.pop();
+      if (!skip) throw new Error('exportUNetToOnnx: skip stack underflow (internal error)');
+      h = resBlock(g.op('Concat', [h, skip], { axis: 1 }, `${b.name}/cat`), b, hw);
+      if (b.attn) h = attnBlock(h, b.attn, b.cout, hw);
+    } else if (b.kind === 'up') {
+      // nn.Upsample(scale_factor=2, mode='nearest'): out[i] = in[floor(i / 2)]
+      const up = g.op('Resize', [h, '', g.constant('float', [1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, `${b.name}/upsample`);
+      hw *= 2;
+      h = conv(up, b.name, 3);
+    }
+  }
+  h = silu(groupNorm(h, 'nout', plan.outCh, hw), 'nout');
+  h = conv(h, 'cout', 3);
+  // the final conv writes `out_sample` directly (no Identity node)
+  const last = g.nodes[g.nodes.length - 1];
+  (last.output as string[])[0] = ONNX_OUTPUT;
+
+  const props: Record<string, string> = {
+    [META_KEYS.formatVersion]: String(SFUMATO_ONNX_FORMAT_VERSION),
+    [META_KEYS.prediction]: meta.prediction,
+    [META_KEYS.schedule]: JSON.stringify(meta.schedule),
+    [META_KEYS.imageSize]: String(S),
+    [META_KEYS.channels]: String(C),
+    [META_KEYS.timeInput]: config.timeInput,
+    [META_KEYS.appVersion]: meta.appVersion,
+    [META_KEYS.config]: JSON.stringify(config),
+    [META_KEYS.weights]: used,
+    [META_KEYS.weightsDigest]: weightsDigest(list),
+  };
+  for (const [k, v] of Object.entries(meta.extra ?? {})) {
+    if (k in props) throw new Error(`exportUNetToOnnx: extra metadata key ${k} collides with a Sfumato key`);
+    props[k] = v;
+  }
+  const graph = g.graph(
+    meta.name ?? 'sfumato_unet',
+    [valueInfo(sample, DataType.FLOAT, [ONNX_BATCH_DIM, C, S, S]), valueInfo(timestep, DataType.FLOAT, [ONNX_BATCH_DIM])],
+    [valueInfo(ONNX_OUTPUT, DataType.FLOAT, [ONNX_BATCH_DIM, C, S, S])],
+    'Sfumato DDPM UNet (torch_ref.py architecture): sample [batch, C, H, W] float32, timestep [batch] float32 -> out_sample [batch, C, H, W]',
+  );
+  return {
+    irVersion: IR_VERSION[gnMode],
+    opsetImport: [{ domain: '', version: OPSET[gnMode] }],
+    producerName: 'sfumato',
+    producerVersion: meta.appVersion,
+    modelVersion: SFUMATO_ONNX_FORMAT_VERSION,
+    docString: `${meta.prediction}-prediction UNet exported by Sfumato ${meta.appVersion}`,
+    graph,
+    metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })),
+  };
+}
