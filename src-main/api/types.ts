@@ -229,6 +229,8 @@ export interface GenerateRequest {
     | { kind: 'img2img'; strength: number; sourceSampleId?: string; sourceDatasetItemId?: string };
   /** record this gallery sample as the parent (variations of it, …) */
   parentId?: string;
+  /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
+  engine?: 'auto' | 'onnx' | 'tfjs';
 }
 
 /**

@@ -18,9 +18,10 @@ import {
   startState,
   truncatePlan,
   validateSamplerSettings,
+  type NetworkFn,
   type SamplerPlan,
 } from '../diffusion/index';
-import { hasEma, parseWeights, unetFromWeights } from '../model/weights';
+import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../model/weights';
 import { writeFileAtomic } from '../store/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
@@ -63,11 +64,43 @@ export function img2imgStartIndex(planSteps: number, strength: number): number {
   return planSteps - run;
 }
 
-export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promise<void> {
+/**
+ * The network for sampling: our checkpoint exported to ONNX and run by ONNX Runtime (the fast
+ * path), or an imported ONNX model; tfjs on the training backend as the fallback for checkpoints.
+ */
+async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; dispose: () => Promise<void> }> {
+  const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
+  const isOnnx = spec.checkpointFile.endsWith('.onnx');
+  if (isOnnx || spec.engine !== 'tfjs') {
+    try {
+      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('./onnx/index');
+      const model = isOnnx
+        ? bytes
+        : (() => {
+            const parsed = parseWeights(bytes);
+            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
+          })();
+      const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, log: (m) => ctx.post({ type: 'log', message: m }) });
+      return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, dispose: () => session.dispose() };
+    } catch (e) {
+      if (isOnnx || spec.engine === 'onnx') throw e;
+      ctx.post({ type: 'log', message: `ONNX Runtime unavailable (${(e as Error).message}); sampling with tfjs instead` });
+    }
+  }
   const backend = await initTrainingBackend('auto');
-  ctx.post({ type: 'started', backend: backend.active, unavailable: backend.unavailable });
-  const parsed = parseWeights(new Uint8Array(await fs.readFile(spec.checkpointFile)));
+  const parsed = parseWeights(bytes);
   const model = unetFromWeights(parsed, { source: hasEma(parsed) ? 'ema' : 'model', trainable: false });
+  return {
+    network: tfjsNetwork(model),
+    backend: backend.active,
+    dispose: async () => model.dispose(),
+  };
+}
+
+export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promise<void> {
+  const net = await openNetwork(spec, ctx);
+  const backend = { active: net.backend };
+  ctx.post({ type: 'started', backend: net.backend, unavailable: {} });
   try {
     const process = processOf(spec.config.schedule);
     const settings = validateSamplerSettings({ name: spec.sampler, ...(spec.steps !== undefined ? { steps: spec.steps } : {}), ...spec.options }, process);
@@ -76,7 +109,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
     const img2img = origins.find((o) => o.kind === 'img2img');
     const startIndex = img2img && img2img.kind === 'img2img' ? img2imgStartIndex((fullPlan.sigmas ?? fullPlan.alphasCumprod ?? [0, 0]).length - 1, img2img.strength) : 0;
     const plan = startIndex ? truncatePlan(fullPlan, startIndex) : fullPlan;
-    const denoiser = familyDenoiser(tfjsNetwork(model), spec.config.schedule, spec.config.objective, process);
+    const denoiser = familyDenoiser(net.network, spec.config.schedule, spec.config.objective, process);
     const size = spec.config.imageSize;
     const C = 3;
     const per = C * size * size;
@@ -133,6 +166,6 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
       }
     }
   } finally {
-    model.dispose();
+    await net.dispose();
   }
 }

@@ -31,8 +31,12 @@ export interface SampleJobSpec {
   kind: 'sample';
   jobId: string;
   config: TrainConfig;
-  /** absolute path of the checkpoint file */
+  /** absolute path of the checkpoint file (.sfwt) or of an imported ONNX model (.onnx) */
   checkpointFile: string;
+  /** which engine runs the network: ONNX Runtime (default, tfjs as fallback) or tfjs */
+  engine: 'auto' | 'onnx' | 'tfjs';
+  /** ONNX Runtime execution provider (default: by OS, with fallback) */
+  provider?: string;
   seeds: number[];
   sampler: SamplerName;
   steps: number | undefined;

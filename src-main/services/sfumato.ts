@@ -486,7 +486,7 @@ export class Sfumato {
     }
     const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
     if (parentId && !(await this.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
-    return this.runSampling({ checkpoint, run, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId }, onProgress);
+    return this.runSampling({ checkpoint, run, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine }, onProgress);
   }
 
   /**
@@ -551,6 +551,7 @@ export class Sfumato {
       origins: SampleOrigin[];
       sourceImage?: Float32Array;
       parentId: string | null;
+      engine?: 'auto' | 'onnx' | 'tfjs';
       /** reproduce: write to a scratch folder and record nothing */
       scratchDir?: { abs: string; rel: string };
     },
@@ -576,6 +577,7 @@ export class Sfumato {
       jobId,
       config: run.config,
       checkpointFile: this.library.abs(checkpoint.file),
+      engine: p.engine ?? 'auto',
       seeds,
       sampler,
       steps,
@@ -689,6 +691,8 @@ export class Sfumato {
           origins: [rec.origin],
           sourceImage,
           parentId: null,
+          // the same engine as the original (ONNX Runtime or tfjs): results are exact per engine
+          engine: rec.backend.startsWith('onnxruntime') ? 'onnx' : 'tfjs',
           scratchDir: scratch,
         },
         onProgress,

@@ -81,6 +81,7 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
         ])
         .optional(),
       parentId: id.optional(),
+      engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
     })
     .strict(),
   'gallery:query': z
