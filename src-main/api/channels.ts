@@ -17,6 +17,7 @@ export const CHANNELS = {
   runsPause: 'runs:pause',
   runsEstimate: 'runs:estimate',
   modelsList: 'models:list',
+  modelsImport: 'models:import',
   checkpointsList: 'checkpoints:list',
   sampleGenerate: 'sample:generate',
   galleryQuery: 'gallery:query',

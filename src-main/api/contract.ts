@@ -26,6 +26,7 @@ import type {
   StartRunRequest,
   SystemInfo,
   BundledModel,
+  ImportedModel,
   RunEstimate,
   TrainConfig,
 } from './types';
@@ -47,7 +48,9 @@ export type SfumatoContract = {
   'runs:pause': { req: { id: string }; res: { run: Run } };
   /** calibrated seconds per step on this machine for a configuration (runs a few real steps) */
   'runs:estimate': { req: { datasetId: string; config?: Partial<TrainConfig> }; res: RunEstimate };
-  'models:list': { req: NoArgs; res: { models: BundledModel[] } };
+  'models:list': { req: NoArgs; res: { models: BundledModel[]; imported: ImportedModel[] } };
+  /** import an external ONNX UNet; you state its prediction type and schedule */
+  'models:import': { req: { file: string; prediction: 'eps' | 'x0' | 'v'; schedule: unknown; name?: string }; res: { model: ImportedModel } };
   'checkpoints:list': { req: { runId?: string }; res: { checkpoints: Checkpoint[] } };
   'sample:generate': { req: GenerateRequest; res: GenerateResult };
   'gallery:query': { req: GalleryQuery; res: GalleryPage };

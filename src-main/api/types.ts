@@ -152,7 +152,7 @@ export interface Run {
   backend: string | null;
   error: string | null;
   /** where the weights started: a checkpoint or bundled model (fine-tuning), or null (from scratch) */
-  initFrom: { checkpointId?: string; modelId?: string; sha256: string } | null;
+  initFrom: { checkpointId?: string; modelId?: string; sha256: string; name?: string; kind?: 'onnx' } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -393,6 +393,21 @@ export interface BundledModel {
   trainConfig: TrainConfig;
   description?: string;
   licence?: string;
+}
+
+/** An external ONNX UNet imported into the library (sampled with ONNX Runtime). */
+export interface ImportedModel {
+  id: string;
+  name: string;
+  sha256: string;
+  prediction: Objective;
+  schedule: ScheduleJson;
+  imageSize: number;
+  /** the library run/checkpoint that stands for it (sampling, gallery records) */
+  runId: string;
+  checkpointId: string;
+  /** what inspection found: inputs, timestep type, opset, metadata */
+  signature: unknown;
 }
 
 export interface RunEstimate {

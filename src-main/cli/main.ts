@@ -312,6 +312,8 @@ export function buildProgram(): Command {
     .description('generate images from a run (its latest checkpoint) or a checkpoint')
     .option('--run <id>', 'run id (its latest checkpoint, EMA weights)')
     .option('--checkpoint <id>', 'checkpoint id')
+    .option('--model <id>', 'a bundled base model or an imported ONNX model (model_…)')
+    .addOption(new Option('--engine <name>', 'network engine').choices(['auto', 'onnx', 'tfjs']).default('auto'))
     .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
     .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
     .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
@@ -326,7 +328,7 @@ export function buildProgram(): Command {
     .option('--atol <x>', 'pf-ode absolute tolerance', parseNum('atol'))
     .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
-        if (!o.run && !o.checkpoint) throw new UsageError('say what to sample from: --run <id> or --checkpoint <id>');
+        if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
         const options: SamplerOptions = {};
         for (const k of ['eta', 'sigmas', 'rho', 'churn', 'snr', 'spacing', 'rtol', 'atol'] as const) {
           if (o[k] !== undefined) (options as Record<string, unknown>)[k] = o[k];
@@ -335,6 +337,8 @@ export function buildProgram(): Command {
           {
             runId: o.run as string | undefined,
             checkpointId: o.checkpoint as string | undefined,
+            modelId: o.model as string | undefined,
+            engine: o.engine as 'auto' | 'onnx' | 'tfjs',
             count: o.count as number,
             seed: o.seed as number | undefined,
             sampler: o.sampler as SamplerName,
@@ -556,6 +560,59 @@ export function buildProgram(): Command {
         if (!ids.length) throw new UsageError(`no samples match ${JSON.stringify(o.samples)}`);
         const r = await s.exportSamples({ ids, to: o.to, format: o.format, contactSheet: !!o.contactSheet }, (p) => out.progress(p));
         out.result({ export: r }, () => `exported ${r.count} image(s) to ${r.path}${r.contactSheet ? `\ncontact sheet: ${r.contactSheet}` : ''}`);
+      }),
+    );
+
+  // ---------------------------------------------------------------- models
+  const models = program.command('models').description('bundled base models and imported ONNX UNets');
+  models
+    .command('list')
+    .action(() =>
+      withService(g(), async (s, out) => {
+        const r = await s.api['models:list']({});
+        out.result(r, () =>
+          [...r.models.map((m) => `${m.id}  ${m.name}  (bundled, ${m.trainConfig.imageSize}px)`), ...r.imported.map((m) => `${m.id}  ${m.name}  (ONNX, ${m.prediction}, ${m.imageSize}px)`)].join('\n') || 'no models',
+        );
+      }),
+    );
+  models
+    .command('export <checkpoint>')
+    .description('export a checkpoint (EMA weights) to ONNX: inputs sample [B,3,H,W] and timestep [B], output out_sample')
+    .requiredOption('--out <file.onnx>', 'where to write it (never overwritten)')
+    .action((id: string, o: { out: string }) =>
+      withService(g(), async (s, out) => {
+        const ck = await s.store.checkpoints.get(id);
+        if (!ck) throw new UsageError(`no checkpoint ${id}; list them with sfumato runs show <run>`);
+        if (ck.file.endsWith('.onnx')) throw new UsageError(`${id} is already an ONNX model (${ck.file})`);
+        const run = (await s.store.runs.get(ck.runId))!;
+        const { parseWeights, configOfWeights } = await import('../model/weights');
+        const { exportUNetToOnnx } = await import('../inference/onnx/export');
+        const parsed = parseWeights(new Uint8Array(readFileSync(s.library.abs(ck.file))));
+        const bytes = exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: run.config.objective as never, schedule: run.config.schedule, appVersion: APP_VERSION, name: run.id });
+        const { existsSync, writeFileSync } = await import('node:fs');
+        if (existsSync(o.out)) throw new UsageError(`${o.out} exists; choose another file name`);
+        writeFileSync(o.out, bytes, { flag: 'wx' });
+        out.result({ file: o.out, bytes: bytes.length, checkpoint: id }, () => `wrote ${o.out} (${bytes.length} bytes)`);
+      }),
+    );
+  models
+    .command('import <file>')
+    .description('import an external ONNX UNet (sample + timestep -> output of the sample shape)')
+    .addOption(new Option('--prediction <kind>', 'what the network predicts').choices(['eps', 'x0', 'v']).makeOptionMandatory())
+    .requiredOption('--schedule <name|json>', 'its noise schedule: a preset (linear, scaled-linear, cosine, …) or JSON as in the sampler bench')
+    .option('--name <name>', 'display name (default: the file name)')
+    .action((file: string, o: { prediction: 'eps' | 'x0' | 'v'; schedule: string; name?: string }) =>
+      withService(g(), async (s, out) => {
+        let schedule: unknown = o.schedule;
+        if (o.schedule.trim().startsWith('{')) {
+          try {
+            schedule = JSON.parse(o.schedule);
+          } catch (e) {
+            throw new UsageError(`--schedule: not valid JSON (${(e as Error).message}).`);
+          }
+        }
+        const r = await s.api['models:import']({ file, prediction: o.prediction, schedule, name: o.name });
+        out.result(r, () => `imported ${r.model.id} "${r.model.name}" (${r.model.imageSize}px, ${r.model.prediction}); sample it with: sfumato sample --model ${r.model.id}`);
       }),
     );
 

@@ -28,7 +28,9 @@ import type {
   SampleOrigin,
   SamplerName,
   SamplerOptions,
+  ImportedModel,
 } from '../api/types';
+import { writeFileAtomic } from '../store/files';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
@@ -455,7 +457,7 @@ export class Sfumato {
       checkpoint = await this.store.checkpoints.latest(req.runId);
       if (!checkpoint) throw new ApiError('conflict', `Run ${req.runId} has no checkpoint yet; wait for its first checkpoint or train it longer.`);
     } else if (req.modelId) {
-      checkpoint = await this.bundledModelCheckpoint(req.modelId);
+      checkpoint = req.modelId.startsWith('model_') ? (await this.store.checkpoints.get((await this.importedModel(req.modelId)).checkpointId))! : await this.bundledModelCheckpoint(req.modelId);
     } else {
       throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint), checkpointId or modelId (a bundled model).', { field: 'runId' });
     }
@@ -506,6 +508,69 @@ export class Sfumato {
     await this.store.runs.recordProgress(runId, steps, []);
     await this.store.runs.setStatus(runId, 'completed');
     return this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: steps, file: rel, sha256: m.sha256, loss: null, weightsDigest: null });
+  }
+
+  /**
+   * Import an external ONNX UNet (a diffusers UNet2DModel exported with optimum, a torch.onnx
+   * export, or one of ours): validate its signature, store a copy in the library, and register it
+   * as a completed run with one checkpoint (the .onnx file), so sampling, the gallery and
+   * reproduce work as for our own models. The user states what it predicts and its schedule.
+   */
+  async importOnnxModel(req: { file: string; prediction: string; schedule: unknown; name?: string }): Promise<ImportedModel> {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(resolve(req.file));
+    } catch (e) {
+      throw new ApiError('bad_request', `Cannot read ${req.file}: ${(e as Error).message}`, { field: 'file' });
+    }
+    const { inspectOnnxUNet, OnnxModelError } = await import('../inference/onnx/inspect');
+    let sig;
+    try {
+      sig = inspectOnnxUNet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (e) {
+      if (e instanceof OnnxModelError) throw new ApiError('bad_request', `${req.file}: ${e.message}`, { field: 'file', reason: e.code });
+      throw e;
+    }
+    if (sig.channels !== 3) throw new ApiError('bad_request', `${req.file}: the model has ${sig.channels} image channels; Sfumato samples RGB models (3 channels).`, { field: 'file' });
+    const size = sig.height ?? sig.sfumato?.imageSize;
+    if (!size || (sig.width !== undefined && sig.width !== size)) {
+      throw new ApiError('bad_request', `${req.file}: the model's sample input has no fixed square size (found ${sig.sample.dims.join('x')}); export it with a fixed H = W.`, { field: 'file' });
+    }
+    const objective = req.prediction as TrainConfig['objective'];
+    if (!['eps', 'x0', 'v'].includes(objective)) throw new ApiError('bad_request', 'prediction must be eps, x0 or v.', { field: 'prediction' });
+    let config: TrainConfig;
+    try {
+      const base = resolveTrainConfig({ imageSize: size, channelMults: [1], attentionResolutions: [], objective, schedule: req.schedule as never });
+      config = base;
+    } catch (e) {
+      throw toApiError(e);
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const existing = await this.store.checkpoints.bySha256(sha256);
+    const modelId = existing ? (await this.store.runs.get(existing.runId))?.initFrom?.modelId : undefined;
+    if (existing && modelId) return this.importedModel(modelId);
+    const id = newId('model');
+    const rel = this.library.rel('models', `${id}.onnx`);
+    await writeFileAtomic(this.library.abs(rel), bytes);
+    const runId = newId('run');
+    await this.store.runs.insert({ id: runId, datasetId: null, config, seed: 0, initFrom: { modelId: id, sha256, name: req.name ?? basename(req.file), kind: 'onnx', signature: sig } as never });
+    await this.store.runs.setStatus(runId, 'completed');
+    await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: 0, file: rel, sha256, loss: null, weightsDigest: null });
+    return this.importedModel(id);
+  }
+
+  /** An imported ONNX model by id (its run and checkpoint). */
+  async importedModel(id: string): Promise<ImportedModel> {
+    const run = (await this.store.runs.list()).find((r) => r.initFrom?.modelId === id && (r.initFrom as { kind?: string }).kind === 'onnx');
+    if (!run) throw new ApiError('not_found', `No imported model ${id}. List them with \`sfumato models list\`.`);
+    const ck = (await this.store.checkpoints.latest(run.id))!;
+    const init = run.initFrom as unknown as { name: string; signature: unknown };
+    return { id, name: init.name, sha256: ck.sha256, prediction: run.config.objective, schedule: run.config.schedule, imageSize: run.config.imageSize, runId: run.id, checkpointId: ck.id, signature: init.signature };
+  }
+
+  async listImportedModels(): Promise<ImportedModel[]> {
+    const runs = (await this.store.runs.list()).filter((r) => (r.initFrom as { kind?: string } | null)?.kind === 'onnx');
+    return Promise.all(runs.map((r) => this.importedModel(r.initFrom!.modelId!)));
   }
 
   /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
@@ -788,7 +853,8 @@ export class Sfumato {
       'runs:resume': async (req) => ({ run: (await this.resumeRun(req.id)).run }),
       'runs:pause': async (req) => ({ run: await this.pauseRun(req.id) }),
       'runs:estimate': (req) => this.estimateRun(req),
-      'models:list': async () => ({ models: (await listBundledModels()).map(({ file: _file, ...m }) => m) }),
+      'models:list': async () => ({ models: (await listBundledModels()).map(({ file: _file, ...m }) => m), imported: await this.listImportedModels() }),
+      'models:import': async (req) => ({ model: await this.importOnnxModel(req) }),
       'checkpoints:list': async (req) => ({ checkpoints: await this.store.checkpoints.list(req.runId) }),
       'sample:generate': (req) => this.generate(req),
       'gallery:query': (req) => this.store.samples.query(req),

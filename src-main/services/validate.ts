@@ -59,6 +59,9 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
   'runs:pause': z.object({ id }).strict(),
   'runs:estimate': z.object({ datasetId: id, config: trainConfig.optional() }).strict(),
   'models:list': empty,
+  'models:import': z
+    .object({ file: z.string().min(1), prediction: z.enum(['eps', 'x0', 'v']), schedule: z.unknown(), name: z.string().min(1).max(200).optional() })
+    .strict(),
   'runs:list': z.object({ datasetId: id.optional() }).strict(),
   'runs:get': z.object({ id }).strict(),
   'runs:cancel': z.object({ id }).strict(),

@@ -19,6 +19,7 @@ describe('contract channels', () => {
       runsPause: 'runs:pause',
       runsEstimate: 'runs:estimate',
       modelsList: 'models:list',
+      modelsImport: 'models:import',
       checkpointsList: 'checkpoints:list',
       sampleGenerate: 'sample:generate',
       galleryQuery: 'gallery:query',
