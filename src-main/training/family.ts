@@ -118,8 +118,19 @@ export function lossWeight(c: TrainConfig, d: NoiseDraw): number {
   }
 }
 
-/** The Denoiser (x in the sigma scale -> x0) of a network trained with this schedule and objective. */
+/**
+ * The Denoiser (x in the sigma scale -> x0) of a network trained with this schedule and objective.
+ * Our models are pixel-space image models whose data lie in [-1, 1], so the x0 estimate is clipped
+ * to that range (`clip_denoised` of Ho et al.'s DDPM code, diffusers' clip_sample=True): at high
+ * noise an eps/v/score network's x0 = (x - sigma·eps)/… amplifies small errors by sigma (up to ~150
+ * on the linear schedule), and an unclipped estimate throws the early steps far outside the data.
+ */
 export function familyDenoiser(network: NetworkFn, schedule: ScheduleJson, objective: Objective, process = processOf(schedule)): Denoiser {
+  return clippedDenoiser(rawFamilyDenoiser(network, schedule, objective, process));
+}
+
+/** The family Denoiser without the data-range clip (for tests of the adapters themselves). */
+export function rawFamilyDenoiser(network: NetworkFn, schedule: ScheduleJson, objective: Objective, process = processOf(schedule)): Denoiser {
   if (schedule.kind === 'edm') {
     return edmDenoiser((x, shape, cNoise) => network(x, shape, EDM_NOISE_SCALE * cNoise), schedule.sigmaData);
   }
@@ -127,4 +138,13 @@ export function familyDenoiser(network: NetworkFn, schedule: ScheduleJson, objec
   if (isDiscrete(process)) return denoiserFromNetwork(network, objective, discreteCoordinates(process));
   const scaled: NetworkFn = (x, shape, t) => network(x, shape, CONTINUOUS_TIME_SCALE * t);
   return denoiserFromNetwork(scaled, objective, continuousCoordinates(process as ContinuousProcess));
+}
+
+/** Clamp a Denoiser's x0 estimate to the data range [-1, 1]. */
+export function clippedDenoiser(denoiser: Denoiser): Denoiser {
+  return async (x, shape, level) => {
+    const x0 = await denoiser(x, shape, level);
+    for (let i = 0; i < x0.length; i++) x0[i] = x0[i] > 1 ? 1 : x0[i] < -1 ? -1 : x0[i];
+    return x0;
+  };
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Objective, ScheduleJson, TrainConfig } from '../../../src-main/api/types';
 import { isDiscrete, normals } from '../../../src-main/diffusion/index';
 import { DEFAULT_TRAIN_CONFIG, SCHEDULE_PRESETS } from '../../../src-main/training/config';
-import { drawNoiseLevel, familyDenoiser, lossWeight, processOf, targetOf, type NoiseDraw } from '../../../src-main/training/family';
+import { clippedDenoiser, drawNoiseLevel, lossWeight, processOf, rawFamilyDenoiser, targetOf, type NoiseDraw } from '../../../src-main/training/family';
 import { learningRate } from '../../../src-main/training/optimizer';
 
 const cases: [string, ScheduleJson, Objective[]][] = [
@@ -36,7 +36,7 @@ describe('model family: training targets <-> denoiser adapters', () => {
             expect(t).toBeCloseTo(d.netTime, isDiscrete(process) ? 6 : 2);
             return target;
           };
-          const den = familyDenoiser(network, schedule, objective, process);
+          const den = rawFamilyDenoiser(network, schedule, objective, process);
           // The sampler's state is in the sigma scale: x = (alpha x0 + sigmaT eps) / alpha.
           const sigma = d.sigmaT / d.alpha;
           const x = Float32Array.from(x0, (v, i) => v + sigma * eps[i]);
@@ -47,6 +47,13 @@ describe('model family: training targets <-> denoiser adapters', () => {
       });
     }
   }
+});
+
+describe('data-range clip', () => {
+  it('clamps the x0 estimate to [-1, 1] and leaves values inside alone', async () => {
+    const den = clippedDenoiser(async () => Float32Array.from([-3, -1, 0.25, 1, 7]));
+    expect(Array.from(await den(new Float32Array(5), [1, 5], { sigma: 1 }))).toEqual([-1, -1, 0.25, 1, 1]);
+  });
 });
 
 describe('loss weights', () => {
