@@ -1,7 +1,7 @@
 /**
  * The model family: how a network trained with a given schedule and objective sees noise levels,
- * shared by the trainer (forward process, targets, weights) and by sampling (Denoiser adapters), so
- * the two agree by construction.
+ * shared by the trainer (forward process, targets, weights), by sampling (Denoiser adapters) and by
+ * the renderer's schedule tuner (loss weights), so they agree by construction. No Node imports.
  *
  * Network time input (fed to the UNet's sinusoidal embedding, which spans periods of 2π to ~6e4):
  * - discrete schedules: the training timestep t in 0..T-1 (Ho et al. 2020);
@@ -100,7 +100,7 @@ export function targetOf(objective: Objective, d: NoiseDraw, x0: number, eps: nu
  * - min-SNR-γ: w_eps = min(SNR, γ)/SNR (Hang et al. 2023, eq. 9).
  * - P2: w_eps = 1/(k + SNR)^γ (Choi et al. 2022, eq. 8).
  */
-export function lossWeight(c: TrainConfig, d: NoiseDraw): number {
+export function lossWeight(c: Pick<TrainConfig, 'objective' | 'weighting' | 'minSnrGamma' | 'p2K' | 'p2Gamma'>, d: Pick<NoiseDraw, 'alpha' | 'sigmaT'>): number {
   if (c.objective === 'edm') return 1;
   const snr = (d.alpha * d.alpha) / (d.sigmaT * d.sigmaT);
   if (c.weighting === 'uniform') return c.objective === 'score' ? d.sigmaT * d.sigmaT : 1;

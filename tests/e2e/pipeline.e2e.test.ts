@@ -153,12 +153,15 @@ describe('Sfumato in a browser (web mode)', () => {
 
   it('loads the app with its status strip', async () => {
     await page.goto(server!.url);
-    await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor();
+    // An empty library opens on Home with the one first-run button.
+    await page.getByTestId('first-run-button').waitFor();
     await expect.poll(() => page.getByTestId('status-library').textContent()).toBe(service!.library.root);
     expect((await page.getByTestId('status-backend').textContent())?.trim()).toMatch(/^(tensorflow|webgpu|wasm|cpu)$/);
-    for (const tab of ['Datasets', 'Train', 'Sample', 'Gallery']) {
-      await page.getByRole('link', { name: tab }).waitFor();
+    for (const tab of ['Home', 'Datasets', 'Schedules', 'Train', 'Sample', 'Gallery', 'Sampler lab', 'System']) {
+      await page.getByRole('link', { name: tab, exact: true }).waitFor();
     }
+    await page.getByTestId('nav-datasets').click();
+    await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor();
   });
 
   it('shows a service error inline, with the message the service sent', async () => {
@@ -166,7 +169,7 @@ describe('Sfumato in a browser (web mode)', () => {
     // console this file checks for errors.
     const tab = await context!.newPage();
     try {
-      await tab.goto(server!.url);
+      await tab.goto(server!.url + '#/datasets');
       await tab.getByLabel('Folder path', { exact: true }).fill(join(libraryDir, 'no-such-folder'));
       await tab.getByTestId('import-button').click();
       const err = tab.getByTestId('import-error');
@@ -205,6 +208,7 @@ describe('Sfumato in a browser (web mode)', () => {
     const datasetId = await page.getByLabel('Dataset', { exact: true }).inputValue();
     expect(datasetId).toMatch(/^ds_/);
     await page.getByLabel('Steps', { exact: true }).fill('3');
+    await page.getByText('Advanced settings').click();
     await page.getByLabel('Batch size', { exact: true }).fill('4');
     await page.getByLabel('Base channels', { exact: true }).fill('8');
     await page.getByLabel('Channel multipliers', { exact: true }).fill('1,2');
@@ -230,7 +234,8 @@ describe('Sfumato in a browser (web mode)', () => {
   it(`samples ${COUNT} images with seed ${SEED}`, async () => {
     await page.getByTestId('nav-sample').click();
     await page.getByRole('heading', { name: 'Sample', level: 1 }).waitFor();
-    await expect.poll(() => page.getByLabel('Run', { exact: true }).inputValue()).toMatch(/^run_/);
+    await expect.poll(() => page.getByLabel('Model', { exact: true }).inputValue()).toMatch(/^run:run_/);
+    await page.getByLabel('Sampler', { exact: true }).selectOption('ddim');
     await page.getByLabel('Steps', { exact: true }).fill('5');
     await page.getByLabel('Seed', { exact: true }).fill(String(SEED));
     await page.getByLabel('Count', { exact: true }).fill(String(COUNT));

@@ -1,20 +1,42 @@
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed, reactive, ref, shallowReactive, watch } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
-import type { SampleRecord } from '../../../src-main/api/types';
+import type { GalleryQuery, ReproduceResult, SampleMeta, SampleRecord, SamplerName } from '../../../src-main/api/types';
 
-const PAGE_SIZE = 200;
+/** Rows are fetched in pages of this many records, as the virtual grid scrolls to them. */
+export const PAGE_SIZE = 240;
+
+export interface GalleryFilters {
+  runId: string;
+  checkpointSha256: string;
+  sampler: '' | SamplerName;
+  steps: string;
+  tag: string;
+  favorite: boolean;
+  from: string;
+  to: string;
+  text: string;
+  sort: 'newest' | 'oldest' | 'seed';
+  trash: boolean;
+}
 
 export const useGalleryStore = defineStore('gallery', () => {
-  const samples = ref<SampleRecord[]>([]);
+  const filters = reactive<GalleryFilters>({ runId: '', checkpointSha256: '', sampler: '', steps: '', tag: '', favorite: false, from: '', to: '', text: '', sort: 'newest', trash: false });
   const total = ref(0);
+  /** page index -> records (shallow: records are plain data) */
+  const pages = shallowReactive(new Map<number, SampleRecord[]>());
+  const pending = new Set<number>();
+  let generation = 0;
   const loading = ref(false);
   const error = ref<string | null>(null);
   const openId = ref<string | null>(null);
-  const deleting = ref(false);
-  const deleteError = ref<string | null>(null);
+  const openRecord = ref<SampleRecord | null>(null);
+  const meta = ref<SampleMeta | null>(null);
+  const reproduce = ref<ReproduceResult | null>(null);
+  const reproducing = ref(false);
+  const actionError = ref<string | null>(null);
 
   // New images from a finished sampling job appear without a manual refresh.
   useJobProgress(
@@ -22,46 +44,198 @@ export const useGalleryStore = defineStore('gallery', () => {
     () => void refresh(),
   );
 
-  const open = computed(() => samples.value.find((s) => s.id === openId.value) ?? null);
+  function query(): GalleryQuery {
+    const q: GalleryQuery = { sort: filters.sort };
+    if (filters.runId) q.runId = filters.runId;
+    if (filters.checkpointSha256) q.checkpointSha256 = filters.checkpointSha256;
+    if (filters.sampler) q.sampler = filters.sampler;
+    const steps = Number(filters.steps);
+    if (filters.steps.trim() && Number.isInteger(steps) && steps > 0) q.steps = steps;
+    if (filters.tag.trim()) q.tag = filters.tag.trim();
+    if (filters.favorite) q.favorite = true;
+    if (filters.from) q.from = filters.from;
+    if (filters.to) q.to = filters.to;
+    if (filters.text.trim()) q.text = filters.text.trim();
+    if (filters.trash) q.trash = true;
+    return q;
+  }
 
-  async function refresh(): Promise<void> {
-    loading.value = true;
+  async function fetchPage(index: number, gen = generation): Promise<void> {
+    if (pages.has(index) || pending.has(index)) return;
+    pending.add(index);
     try {
-      const page = await api['gallery:query']({ limit: PAGE_SIZE });
-      samples.value = page.samples;
-      total.value = page.total;
+      const res = await api['gallery:query']({ ...query(), limit: PAGE_SIZE, offset: index * PAGE_SIZE });
+      if (gen !== generation) return;
+      pages.set(index, res.samples);
+      total.value = res.total;
+      error.value = null;
+    } catch (e) {
+      if (gen === generation) error.value = errorMessage(e);
+    } finally {
+      pending.delete(index);
+    }
+  }
+
+  /** Drop the cache and reload the first page (filters changed, images added or removed). */
+  async function refresh(): Promise<void> {
+    generation++;
+    pending.clear();
+    loading.value = true;
+    const gen = generation;
+    try {
+      const res = await api['gallery:query']({ ...query(), limit: PAGE_SIZE, offset: 0 });
+      if (gen !== generation) return;
+      pages.clear();
+      pages.set(0, res.samples);
+      total.value = res.total;
       error.value = null;
     } catch (e) {
       error.value = errorMessage(e);
     } finally {
-      loading.value = false;
+      if (gen === generation) loading.value = false;
     }
   }
 
-  function show(id: string): void {
-    openId.value = id;
-    deleteError.value = null;
+  /** The record at a position, or undefined while its page loads (and then it loads it). */
+  function at(i: number): SampleRecord | undefined {
+    const page = Math.floor(i / PAGE_SIZE);
+    const rows = pages.get(page);
+    if (!rows) {
+      void fetchPage(page);
+      return undefined;
+    }
+    return rows[i - page * PAGE_SIZE];
+  }
+
+  /** Make sure the pages covering [from, to) are loaded or loading. */
+  function ensure(from: number, to: number): void {
+    for (let p = Math.floor(from / PAGE_SIZE); p <= Math.floor(Math.max(from, to - 1) / PAGE_SIZE); p++) void fetchPage(p);
+  }
+
+  let filterTimer: ReturnType<typeof setTimeout> | undefined;
+  watch(
+    filters,
+    () => {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(() => void refresh(), 200);
+    },
+    { deep: true },
+  );
+
+  async function show(rec: SampleRecord): Promise<void> {
+    openId.value = rec.id;
+    openRecord.value = rec;
+    reproduce.value = null;
+    actionError.value = null;
+    meta.value = null;
+    try {
+      const { meta: m } = await api['gallery:meta']({ id: rec.id });
+      if (openId.value === rec.id) meta.value = m;
+    } catch (e) {
+      actionError.value = errorMessage(e);
+    }
   }
 
   function close(): void {
     openId.value = null;
+    openRecord.value = null;
   }
 
-  async function remove(id: string): Promise<boolean> {
-    deleting.value = true;
-    deleteError.value = null;
+  async function update(ids: string[], change: { favorite?: boolean; addTags?: string[]; removeTags?: string[] }): Promise<void> {
     try {
-      await api['gallery:delete']({ ids: [id] });
-      if (openId.value === id) openId.value = null;
-      await refresh();
-      return true;
+      await api['gallery:update']({ ids, ...change });
+      if (openId.value && ids.includes(openId.value)) meta.value = (await api['gallery:meta']({ id: openId.value })).meta;
+      if (filters.favorite || filters.tag) await refresh();
     } catch (e) {
-      deleteError.value = errorMessage(e);
-      return false;
-    } finally {
-      deleting.value = false;
+      actionError.value = errorMessage(e);
     }
   }
 
-  return { samples, total, loading, error, open, deleting, deleteError, refresh, show, close, remove };
+  async function toggleFavorite(id: string): Promise<boolean> {
+    const m = openId.value === id && meta.value ? meta.value : (await api['gallery:meta']({ id })).meta;
+    const next = !m.favorite;
+    await update([id], { favorite: next });
+    return next;
+  }
+
+  async function remove(ids: string[]): Promise<number> {
+    try {
+      const { deleted } = await api['gallery:delete']({ ids });
+      if (openId.value && ids.includes(openId.value)) close();
+      await refresh();
+      return deleted;
+    } catch (e) {
+      actionError.value = errorMessage(e);
+      return 0;
+    }
+  }
+
+  async function restore(ids: string[]): Promise<void> {
+    try {
+      await api['gallery:restore']({ ids });
+      if (openId.value && ids.includes(openId.value)) close();
+      await refresh();
+    } catch (e) {
+      actionError.value = errorMessage(e);
+    }
+  }
+
+  async function emptyTrash(ids?: string[]): Promise<number> {
+    try {
+      const { deleted } = await api['gallery:emptyTrash'](ids ? { ids } : {});
+      close();
+      await refresh();
+      return deleted;
+    } catch (e) {
+      actionError.value = errorMessage(e);
+      return 0;
+    }
+  }
+
+  async function runReproduce(id: string): Promise<void> {
+    reproducing.value = true;
+    reproduce.value = null;
+    actionError.value = null;
+    try {
+      reproduce.value = await api['gallery:reproduce']({ id });
+    } catch (e) {
+      actionError.value = errorMessage(e);
+    } finally {
+      reproducing.value = false;
+    }
+  }
+
+  /** Ids of everything the current filter shows (up to `max`), for export. */
+  async function allIds(max = 2000): Promise<string[]> {
+    const res = await api['gallery:query']({ ...query(), limit: max, offset: 0 });
+    return res.samples.map((s) => s.id);
+  }
+
+  const open = computed(() => openRecord.value);
+
+  return {
+    filters,
+    total,
+    pages,
+    loading,
+    error,
+    open,
+    openId,
+    meta,
+    reproduce,
+    reproducing,
+    actionError,
+    at,
+    ensure,
+    refresh,
+    show,
+    close,
+    update,
+    toggleFavorite,
+    remove,
+    restore,
+    emptyTrash,
+    runReproduce,
+    allIds,
+  };
 });

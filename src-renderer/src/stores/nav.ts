@@ -1,17 +1,21 @@
 import { defineStore } from 'pinia';
 import { getCurrentScope, onScopeDispose, ref } from 'vue';
 
-/** The app's pages, in tab order. A tiny hash router: `#/train` shows the Train page. */
+/** The app's pages, in nav order. A tiny hash router: `#/train` shows the Train page. */
 export const PAGES = [
-  { id: 'datasets', label: 'Datasets' },
-  { id: 'train', label: 'Train' },
-  { id: 'sample', label: 'Sample' },
-  { id: 'gallery', label: 'Gallery' },
+  { id: 'home', label: 'Home', icon: 'home' },
+  { id: 'datasets', label: 'Datasets', icon: 'images' },
+  { id: 'schedules', label: 'Schedules', icon: 'curve' },
+  { id: 'train', label: 'Train', icon: 'train' },
+  { id: 'sample', label: 'Sample', icon: 'sparkle' },
+  { id: 'gallery', label: 'Gallery', icon: 'grid' },
+  { id: 'playground', label: 'Sampler lab', icon: 'lab' },
+  { id: 'system', label: 'System', icon: 'chip' },
 ] as const;
 
 export type PageId = (typeof PAGES)[number]['id'];
 
-const DEFAULT_PAGE: PageId = 'datasets';
+const DEFAULT_PAGE: PageId = 'home';
 
 function pageFromHash(hash: string): PageId {
   const id = hash.replace(/^#\/?/, '').split(/[/?]/)[0];

@@ -4,7 +4,8 @@ import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
-import type { JobProgress, Run, RunDetail, RunStatus, TrainConfig } from '../../../src-main/api/types';
+import { scheduleChoices } from '../lib/schedules';
+import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */
 export interface LiveTraining {
@@ -12,8 +13,11 @@ export interface LiveTraining {
   step: number;
   total: number;
   loss?: number;
+  lr?: number;
+  gradNorm?: number;
   stepsPerSec?: number;
   etaSec?: number;
+  preview?: string;
   message?: string;
   error?: string;
 }
@@ -23,39 +27,107 @@ export interface LossPoint {
   y: number;
 }
 
-/**
- * Settings of the Train form. Tiny defaults so a first try finishes in minutes even on the slow
- * tfjs `cpu` backend (a real model wants thousands of steps; see DEFAULT_TRAIN_CONFIG on the main side).
- */
+export type PresetId = 'tiny' | 'small' | 'bench';
+
+/** Starting points for the form; the attention resolution follows the dataset's image size. */
+export const TRAIN_PRESETS: Record<PresetId, { label: string; blurb: string; values: Partial<TrainForm>; attentionDiv: number | null }> = {
+  tiny: {
+    label: 'Tiny',
+    blurb: 'Minutes on a CPU. Rough shapes; for trying settings.',
+    values: { steps: 300, batchSize: 8, baseChannels: 16, channelMults: '1,2', resBlocks: 1, groups: 8, lr: 1e-3, checkpointEvery: 100, previewEvery: 50, ema: 0.99 },
+    attentionDiv: null,
+  },
+  small: {
+    label: 'Small',
+    blurb: 'About an hour on a CPU. Clean small images.',
+    values: { steps: 3000, batchSize: 16, baseChannels: 32, channelMults: '1,2,2', resBlocks: 1, groups: 8, lr: 2e-4, checkpointEvery: 500, previewEvery: 250, ema: 0.999 },
+    attentionDiv: 4,
+  },
+  bench: {
+    label: 'Bench',
+    blurb: 'The benchmark UNet. Best; wants a GPU or a night.',
+    values: { steps: 20000, batchSize: 16, baseChannels: 64, channelMults: '1,2,2,2', resBlocks: 2, groups: 16, lr: 2e-4, checkpointEvery: 1000, previewEvery: 1000, ema: 0.9999 },
+    attentionDiv: 2,
+  },
+};
+
+/** Settings of the Train form (text for lists, numbers otherwise). */
 export interface TrainForm {
   datasetId: string;
+  preset: PresetId | 'custom';
+  /** '' = from scratch; `ckpt:<id>` or `model:<id>` = fine-tune */
+  init: string;
+  resetOptimizer: boolean;
   steps: number;
   batchSize: number;
+  gradAccum: number;
   baseChannels: number;
   channelMults: string;
   attention: string;
+  resBlocks: number;
   groups: number;
+  dropout: number;
+  optimizer: 'adam' | 'adamw';
   lr: number;
+  weightDecay: number;
+  warmupSteps: number;
+  lrSchedule: 'constant' | 'cosine';
+  minLr: number;
+  gradClip: number;
+  ema: number;
+  /** an id of scheduleChoices() */
+  schedule: string;
+  objective: Objective;
+  weighting: LossWeighting;
+  minSnrGamma: number;
+  hflip: boolean;
   checkpointEvery: number;
+  keepCheckpoints: number;
+  previewEvery: number;
+  backend: TrainBackend;
+  workers: number;
   /** empty: the service picks a random seed and records it */
   seed: string;
 }
 
 const ACTIVE: readonly RunStatus[] = ['queued', 'running', 'paused'];
+const RESUMABLE: readonly RunStatus[] = ['paused', 'interrupted', 'failed', 'cancelled'];
 
 export const useRunsStore = defineStore('runs', () => {
   const runs = ref<Run[]>([]);
   const listError = ref<string | null>(null);
   const form = reactive<TrainForm>({
     datasetId: '',
-    steps: 20,
+    preset: 'tiny',
+    init: '',
+    resetOptimizer: false,
+    steps: 300,
     batchSize: 8,
+    gradAccum: 1,
     baseChannels: 16,
     channelMults: '1,2',
     attention: 'none',
+    resBlocks: 1,
     groups: 8,
+    dropout: 0,
+    optimizer: 'adam',
     lr: 1e-3,
-    checkpointEvery: 10,
+    weightDecay: 0,
+    warmupSteps: 0,
+    lrSchedule: 'constant',
+    minLr: 0,
+    gradClip: 1,
+    ema: 0.99,
+    schedule: 'preset:linear',
+    objective: 'eps',
+    weighting: 'uniform',
+    minSnrGamma: 5,
+    hflip: true,
+    checkpointEvery: 100,
+    keepCheckpoints: 3,
+    previewEvery: 50,
+    backend: 'auto',
+    workers: 0,
     seed: '',
   });
   const starting = ref(false);
@@ -64,18 +136,40 @@ export const useRunsStore = defineStore('runs', () => {
   const selectedDetail = ref<RunDetail | null>(null);
   const live = reactive(new Map<string, LiveTraining>());
   const losses = reactive(new Map<string, LossPoint[]>());
-  const cancelError = ref<string | null>(null);
+  /** lr and gradient norm per step, from live events only (the store keeps losses) */
+  const extras = reactive(new Map<string, { x: number[]; lr: number[]; grad: number[] }>());
+  const livePreviews = reactive(new Map<string, { step: number; file: string }[]>());
+  const actionError = ref<string | null>(null);
+  const estimate = ref<RunEstimate | null>(null);
+  const estimating = ref(false);
+  const estimateError = ref<string | null>(null);
 
   const selected = computed(() => runs.value.find((r) => r.id === selectedId.value) ?? null);
   const selectedLive = computed(() => (selectedId.value ? (live.get(selectedId.value) ?? null) : null));
   const selectedLosses = computed(() => (selectedId.value ? (losses.get(selectedId.value) ?? []) : []));
+  const selectedExtras = computed(() => (selectedId.value ? (extras.get(selectedId.value) ?? null) : null));
+  /** Preview grids of the selected run: stored ones merged with those announced live. */
+  const selectedPreviews = computed(() => {
+    const id = selectedId.value;
+    if (!id) return [];
+    const stored = selectedDetail.value?.id === id ? selectedDetail.value.previews : [];
+    const byStep = new Map(stored.map((p) => [p.step, p]));
+    for (const p of livePreviews.get(id) ?? []) if (!byStep.has(p.step)) byStep.set(p.step, p);
+    return [...byStep.values()].sort((a, b) => a.step - b.step);
+  });
+  /** Runs a person trained (bundled models appear as dataset-less completed runs; leave them out). */
+  const trainedRuns = computed(() => runs.value.filter((r) => r.datasetId !== null || r.initFrom?.modelId === undefined));
+  const resumable = computed(() => trainedRuns.value.filter((r) => r.status === 'paused' || r.status === 'interrupted'));
 
   function isActive(run: Run): boolean {
     return ACTIVE.includes(run.status);
   }
+  function canResume(run: Run): boolean {
+    return RESUMABLE.includes(run.status) && run.step > 0;
+  }
 
   function onTrainEvent(p: JobProgress): void {
-    if (!p.runId) return;
+    if (!p.runId || p.runId === 'estimate') return;
     const prev = live.get(p.runId);
     // done = -1 marks a log line: keep the numbers, show the message.
     const isLog = p.done < 0;
@@ -84,8 +178,11 @@ export const useRunsStore = defineStore('runs', () => {
       step: isLog ? (prev?.step ?? 0) : p.done,
       total: p.total,
       loss: p.loss ?? prev?.loss,
+      lr: p.lr ?? prev?.lr,
+      gradNorm: p.gradNorm ?? prev?.gradNorm,
       stepsPerSec: isLog ? prev?.stepsPerSec : (p.stepsPerSec ?? prev?.stepsPerSec),
       etaSec: p.state === 'running' ? (isLog ? prev?.etaSec : p.etaSec) : undefined,
+      preview: p.preview ?? prev?.preview,
       message: p.message ?? prev?.message,
       error: p.error?.message,
     });
@@ -93,6 +190,20 @@ export const useRunsStore = defineStore('runs', () => {
       const pts = losses.get(p.runId) ?? [];
       if (pts.length === 0 || pts[pts.length - 1].x < p.done) pts.push({ x: p.done, y: p.loss });
       losses.set(p.runId, pts);
+      if (p.lr !== undefined || p.gradNorm !== undefined) {
+        const e = extras.get(p.runId) ?? { x: [], lr: [], grad: [] };
+        if (e.x.length === 0 || e.x[e.x.length - 1] < p.done) {
+          e.x.push(p.done);
+          e.lr.push(p.lr ?? NaN);
+          e.grad.push(p.gradNorm ?? NaN);
+        }
+        extras.set(p.runId, e);
+      }
+    }
+    if (p.preview && !isLog) {
+      const list = livePreviews.get(p.runId) ?? [];
+      if (!list.some((x) => x.file === p.preview)) list.push({ step: Math.max(0, p.done), file: p.preview });
+      livePreviews.set(p.runId, list);
     }
     // Status changes (started, finished) and runs started elsewhere: reload the list.
     const known = runs.value.find((r) => r.id === p.runId);
@@ -125,28 +236,72 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
-  function buildConfig(): Partial<TrainConfig> {
-    const ints: [string, number][] = [
-      ['steps', form.steps],
-      ['batch size', form.batchSize],
-      ['base channels', form.baseChannels],
-      ['groups', form.groups],
-      ['checkpoint every', form.checkpointEvery],
+  function applyPreset(id: PresetId): void {
+    Object.assign(form, TRAIN_PRESETS[id].values);
+    form.preset = id;
+  }
+
+  /** The attention resolution a preset wants at this image size (none when it does not occur). */
+  function presetAttention(id: PresetId, imageSize: number): string {
+    const div = TRAIN_PRESETS[id].attentionDiv;
+    return div ? String(imageSize / div) : 'none';
+  }
+
+  function buildConfig(fineTune: boolean): Partial<TrainConfig> {
+    const ints: [string, number, number][] = [
+      ['steps', form.steps, 1],
+      ['batch size', form.batchSize, 1],
+      ['gradient accumulation', form.gradAccum, 1],
+      ['checkpoint every', form.checkpointEvery, 1],
+      ['keep checkpoints', form.keepCheckpoints, 0],
+      ['preview every', form.previewEvery, 0],
+      ['warm-up steps', form.warmupSteps, 0],
+      ['workers', form.workers, 0],
     ];
-    for (const [name, v] of ints) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${name}: give a whole number of at least 1.`);
+    if (!fineTune) ints.push(['base channels', form.baseChannels, 1], ['groups', form.groups, 1], ['res blocks', form.resBlocks, 1]);
+    for (const [name, v, min] of ints) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name}: give a whole number of at least ${min}.`);
     }
     if (typeof form.lr !== 'number' || !(form.lr > 0)) throw new Error('learning rate: give a number above 0, e.g. 0.001.');
-    return {
+    const config: Partial<TrainConfig> = {
       steps: form.steps,
       batchSize: form.batchSize,
-      baseChannels: form.baseChannels,
-      channelMults: parseIntList(form.channelMults, 'channel multipliers'),
-      attentionResolutions: parseIntList(form.attention, 'attention resolutions'),
-      groups: form.groups,
+      gradAccum: form.gradAccum,
+      optimizer: form.optimizer,
       lr: form.lr,
+      weightDecay: form.optimizer === 'adamw' ? form.weightDecay : 0,
+      warmupSteps: form.warmupSteps,
+      lrSchedule: form.lrSchedule,
+      minLr: form.lrSchedule === 'cosine' ? form.minLr : 0,
+      gradClip: form.gradClip,
+      ema: form.ema,
+      weighting: form.weighting,
+      minSnrGamma: form.minSnrGamma,
+      hflip: form.hflip,
       checkpointEvery: Math.min(form.checkpointEvery, form.steps),
+      keepCheckpoints: form.keepCheckpoints,
+      previewEvery: form.previewEvery,
+      backend: form.backend,
+      workers: form.workers,
     };
+    if (!fineTune) {
+      const choice = scheduleChoices().find((c) => c.id === form.schedule);
+      const schedule: ScheduleJson | string = choice?.value ?? 'linear';
+      const objective: Objective = typeof schedule === 'string' && schedule === 'edm' ? 'edm' : form.objective;
+      Object.assign(config, {
+        baseChannels: form.baseChannels,
+        channelMults: parseIntList(form.channelMults, 'channel multipliers'),
+        attentionResolutions: parseIntList(form.attention, 'attention resolutions'),
+        resBlocks: form.resBlocks,
+        groups: form.groups,
+        dropout: form.dropout,
+        // The contract takes a preset name or a JSON spec (the service resolves names).
+        schedule: schedule as ScheduleJson,
+        objective,
+        weighting: objective === 'edm' ? 'uniform' : form.weighting,
+      });
+    }
+    return config;
   }
 
   function parseSeed(): number | undefined {
@@ -155,6 +310,12 @@ export const useRunsStore = defineStore('runs', () => {
     const n = Number(t);
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error('seed: give a whole number from 0 to 4294967295, or leave it empty.');
     return n;
+  }
+
+  function initOf(): { initCheckpointId?: string; initModelId?: string; resetOptimizer?: boolean } {
+    if (form.init.startsWith('ckpt:')) return { initCheckpointId: form.init.slice(5), resetOptimizer: form.resetOptimizer };
+    if (form.init.startsWith('model:')) return { initModelId: form.init.slice(6), resetOptimizer: true };
+    return {};
   }
 
   async function start(): Promise<void> {
@@ -166,7 +327,7 @@ export const useRunsStore = defineStore('runs', () => {
     let config: Partial<TrainConfig>;
     let seed: number | undefined;
     try {
-      config = buildConfig();
+      config = buildConfig(form.init !== '');
       seed = parseSeed();
     } catch (e) {
       startError.value = errorMessage(e);
@@ -174,7 +335,7 @@ export const useRunsStore = defineStore('runs', () => {
     }
     starting.value = true;
     try {
-      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...(seed === undefined ? {} : { seed }) });
+      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...initOf(), ...(seed === undefined ? {} : { seed }) });
       if (!live.has(run.id)) live.set(run.id, { state: 'running', step: 0, total: run.config.steps });
       await refresh();
       await select(run.id);
@@ -185,23 +346,44 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  async function runEstimate(): Promise<void> {
+    estimateError.value = null;
+    estimate.value = null;
+    if (!form.datasetId) {
+      estimateError.value = 'Choose a dataset first.';
+      return;
+    }
+    estimating.value = true;
+    try {
+      estimate.value = await api['runs:estimate']({ datasetId: form.datasetId, config: buildConfig(form.init !== '') });
+    } catch (e) {
+      estimateError.value = errorMessage(e);
+    } finally {
+      estimating.value = false;
+    }
+  }
+
   /** Keep the form's dataset valid: the chosen one if it still exists, else the first listed. */
   function pickDataset(ids: readonly string[]): void {
     if (!ids.includes(form.datasetId)) form.datasetId = ids[0] ?? '';
   }
 
-  async function cancel(id: string): Promise<void> {
-    cancelError.value = null;
+  async function act(kind: 'runs:cancel' | 'runs:pause' | 'runs:resume', id: string): Promise<void> {
+    actionError.value = null;
     try {
-      await api['runs:cancel']({ id });
+      const { run } = await api[kind]({ id });
+      if (kind === 'runs:resume') live.set(run.id, { state: 'running', step: run.step, total: run.config.steps });
       await refresh();
+      if (selectedId.value === id || kind === 'runs:resume') await select(id);
     } catch (e) {
-      cancelError.value = errorMessage(e);
+      actionError.value = errorMessage(e);
     }
   }
 
   return {
     runs,
+    trainedRuns,
+    resumable,
     listError,
     form,
     starting,
@@ -211,13 +393,24 @@ export const useRunsStore = defineStore('runs', () => {
     selectedDetail,
     selectedLive,
     selectedLosses,
-    cancelError,
+    selectedExtras,
+    selectedPreviews,
+    actionError,
+    estimate,
+    estimating,
+    estimateError,
     live,
     isActive,
+    canResume,
     refresh,
     select,
     start,
-    cancel,
+    runEstimate,
+    applyPreset,
+    presetAttention,
     pickDataset,
+    cancel: (id: string) => act('runs:cancel', id),
+    pause: (id: string) => act('runs:pause', id),
+    resume: (id: string) => act('runs:resume', id),
   };
 });

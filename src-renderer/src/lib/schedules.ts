@@ -1,0 +1,135 @@
+/**
+ * Schedule maths for the tuner, on top of the diffusion core (pure TypeScript, shared with the
+ * trainer): curves of beta(t), alpha-bar(t), log-SNR(t) and the per-timestep loss weight, and the
+ * presets the trainer knows by name. No Vue here; pinned by the tuner's e2e checks.
+ */
+import { lossWeight } from '../../../src-main/training/family';
+import { DiffusionConfigError, makeProcess, validateLogSnrPoints, validateScheduleSpec, type DiscreteScheduleConfig } from '../../../src-main/diffusion/index';
+import type { LossWeighting, Objective, ScheduleJson } from '../../../src-main/api/types';
+
+export const PRESET_NAMES = ['linear', 'scaled-linear', 'cosine', 'sigmoid'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** The same recipes as the trainer's SCHEDULE_PRESETS (src-main/training/config.ts). */
+export const PRESETS: Record<PresetName, DiscreteScheduleConfig> = {
+  linear: { kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+  'scaled-linear': { kind: 'discrete', beta: 'scaled-linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 },
+  cosine: { kind: 'discrete', beta: 'cosine', trainSteps: 1000 },
+  sigmoid: { kind: 'discrete', beta: 'sigmoid', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
+};
+
+export const PRESET_BLURBS: Record<PresetName, string> = {
+  linear: 'DDPM’s original: betas grow linearly; destroys detail quickly at small sizes.',
+  'scaled-linear': 'Stable Diffusion’s: linear in sqrt(beta); gentler at the start.',
+  cosine: 'Improved DDPM: alpha-bar follows a cosine; keeps more signal mid-way, good for small images.',
+  sigmoid: 'Betas along a sigmoid: slow start and end, fast in the middle.',
+};
+
+/** Default control points of a custom curve: roughly the cosine schedule's log-SNR. */
+export const DEFAULT_POINTS: [number, number][] = [
+  [0, 9],
+  [0.25, 3],
+  [0.5, 0],
+  [0.75, -3.2],
+  [1, -10],
+];
+
+export interface ScheduleCurves {
+  t: Float64Array;
+  beta: Float64Array;
+  alphaBar: Float64Array;
+  logSnr: Float64Array;
+  weight: Float64Array;
+  T: number;
+}
+
+export interface WeightSettings {
+  objective: Objective;
+  weighting: LossWeighting;
+  minSnrGamma: number;
+  p2K: number;
+  p2Gamma: number;
+}
+
+/** Loss weight of one noise level (VP: alpha = sqrt(abar), sigma_t = sqrt(1 - abar)); the trainer's own formula. */
+export function lossWeightOf(w: WeightSettings, alphaBar: number): number {
+  return lossWeight(w, { alpha: Math.sqrt(alphaBar), sigmaT: Math.sqrt(1 - alphaBar) });
+}
+
+/** Curves of a discrete schedule, subsampled to about `points` timesteps for plotting. */
+export function scheduleCurves(spec: DiscreteScheduleConfig, weight: WeightSettings, points = 200): ScheduleCurves {
+  const p = makeProcess(validateScheduleSpec(spec) as DiscreteScheduleConfig);
+  if (p.kind !== 'discrete') throw new Error('the tuner plots discrete schedules');
+  const T = p.T;
+  const n = Math.min(points, T);
+  const t = new Float64Array(n);
+  const beta = new Float64Array(n);
+  const alphaBar = new Float64Array(n);
+  const logSnr = new Float64Array(n);
+  const w = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = Math.round((k * (T - 1)) / (n - 1));
+    t[k] = (i + 1) / T;
+    beta[k] = p.betas[i];
+    alphaBar[k] = p.alphasCumprod[i];
+    logSnr[k] = p.logSnr[i];
+    w[k] = lossWeightOf(weight, Math.min(p.alphasCumprod[i], 1 - 1e-12));
+  }
+  return { t, beta, alphaBar, logSnr, weight: w, T };
+}
+
+/** alpha-bar at a fraction t in (0, 1] of the way through a schedule (for the noising strip). */
+export function alphaBarAt(spec: DiscreteScheduleConfig, frac: number): number {
+  const p = makeProcess(spec);
+  if (p.kind !== 'discrete') return 0;
+  const i = Math.min(p.T - 1, Math.max(0, Math.round(frac * p.T) - 1));
+  return p.alphasCumprod[i];
+}
+
+/** Check custom points; returns the message to show inline, or null when valid. */
+export function explainPoints(points: unknown): string | null {
+  try {
+    validateLogSnrPoints(points);
+    return null;
+  } catch (e) {
+    return e instanceof DiffusionConfigError ? e.message : String(e);
+  }
+}
+
+export function explainSpec(spec: unknown): string | null {
+  try {
+    validateScheduleSpec(spec);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+// ---------------------------------------------------------------- named schedules (localStorage)
+
+export interface NamedSchedule {
+  name: string;
+  spec: DiscreteScheduleConfig;
+}
+
+const KEY = 'sfumato-schedules';
+
+export function loadNamedSchedules(): NamedSchedule[] {
+  try {
+    const raw = JSON.parse(localStorage.getItem(KEY) ?? '[]') as NamedSchedule[];
+    return Array.isArray(raw) ? raw.filter((s) => s && typeof s.name === 'string' && explainSpec(s.spec) === null) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function saveNamedSchedules(list: NamedSchedule[]): void {
+  localStorage.setItem(KEY, JSON.stringify(list));
+}
+
+/** What the training form offers: the trainer's preset names and the saved named schedules. */
+export function scheduleChoices(): { id: string; label: string; value: string | ScheduleJson }[] {
+  const presets = (['linear', 'scaled-linear', 'cosine', 'sigmoid', 'vp', 'subvp', 've', 'edm'] as const).map((n) => ({ id: `preset:${n}`, label: n, value: n as string }));
+  const named = loadNamedSchedules().map((s) => ({ id: `named:${s.name}`, label: `★ ${s.name}`, value: s.spec as ScheduleJson }));
+  return [...presets, ...named];
+}
