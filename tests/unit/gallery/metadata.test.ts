@@ -377,12 +377,14 @@ describe('hostile sfumato chunks', () => {
       createdAt: 'yesterday',
       nfe: -3,
       prediction: 'EPS!',
+      origin: { kind: 'img2img', source: { nested: { deeper: true } } },
+      parentId: 7,
       extra: { evil: true },
     };
     const r = parseSfumatoChunk(wrap(bad));
     expect(r.record).toBeUndefined();
     expect(r.partial).toEqual({ appVersion: '0.1.0' });
-    for (const f of ['id', 'file', 'seed', 'steps', 'width', 'height', 'sampler', 'samplerOptions', 'schedule', 'checkpoint', 'runId', 'backend', 'createdAt', 'nfe', 'prediction']) {
+    for (const f of ['id', 'file', 'seed', 'steps', 'width', 'height', 'sampler', 'samplerOptions', 'schedule', 'checkpoint', 'runId', 'backend', 'createdAt', 'nfe', 'prediction', 'origin', 'parentId']) {
       expect(r.problems.some((p) => p.includes(`record.${f} `)), f).toBe(true);
     }
     expect(r.problems.join('\n')).toMatch(/ignored unknown field\(s\) extra/);

@@ -1,0 +1,74 @@
+/**
+ * Package a trained checkpoint as a bundled base model in models/: the EMA weights only (as the
+ * model's weights; no optimiser state), a manifest entry with the training config, data, licence,
+ * steps and loss, and a 4x4 sample grid.
+ *   npx tsx scripts/make-base-model.ts --checkpoint LIB/runs/run_x/checkpoints/step-N.sfwt \
+ *     --id emoji-32 --name "Emoji 32 px" --dataset "…" --licence "…"
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { TrainConfig } from '../src-main/api/types';
+import { EMA_PREFIX, parseWeights, serializeWeights } from '../src-main/model/weights';
+import { contactSheet } from '../src-main/gallery/export';
+import { Sfumato } from '../src-main/services/sfumato';
+
+const { values: a } = parseArgs({
+  options: {
+    checkpoint: { type: 'string' },
+    id: { type: 'string' },
+    name: { type: 'string' },
+    dataset: { type: 'string' },
+    licence: { type: 'string' },
+    description: { type: 'string' },
+  },
+});
+if (!a.checkpoint || !a.id || !a.name) throw new Error('--checkpoint, --id and --name are required');
+const root = join(import.meta.dirname, '..');
+const models = join(root, 'models');
+const parsed = parseWeights(new Uint8Array(readFileSync(a.checkpoint)));
+const meta = parsed.meta as Record<string, unknown>;
+const ema = parsed.tensors.filter((t) => t.name.startsWith(EMA_PREFIX)).map((t) => ({ ...t, name: t.name.slice(EMA_PREFIX.length) }));
+if (!ema.length) throw new Error('the checkpoint has no EMA weights');
+const trainConfig = meta.trainConfig as TrainConfig;
+const bytes = serializeWeights(ema, { kind: 'sfumato-base-model', config: meta.config, trainConfig, step: meta.step, loss: meta.loss, appVersion: meta.appVersion });
+const file = `${a.id}.sfwt`;
+writeFileSync(join(models, file), bytes);
+const sha256 = createHash('sha256').update(bytes).digest('hex');
+const entry = {
+  id: a.id,
+  name: a.name,
+  file,
+  sha256,
+  bytes: bytes.length,
+  description: a.description ?? '',
+  licence: a.licence ?? '',
+  data: a.dataset ?? '',
+  steps: meta.step,
+  loss: meta.loss,
+  trainConfig,
+  sampleGrid: `${a.id}-samples.png`,
+};
+let manifest: { models: (typeof entry)[] } = { models: [] };
+try {
+  manifest = JSON.parse(readFileSync(join(models, 'manifest.json'), 'utf8'));
+} catch {
+  // first model
+}
+manifest.models = [...manifest.models.filter((m) => m.id !== a.id), entry];
+writeFileSync(join(models, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+// A 4x4 grid sampled from the packaged file through the app's own path.
+const lib = mkdtempSync(join(tmpdir(), 'sfumato-base-'));
+const s = await Sfumato.open({ libraryPath: lib, mode: 'cli' });
+try {
+  const r = await s.generate({ modelId: a.id, count: 16, seed: 0, sampler: 'dpmpp-2m', steps: 20, options: { sigmas: 'karras' } });
+  const png = await contactSheet(r.samples.map((record) => ({ record, absFile: s.library.abs(record.file) })), { columns: 4, cellSize: 96, captions: false, gap: 4, background: '#16171b' });
+  writeFileSync(join(models, entry.sampleGrid), png);
+} finally {
+  await s.close();
+  rmSync(lib, { recursive: true, force: true });
+}
+console.log(JSON.stringify({ ...entry, trainConfig: undefined }));
