@@ -114,4 +114,43 @@ describe('sfumato CLI', () => {
     for (const [file, code] of Object.entries(expected.bad)) expect(named.get(file)).toBe(code);
     for (const e of out.errors) expect(e.message.length).toBeGreaterThan(10);
   });
+
+  it('bench samplers writes OUT.json, dumps and an SVG; a bad spec exits 2 naming the field', async () => {
+    const spec = join(lib.dir, 'spec.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        mixture: { weights: [0.5, 0.5], means: [[-1, 0.5], [1, -0.5]], stds: [[0.3, 0.2], [0.2, 0.4]] },
+        schedule: { kind: 'edm', sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5 },
+        samplers: [{ name: 'dpmpp-2m', steps: 8, sigmas: 'karras' }, { name: 'heun', steps: 8 }],
+        n: 64,
+        seed: 0,
+      }),
+    );
+    const outFile = join(lib.dir, 'bench-out.json');
+    const dump = join(lib.dir, 'dump');
+    const r = await sfumato(['bench', 'samplers', '--spec', spec, '--out', outFile, '--dump', dump, '--json']);
+    expect(r.code).toBe(0);
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const out = JSON.parse(readFileSync(outFile, 'utf8')) as { results: { name: string; nfe: number; space: string; sigmas: number[]; start: string; final: string }[] };
+    expect(out.results.map((x) => x.name)).toEqual(['dpmpp-2m', 'heun']);
+    expect(out.results[0]).toMatchObject({ nfe: 8, space: 've' });
+    expect(out.results[0].sigmas.at(-1)).toBe(0);
+    expect(readdirSync(dump)).toEqual(expect.arrayContaining([out.results[0].start, out.results[0].final]));
+    expect(readFileSync(join(dump, out.results[0].start)).length).toBe(64 * 2 * 4);
+    expect(readFileSync(outFile.replace(/\.json$/, '.svg'), 'utf8')).toContain('<svg');
+    for (const [bad, field] of [
+      [{ weights: [1.2], means: [[0]], stds: [[1]] }, 'mixture.weights'],
+      [{ weights: [1], means: [[0]], stds: [[-1]] }, 'mixture.stds'],
+    ] as const) {
+      writeFileSync(spec, JSON.stringify({ mixture: bad, schedule: { kind: 'ddim' }, samplers: [{ name: 'ddim', steps: 2 }], n: 4, seed: 0 }));
+      const e = await sfumato(['bench', 'samplers', '--spec', spec, '--out', outFile]);
+      expect(e.code).toBe(2);
+      expect(e.err).toContain(field);
+    }
+    writeFileSync(spec, JSON.stringify({ mixture: { weights: [1], means: [[0]], stds: [[1]] }, schedule: { kind: 've', sigmaMin: 0.01, sigmaMax: 50 }, samplers: [{ name: 'ddim', steps: 2 }], n: 4, seed: 0 }));
+    const ve = await sfumato(['bench', 'samplers', '--spec', spec, '--out', outFile]);
+    expect(ve.code).toBe(2);
+    expect(ve.err).toMatch(/ddim needs a VP-type schedule/);
+  });
 });
