@@ -14,6 +14,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src-main/app/main.ts'),
           'job-worker': resolve(__dirname, 'src-main/jobs/worker.ts'),
+          // data-parallel gradient workers (worker_threads) of the training engine
+          'grad-worker': resolve(__dirname, 'src-main/training/parallel/grad-worker.ts'),
         },
       },
     },

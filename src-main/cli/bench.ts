@@ -151,16 +151,21 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .option('--warmup <n>', 'untimed warm-up steps', (v) => Number(v), 2)
     .option('--threads <n>', 'threads for the PyTorch reference', (v) => Number(v), 2)
     .option('--profile', 'add per-kernel and per-op-class times of one step')
+    .option('--workers <n>', 'data-parallel gradient worker threads (default: one per physical core on wasm, else 1)', (v) => Number(v))
+    .option('--local-shard', 'with workers: the coordinator computes one shard too (workers - 1 threads + the coordinator)')
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
-    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; torch: boolean; torchRef?: string }) => {
+    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; torch: boolean; torchRef?: string }) => {
       const { selectTrainingBackend } = await import('../training/backends/ladder');
       const { benchTrainStep } = await import('../training/bench-train');
+      const { physicalCores } = await import('../training/parallel/cores');
       const tf = await import('@tensorflow/tfjs');
       tf.enableProdMode();
       const sel = await selectTrainingBackend({ override: o.backend });
-      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider})\n`);
-      const ours = await benchTrainStep({ batch: o.batch, steps: o.steps, warmup: o.warmup, profile: !!o.profile });
+      if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= 64)) throw new BenchInputError('workers', `--workers must be an integer from 1 to 64, got ${o.workers}`);
+      const workers = Math.min(o.batch, o.workers ?? (sel.active === 'wasm' ? physicalCores() : 1));
+      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider}), ${workers} gradient worker${workers > 1 ? 's' : ''}${o.localShard && workers > 1 ? ' (one shard on the coordinator)' : ''}\n`);
+      const ours = await benchTrainStep({ batch: o.batch, steps: o.steps, warmup: o.warmup, profile: !!o.profile, workers, localShard: !!o.localShard && workers > 1 });
       const line: Record<string, unknown> = { bench: 'train', impl: `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
       if (o.torch) {
         const script = torchRefPath(o.torchRef);
@@ -173,6 +178,58 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
             const tts = Number(ref.result.train_step_s);
             line.torch_train_step_s = tts;
             line.ratio_torch_over_ours = tts / ours.train_step_s;
+          } else line.torch_error = ref.error;
+        }
+      }
+      process.stdout.write(JSON.stringify(line) + '\n');
+    });
+
+  bench
+    .command('train-quality')
+    .description('train a small model on Fashion-MNIST, then score samples (SWD, kernel MMD, memorisation) beside noise and mean-image baselines')
+    .option('--steps <n>', 'training steps', (v) => Number(v), 400)
+    .option('--size <px>', 'image size', (v) => Number(v), 16)
+    .option('--train-images <n>', 'training images', (v) => Number(v), 2000)
+    .option('--eval-images <n>', 'generated and held-out images to compare', (v) => Number(v), 256)
+    .option('--sampler-steps <n>', 'DDIM steps', (v) => Number(v), 25)
+    .option('--seed <n>', 'seed', (v) => Number(v), 0)
+    .option('--backend <name>', 'tfjs backend (default: the best available)')
+    .action(async (o: { steps: number; size: number; trainImages: number; evalImages: number; samplerSteps: number; seed: number; backend?: string }) => {
+      const { selectTrainingBackend } = await import('../training/backends/ladder');
+      const { runQualityBench } = await import('../training/quality/bench');
+      const tf = await import('@tensorflow/tfjs');
+      tf.enableProdMode();
+      const sel = await selectTrainingBackend({ override: o.backend });
+      process.stderr.write(`[bench] training backend ${sel.active}\n`);
+      const r = await runQualityBench({ ...o, onProgress: (m) => process.stderr.write(`[bench] ${m}\n`) });
+      process.stdout.write(JSON.stringify(r) + '\n');
+    });
+
+  bench
+    .command('sample')
+    .description('sampling speed of the bench UNet on ONNX Runtime (DDIM, eta 0) vs the PyTorch reference in the same run')
+    .option('--provider <name>', 'ONNX Runtime execution provider', 'cpu')
+    .option('--batch <n>', 'images per batch', (v) => Number(v), 16)
+    .option('--steps <n>', 'UNet evaluations (DDIM steps)', (v) => Number(v), 20)
+    .option('--threads <n>', 'threads on both sides', (v) => Number(v), 2)
+    .option('--repeats <n>', 'timed repeats (best is reported)', (v) => Number(v), 2)
+    .option('--no-torch', 'skip the PyTorch reference')
+    .option('--torch-ref <file>', 'path of torch_ref.py')
+    .action(async (o: { provider: string; batch: number; steps: number; threads: number; repeats: number; torch: boolean; torchRef?: string }) => {
+      const { benchOrtSampling, measureMatmulPeakGflops } = await import('../inference/onnx/bench');
+      const peak = await measureMatmulPeakGflops(o.threads);
+      const ours = await benchOrtSampling({ provider: o.provider as never, batch: o.batch, steps: o.steps, threads: o.threads, repeats: o.repeats, log: (m) => process.stderr.write(`[bench] ${m}\n`) });
+      const line: Record<string, unknown> = { bench: 'sample', ...ours, peak_gflops: peak.gflops, fraction_of_peak: ours.gflops / peak.gflops };
+      if (o.torch) {
+        const script = torchRefPath(o.torchRef);
+        if (!script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';
+        else {
+          const ref = runTorchRef(script, ['--threads', String(o.threads), '--batch', String(o.batch), '--sample-steps', String(o.steps), '--steps', '3']);
+          if (ref.result) {
+            process.stdout.write(JSON.stringify({ bench: 'sample', ...ref.result }) + '\n');
+            const tps = Number(ref.result.sample_img_per_s);
+            line.torch_sample_img_per_s = tps;
+            line.ratio_ours_over_torch = ours.sample_img_per_s / tps;
           } else line.torch_error = ref.error;
         }
       }

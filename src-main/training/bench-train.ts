@@ -3,12 +3,19 @@
  * of torch_ref.py's train step (batch B, 32x32x3, eps-prediction MSE, linear betas 1e-4..0.02 over
  * 1000 steps, Adam lr 2e-4), median seconds per step after warm-up. No EMA and no clipping, as in
  * the reference. `profile` adds per-kernel times of one step grouped by op class.
+ *
+ * `workers` > 1: data-parallel gradient workers (training/parallel), one tfjs replica per thread,
+ * the batch cut into row shards; the coordinator publishes the weights, sums the gradients and
+ * runs Adam, as the trainer does. The profile then sums the workers' kernel times (CPU time, not
+ * wall time) and adds the coordinator's own kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeDiscreteSchedule, normals, uniforms } from '../diffusion/index';
 import { BENCH_UNET_CONFIG, type UNetConfig } from '../model/config';
 import { UNet, forwardFlops, paramCountOf } from '../model/unet';
 import { Adam } from './optimizer';
+import { DataParallel } from './parallel/data-parallel';
+import type { WorkerBackend } from './parallel/protocol';
 
 export interface TrainBenchOptions {
   batch: number;
@@ -16,6 +23,10 @@ export interface TrainBenchOptions {
   warmup: number;
   profile: boolean;
   config?: UNetConfig;
+  /** gradient worker threads (≤ 1: in-process) */
+  workers?: number;
+  /** with workers: the coordinator computes one shard too (shards = workers + 1) */
+  localShard?: boolean;
 }
 
 export interface TrainBenchResult {
@@ -28,6 +39,12 @@ export interface TrainBenchResult {
   kernel_ms?: Record<string, number>;
   op_class_ms?: Record<string, number>;
   memory_mb: number;
+  workers: number;
+  local_shard?: boolean;
+  /** median over timed steps of the slowest shard's compute time (inside its thread) */
+  shard_compute_s?: number;
+  /** median of step time minus the slowest shard: weight publishing, messaging, gradient sums, Adam */
+  coordinator_overhead_s?: number;
 }
 
 /** Op classes for the profile table (tfjs kernel names -> class). */
@@ -55,7 +72,15 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   const x0 = normals(0, 1, B * per);
   const vars = model.variables();
 
-  const step = (k: number) => {
+  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
+  const backend = tf.getBackend();
+  if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
+  const dp = workers > 1 ? new DataParallel(model, { workers: opts.localShard ? workers - 1 : workers, backend: backend as WorkerBackend, localShard: opts.localShard }) : undefined;
+  const ones = new Float32Array(B).fill(1);
+  const shardMs: number[] = [];
+  let workerKernels: Record<string, number> | undefined;
+
+  const step = async (k: number, profile = false) => {
     const u = uniforms(0, 2, B, k * B);
     const eps = normals(0, 3, B * per, k * B * per);
     const xt = new Float32Array(B * per);
@@ -66,6 +91,15 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       const a = Math.sqrt(schedule.alphasCumprod[ti]);
       const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
       for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
+    }
+    if (dp) {
+      dp.syncWeights();
+      const r = await dp.lossAndGrads({ xIn: xt, time: t, target: eps, weight: ones }, B, () => 0, { profile });
+      shardMs.push(Math.max(...r.computeMs));
+      if (profile) workerKernels = r.kernelMs;
+      adam.apply(r.grads, 2e-4);
+      tf.dispose(r.grads);
+      return r.loss;
     }
     const { value, grads } = tf.tidy(() => {
       const xT = tf.tensor4d(xt, [B, S, S, C]);
@@ -83,15 +117,16 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   };
 
   try {
-    for (let k = 0; k < opts.warmup; k++) step(k);
+    if (dp) await dp.ready;
+    for (let k = 0; k < opts.warmup; k++) await step(k);
+    shardMs.length = 0;
     const times: number[] = [];
     for (let k = 0; k < opts.steps; k++) {
       const t0 = performance.now();
-      step(opts.warmup + k);
+      await step(opts.warmup + k);
       times.push((performance.now() - t0) / 1000);
     }
-    const sorted = [...times].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const median = medianOf(times);
     const fwd = forwardFlops(config, B) / 1e9;
     const result: TrainBenchResult = {
       params: paramCountOf(config),
@@ -101,18 +136,25 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       train_step_s_all: times,
       train_gflops: (3 * fwd) / median,
       memory_mb: tf.memory().numBytes / 2 ** 20,
+      workers,
     };
+    if (dp) {
+      result.local_shard = dp.localShard;
+      result.shard_compute_s = medianOf(shardMs) / 1000;
+      result.coordinator_overhead_s = medianOf(times.map((t, i) => t - shardMs[i] / 1000));
+    }
     if (opts.profile) {
-      const info = await tf.profile(() => {
-        step(opts.warmup + opts.steps);
+      const info = await tf.profile(async () => {
+        await step(opts.warmup + opts.steps, true);
       });
       const kernel: Record<string, number> = {};
       const cls: Record<string, number> = {};
-      for (const k of info.kernels) {
-        const ms = Number(k.kernelTimeMs) || 0;
-        kernel[k.name] = (kernel[k.name] ?? 0) + ms;
-        cls[opClass(k.name)] = (cls[opClass(k.name)] ?? 0) + ms;
-      }
+      const add = (name: string, ms: number) => {
+        kernel[name] = (kernel[name] ?? 0) + ms;
+        cls[opClass(name)] = (cls[opClass(name)] ?? 0) + ms;
+      };
+      for (const k of info.kernels) add(k.name, Number(k.kernelTimeMs) || 0);
+      for (const [name, ms] of Object.entries(workerKernels ?? {})) add(name, ms);
       const round = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Math.round(v * 10) / 10]));
       result.kernel_ms = round(kernel);
       result.op_class_ms = round(cls);
@@ -121,5 +163,12 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   } finally {
     adam.dispose();
     model.dispose();
+    await dp?.dispose();
   }
+}
+
+function medianOf(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  if (!sorted.length) return NaN;
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }

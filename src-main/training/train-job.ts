@@ -32,6 +32,13 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       }
     : {};
   const trainer = new Trainer(spec.config, spec.seed, cache, init);
+  const savedShards = init.init ? Number((init.init.parsed.meta as Record<string, unknown>).shards ?? 1) : undefined;
+  if (spec.init?.mode === 'resume' && savedShards !== undefined && savedShards !== trainer.shards) {
+    ctx.post({
+      type: 'log',
+      message: `resuming with ${trainer.shards} gradient shard(s) where the run used ${savedShards}: the losses will not repeat the uninterrupted run exactly (set workers to match)`,
+    });
+  }
   const total = spec.config.steps;
   let pending: { step: number; loss: number }[] = [];
   let lastPost = 0;
@@ -69,15 +76,39 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
     lastPost = performance.now();
   };
 
+  if (spec.estimateSteps) {
+    // Calibration only: one warm-up step, then time `estimateSteps` steps; nothing is written.
+    try {
+      await trainer.trainStep();
+      const t1 = performance.now();
+      for (let k = 0; k < spec.estimateSteps; k++) {
+        if (ctx.signal.aborted) throw new AbortError();
+        await trainer.trainStep();
+      }
+      ctx.post({ type: 'estimate', secondsPerStep: (performance.now() - t1) / 1000 / spec.estimateSteps, steps: spec.estimateSteps });
+    } finally {
+      await trainer.dispose();
+    }
+    return;
+  }
+
+  let lastCheckpointStep = trainer.step;
   try {
     while (trainer.step < total) {
       if (ctx.signal.aborted) throw new AbortError();
-      last = trainer.trainStep();
+      if (ctx.pauseRequested()) {
+        // Pause = a checkpoint at the current step, then stop; resume continues from it exactly.
+        flush();
+        if (lastCheckpointStep !== trainer.step) await checkpoint();
+        return;
+      }
+      last = await trainer.trainStep();
       pending.push({ step: trainer.step, loss: last.loss });
       if (performance.now() - lastPost >= PROGRESS_INTERVAL_MS || trainer.step === total) flush();
       if (trainer.step % spec.config.checkpointEvery === 0 || trainer.step === total) {
         flush();
         await checkpoint();
+        lastCheckpointStep = trainer.step;
       }
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
         const png = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
@@ -90,6 +121,6 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
     }
   } finally {
     flush();
-    trainer.dispose();
+    await trainer.dispose();
   }
 }

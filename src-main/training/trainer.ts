@@ -22,6 +22,9 @@ import { EMA } from '../model/ema';
 import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../model/weights';
 import { drawNoiseLevel, lossWeight, processOf, targetOf } from './family';
 import { Adam, learningRate } from './optimizer';
+import { DataParallel, resolveWorkerCount } from './parallel/data-parallel';
+import { shardDropoutSeed } from './parallel/shards';
+import { shardLossAndGrads } from './parallel/compute';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
@@ -81,14 +84,6 @@ function epochPermutation(seed: number, epoch: number, n: number): Uint32Array {
   return perm;
 }
 
-/** 32-bit mix of (seed, step) for dropout masks. */
-function mixSeed(seed: number, step: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ (step >>> 0), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 export interface TrainerInit {
   /** start from these weights (fine-tuning or resume); EMA weights are used when present and `preferEma` */
   init?: { parsed: ParsedWeights; preferEma: boolean };
@@ -96,6 +91,9 @@ export interface TrainerInit {
   resume?: boolean;
   /** fine-tune: also take the optimiser moments from the checkpoint (default false) */
   keepOptimizer?: boolean;
+  /** data parallelism: the tfjs backend whose replicas the workers run (default: the active one)
+   *  and whether the coordinator computes a shard itself (default false) */
+  parallel?: { backend?: string; localShard?: boolean };
 }
 
 export class Trainer {
@@ -104,6 +102,10 @@ export class Trainer {
   readonly optimizer: Adam;
   readonly process: Process;
   private permCache: { epoch: number; perm: Uint32Array } | undefined;
+  /** data-parallel gradient workers (undefined: gradients computed in-process) */
+  private readonly parallel: DataParallel | undefined;
+  /** shards per micro-batch: 1 in-process, else the workers (+1 with a local shard) */
+  readonly shards: number;
   /** optimiser steps completed */
   step = 0;
 
@@ -139,6 +141,15 @@ export class Trainer {
     } else if (parsed && init.keepOptimizer && hasPrefix(parsed, OPT_M_PREFIX)) {
       this.restoreOptimizer(parsed, Number(meta.optimizerStep ?? 0));
     }
+    // Data-parallel workers (config.workers: 0 = one per physical core on wasm, in-process elsewhere).
+    // Started once here; their replicas build while the caller prepares the first step.
+    const backend = init.parallel?.backend ?? tf.getBackend();
+    const workers = resolveWorkerCount(config.workers, backend, config.batchSize);
+    if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
+      const localShard = !!init.parallel?.localShard;
+      this.parallel = new DataParallel(this.model, { workers: localShard ? workers - 1 : workers, backend, localShard });
+      this.shards = workers;
+    } else this.shards = 1;
   }
 
   private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string): void {
@@ -232,40 +243,40 @@ export class Trainer {
     return { xIn, time, target, weight };
   }
 
-  /** One optimiser step (gradAccum micro-batches). */
-  trainStep(): StepResult {
+  /**
+   * One optimiser step (gradAccum micro-batches). With data-parallel workers each micro-batch is
+   * cut into `shards` row shards whose losses and gradients are summed (the loss stays the mean
+   * over the full batch); clipping, Adam and EMA then run here exactly as in-process. Each shard
+   * has its own dropout seed (parallel/shards.ts shardDropoutSeed) and the shard sums' float order
+   * follows the shards, so a run's numbers depend on its worker count: a resume with the same
+   * worker count reproduces an uninterrupted run exactly, another count only up to float
+   * summation order (and, with dropout, different masks). A worker failure rejects the step.
+   */
+  async trainStep(): Promise<StepResult> {
     const c = this.config;
-    const { size, channels } = this.data;
     const B = c.batchSize;
-    const vars = this.model.variables();
     const k = this.step + 1;
     const lr = learningRate(k, c);
     let lossSum = 0;
     let acc: tf.Tensor[] | undefined;
-    for (let micro = 0; micro < c.gradAccum; micro++) {
-      const mb = this.microBatch(this.step, micro);
-      const { value, grads } = tf.tidy(() => {
-        const xT = tf.tensor4d(mb.xIn, [B, size, size, channels]);
-        const tT = tf.tensor1d(mb.time);
-        const yT = tf.tensor4d(mb.target, [B, size, size, channels]);
-        const wT = tf.tensor4d(mb.weight, [B, 1, 1, 1]);
-        const dropoutSeed = mixSeed(this.seed, k * 1024 + micro);
-        return tf.variableGrads(() => {
-          const out = this.model.apply(xT, tT, { training: true, dropoutSeed });
-          // mean over pixels of each image, weighted, mean over the batch
-          return tf.mean(tf.mul(tf.mean(tf.squaredDifference(out, yT), [1, 2, 3], true), wT)) as tf.Scalar;
-        }, vars);
-      });
-      lossSum += value.dataSync()[0];
-      value.dispose();
-      const list = vars.map((v) => grads[v.name]);
-      if (!acc) acc = list;
-      else {
-        const prev = acc;
-        acc = tf.tidy(() => prev.map((g, i) => tf.add(g, list[i])));
-        tf.dispose(prev);
-        tf.dispose(list);
+    if (this.parallel) this.parallel.syncWeights();
+    try {
+      for (let micro = 0; micro < c.gradAccum; micro++) {
+        const mb = this.microBatch(this.step, micro);
+        const seedOf = (shard: number) => shardDropoutSeed(this.seed, k, micro, shard, this.shards);
+        const { loss, grads: list } = this.parallel ? await this.parallel.lossAndGrads(mb, B, seedOf) : shardLossAndGrads(this.model, mb, B, B, seedOf(0));
+        lossSum += loss;
+        if (!acc) acc = list;
+        else {
+          const prev = acc;
+          acc = tf.tidy(() => prev.map((g, i) => tf.add(g, list[i])));
+          tf.dispose(prev);
+          tf.dispose(list);
+        }
       }
+    } catch (e) {
+      if (acc) tf.dispose(acc);
+      throw e;
     }
     const loss = lossSum / c.gradAccum;
     if (!Number.isFinite(loss)) {
@@ -319,16 +330,20 @@ export class Trainer {
       step: this.step,
       optimizerStep: this.optimizer.step,
       emaUpdates: this.ema.updates,
+      // data-parallel shards per micro-batch: a resume with another count changes the numbers
+      shards: this.shards,
       dataPosition: this.step * this.config.gradAccum * this.config.batchSize,
       rng: { generator: 'philox4x32-10', streams: TRAIN_STREAMS },
       weightsDigest: this.weightsDigest(),
     });
   }
 
-  dispose(): void {
+  /** Releases the tensors and terminates the gradient workers (resolves when their threads have exited). */
+  dispose(): Promise<void> {
     this.optimizer.dispose();
     this.ema.dispose();
     this.model.dispose();
+    return this.parallel ? this.parallel.dispose() : Promise.resolve();
   }
 }
 

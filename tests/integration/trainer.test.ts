@@ -35,43 +35,45 @@ beforeAll(async () => {
 afterAll(() => lib.cleanup());
 
 describe('trainer', () => {
-  it('resuming from a checkpoint repeats the losses and weights of an uninterrupted run', () => {
+  it('resuming from a checkpoint repeats the losses and weights of an uninterrupted run', async () => {
     const config = resolveTrainConfig({ ...SMALL, gradAccum: 2, dropout: 0.1, warmupSteps: 2, lrSchedule: 'cosine', steps: 6, optimizer: 'adamw', weightDecay: 0.01, ema: 0.9 }, data.count);
     const a = new Trainer(config, 17, data);
-    const lossesA = Array.from({ length: 6 }, () => a.trainStep().loss);
+    const lossesA: number[] = [];
+    for (let i = 0; i < 6; i++) lossesA.push((await a.trainStep()).loss);
     const digestA = a.weightsDigest();
     const emaA = Array.from(a.ema.shadows()[0].dataSync());
     a.dispose();
 
     const b = new Trainer(config, 17, data);
-    const lossesB = Array.from({ length: 3 }, () => b.trainStep().loss);
+    const lossesB: number[] = [];
+    for (let i = 0; i < 3; i++) lossesB.push((await b.trainStep()).loss);
     const bytes = b.checkpointBytes({});
     b.dispose();
     const c = new Trainer(config, 17, data, { init: { parsed: parseWeights(bytes), preferEma: false }, resume: true });
     expect(c.step).toBe(3);
-    lossesB.push(...Array.from({ length: 3 }, () => c.trainStep().loss));
+    for (let i = 0; i < 3; i++) lossesB.push((await c.trainStep()).loss);
     expect(lossesB).toEqual(lossesA);
     expect(c.weightsDigest()).toBe(digestA);
     expect(Array.from(c.ema.shadows()[0].dataSync())).toEqual(emaA);
     c.dispose();
   });
 
-  it('a different seed gives a different run', () => {
+  it('a different seed gives a different run', async () => {
     const config = resolveTrainConfig({ ...SMALL, steps: 2 }, data.count);
     const a = new Trainer(config, 1, data);
     const b = new Trainer(config, 2, data);
-    expect(a.trainStep().loss).not.toBe(b.trainStep().loss);
+    expect((await a.trainStep()).loss).not.toBe((await b.trainStep()).loss);
     a.dispose();
     b.dispose();
   });
 
-  it('does not leak tensors: the count after step 2 equals the count after step 20', () => {
+  it('does not leak tensors: the count after step 2 equals the count after step 20', async () => {
     const config = resolveTrainConfig({ ...SMALL, imageSize: 8, channelMults: [1], attentionResolutions: [8], gradAccum: 2, steps: 20 }, data.count);
     const t = new Trainer(config, 5, data);
-    t.trainStep();
-    t.trainStep();
+    await t.trainStep();
+    await t.trainStep();
     const after2 = tf.memory().numTensors;
-    for (let i = 2; i < 20; i++) t.trainStep();
+    for (let i = 2; i < 20; i++) await t.trainStep();
     expect(tf.memory().numTensors).toBe(after2);
     t.dispose();
   });
@@ -85,11 +87,11 @@ describe('trainer', () => {
     ['edm/edm', { schedule: 'edm' as never, objective: 'edm' }],
   ];
   for (const [label, o] of combos) {
-    it(`trains ${label} with finite losses and gradient norms`, () => {
+    it(`trains ${label} with finite losses and gradient norms`, async () => {
       const config = resolveTrainConfig({ ...SMALL, ...o, steps: 2 }, data.count);
       const t = new Trainer(config, 3, data);
       for (let i = 0; i < 2; i++) {
-        const r = t.trainStep();
+        const r = await t.trainStep();
         expect(Number.isFinite(r.loss) && r.loss > 0).toBe(true);
         expect(Number.isFinite(r.gradNorm) && r.gradNorm > 0).toBe(true);
       }
