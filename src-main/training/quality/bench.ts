@@ -67,7 +67,7 @@ export async function runQualityBench(o: QualityOptions): Promise<Record<string,
   const heldU8 = await loadFashion('t10k-images-idx3-ubyte.gz', o.evalImages, size);
   const data: TrainingData = { pixels: trainU8, count: trainU8.length / (size * size * 3), size, channels: 3 };
   const config: TrainConfig = resolveTrainConfig(
-    { imageSize: size, baseChannels: 32, channelMults: [1, 2], attentionResolutions: [size / 2], groups: 8, batchSize: 32, lr: 5e-4, warmupSteps: 50, lrSchedule: 'cosine', minLr: 5e-5, ema: 0.99, steps: o.steps, workers: 1 },
+    { imageSize: size, baseChannels: 32, channelMults: [1, 2], attentionResolutions: [size / 2], groups: 8, batchSize: 32, lr: 5e-4, warmupSteps: 50, lrSchedule: 'cosine', minLr: 5e-5, ema: 0.99, steps: o.steps, workers: 0 },
     data.count,
   );
   const trainer = new Trainer(config, o.seed, data);
