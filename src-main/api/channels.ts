@@ -7,6 +7,7 @@ export const CHANNELS = {
   systemInfo: 'system:info',
   datasetsImport: 'datasets:import',
   datasetsList: 'datasets:list',
+  datasetsPreview: 'datasets:preview',
   datasetsGet: 'datasets:get',
   datasetsRemove: 'datasets:remove',
   runsStart: 'runs:start',

@@ -8,6 +8,7 @@ import type {
   Checkpoint,
   Dataset,
   DatasetDetail,
+  DatasetPreviewResult,
   GalleryPage,
   GalleryQuery,
   GenerateRequest,
@@ -37,6 +38,8 @@ export type SfumatoContract = {
   'system:info': { req: NoArgs; res: SystemInfo };
   'datasets:import': { req: ImportDatasetRequest; res: ImportDatasetResult };
   'datasets:list': { req: NoArgs; res: { datasets: Dataset[] } };
+  /** preprocessing preview of a folder's first images (PNG data URLs), nothing stored */
+  'datasets:preview': { req: ImportDatasetRequest & { count?: number }; res: DatasetPreviewResult };
   'datasets:get': { req: { id: string }; res: { dataset: DatasetDetail } };
   'datasets:remove': { req: { id: string }; res: { removed: boolean } };
   'runs:start': { req: StartRunRequest; res: { run: Run } };

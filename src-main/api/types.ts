@@ -51,6 +51,13 @@ export interface ImportDatasetRequest {
   imageSize?: number;
   /** colour that replaces transparency, `#rrggbb` (default white) */
   background?: string;
+  /** framing: `center` crops the middle square (default), `fit` pads the whole image */
+  crop?: 'center' | 'fit';
+}
+
+/** Before/after of the preprocessing on the first images of a folder (nothing is stored). */
+export interface DatasetPreviewResult {
+  items: { file: string; width: number; height: number; before: string; after: string }[];
 }
 
 export interface DuplicateFile {

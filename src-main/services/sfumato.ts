@@ -4,13 +4,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { basename, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
 import type { Req, Res, SfumatoApi } from '../api/contract';
 import type {
   DatasetDetail,
+  DatasetPreviewResult,
   GenerateRequest,
   GenerateResult,
   ImportDatasetRequest,
@@ -45,6 +46,8 @@ import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
 import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
 import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
+import { prepareImage } from '../datasets/preprocess';
+import { sniff } from '../datasets/sniff';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
 import { DiffusionConfigError, makeProcess, SAMPLER_NAMES, validateSamplerSettings } from '../diffusion/index';
@@ -137,6 +140,7 @@ export class Sfumato {
       result = await importFolder(dir, {
         size: imageSize,
         background,
+        crop: req.crop ?? 'center',
         thumbDir: this.library.abs(this.library.rel('datasets', id, 'thumbs')),
         cachePath: this.library.abs(cacheRel),
         onProgress: (done, total, file) => progress(done, total, file),
@@ -172,6 +176,36 @@ export class Sfumato {
       errors: result.errors,
       duplicates: result.duplicates.map((d) => ({ file: d.file, duplicateOf: d.duplicateOf })),
     };
+  }
+
+  /**
+   * Before/after of the preprocessing (resize + crop or fit + background) on the first images of a
+   * folder, so the artist can choose the settings before importing. Reads at most `count` images.
+   */
+  async previewDataset(req: ImportDatasetRequest & { count?: number }): Promise<DatasetPreviewResult> {
+    const dir = resolve(req.dir);
+    const size = req.imageSize ?? 32;
+    const want = req.count ?? 4;
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new ApiError('bad_request', `${dir} is not a folder; give the path of a folder of images.`, { field: 'dir' });
+    const names = ((await fs.readdir(dir, { recursive: true })) as string[]).sort();
+    const items: DatasetPreviewResult['items'] = [];
+    for (const name of names) {
+      if (items.length >= want) break;
+      const file = join(dir, name);
+      const head = await readHead(file);
+      if (!head || sniff(head, name).kind !== 'image') continue;
+      try {
+        const prepared = await prepareImage(file, { size, background: req.background ?? '#ffffff', crop: req.crop ?? 'center', name });
+        const before = await sharp(file).rotate().resize(96, 96, { fit: 'inside' }).png().toBuffer();
+        // The training pixels, enlarged without smoothing so each pixel shows.
+        const after = await sharp(Buffer.from(prepared.rgb), { raw: { width: size, height: size, channels: 3 } }).resize(96, 96, { kernel: 'nearest' }).png().toBuffer();
+        items.push({ file: name.split('\\').join('/'), width: prepared.width, height: prepared.height, before: dataUrl(before), after: dataUrl(after) });
+      } catch {
+        // a broken file: the import lists it; the preview just skips it
+      }
+    }
+    return { items };
   }
 
   async getDataset(id: string): Promise<DatasetDetail> {
@@ -831,6 +865,7 @@ export class Sfumato {
       'system:info': () => this.systemInfo(),
       'datasets:import': (req) => this.importDataset(req),
       'datasets:list': async () => ({ datasets: await this.store.datasets.list() }),
+      'datasets:preview': (req) => this.previewDataset(req),
       'datasets:get': async (req) => ({ dataset: await this.getDataset(req.id) }),
       'datasets:remove': async (req) => ({ removed: await this.removeDataset(req.id) }),
       'runs:start': async (req) => ({ run: (await this.startRun(req)).run }),
@@ -947,6 +982,25 @@ export function validateOrigin(raw: unknown): SampleOrigin {
     }
     default:
       throw new ApiError('bad_request', `origin.kind ${JSON.stringify(o.kind)} is not one of seed, variation, interpolation, img2img.`);
+  }
+}
+
+const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
+
+/** The first bytes of a regular file (for sniffing), or undefined for folders and unreadable files. */
+async function readHead(file: string): Promise<Uint8Array | undefined> {
+  try {
+    const fh = await fs.open(file, 'r');
+    try {
+      if (!(await fh.stat()).isFile()) return undefined;
+      const buf = new Uint8Array(64);
+      const { bytesRead } = await fh.read(buf, 0, 64, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

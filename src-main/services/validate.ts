@@ -40,9 +40,20 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
       name: z.string().min(1).max(200).optional(),
       imageSize: z.number().int().optional(),
       background: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'background must be a colour like #ffffff').optional(),
+      crop: z.enum(['center', 'fit']).optional(),
     })
     .strict(),
   'datasets:list': empty,
+  'datasets:preview': z
+    .object({
+      dir: z.string().min(1, 'dir: give the folder of images to preview'),
+      name: z.string().optional(),
+      imageSize: z.number().int().optional(),
+      background: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'background must be a colour like #ffffff').optional(),
+      crop: z.enum(['center', 'fit']).optional(),
+      count: z.number().int().min(1).max(16).optional(),
+    })
+    .strict(),
   'datasets:get': z.object({ id }).strict(),
   'datasets:remove': z.object({ id }).strict(),
   'runs:start': z

@@ -185,6 +185,11 @@ describe('Sfumato in a browser (web mode)', () => {
   it('imports the fixture folder at 16 px, with thumbnails and the non-image as a problem', async () => {
     await page.getByLabel('Folder path', { exact: true }).fill(FIXTURE);
     await page.getByLabel('Image size', { exact: true }).selectOption('16');
+    // Preview of the preprocessing first: before/after pairs, nothing imported yet.
+    await page.getByTestId('preview-button').click();
+    await expect.poll(() => page.locator('[data-testid="dataset-preview"] figure').count(), { timeout: 20_000 }).toBe(4);
+    expect(await page.getByTestId('preview-error').isVisible().catch(() => false)).toBe(false);
+    expect(await page.getByTestId('dataset-item').count()).toBe(0);
     await page.getByTestId('import-button').click();
     await page.getByTestId('import-summary').waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
       const err = await page.getByTestId('import-error').textContent().catch(() => null);
@@ -198,6 +203,8 @@ describe('Sfumato in a browser (web mode)', () => {
     expect(await problems.first().locator('td').first().textContent()).toBe('NOTICE.md');
     expect(await problems.first().getByTestId('problem-code').textContent()).toBe('unsupported');
     expect(await page.getByTestId('dataset-item').count()).toBe(1);
+    expect(await page.getByTestId('dataset-stats').textContent()).toContain('13 images');
+    await expect.poll(() => page.locator('[data-testid="dataset-palette"] .swatch').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await shot('e2e-datasets.png');
   });
 

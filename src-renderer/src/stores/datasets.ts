@@ -3,7 +3,7 @@ import { computed, ref } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
-import type { Dataset, DatasetDetail, ImportError } from '../../../src-main/api/types';
+import type { Dataset, DatasetDetail, DatasetPreviewResult, ImportError } from '../../../src-main/api/types';
 
 export const IMAGE_SIZES = [16, 32, 64] as const;
 
@@ -17,6 +17,11 @@ export const useDatasetsStore = defineStore('datasets', () => {
   // The import form and its state.
   const dir = ref('');
   const imageSize = ref<number>(32);
+  const crop = ref<'center' | 'fit'>('center');
+  const background = ref('#ffffff');
+  const preview = ref<DatasetPreviewResult['items']>([]);
+  const previewing = ref(false);
+  const previewError = ref<string | null>(null);
   const importing = ref(false);
   const importError = ref<string | null>(null);
   const lastImport = ref<{ datasetId: string; imported: number; errors: ImportError[] } | null>(null);
@@ -55,7 +60,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     importError.value = null;
     importProgress.value = null;
     try {
-      const res = await api['datasets:import']({ dir: folder, imageSize: imageSize.value });
+      const res = await api['datasets:import']({ dir: folder, imageSize: imageSize.value, crop: crop.value, background: background.value });
       lastImport.value = { datasetId: res.dataset.id, imported: res.imported, errors: res.errors };
       await refresh();
       await select(res.dataset.id);
@@ -63,6 +68,25 @@ export const useDatasetsStore = defineStore('datasets', () => {
       importError.value = errorMessage(e);
     } finally {
       importing.value = false;
+    }
+  }
+
+  /** Before/after of the current settings on the folder's first images (nothing is imported). */
+  async function previewFolder(): Promise<void> {
+    const folder = dir.value.trim();
+    if (!folder) {
+      previewError.value = 'Type the path of a folder of images first.';
+      return;
+    }
+    previewing.value = true;
+    previewError.value = null;
+    try {
+      preview.value = (await api['datasets:preview']({ dir: folder, imageSize: imageSize.value, crop: crop.value, background: background.value, count: 4 })).items;
+      if (!preview.value.length) previewError.value = 'No readable images found in that folder.';
+    } catch (e) {
+      previewError.value = errorMessage(e);
+    } finally {
+      previewing.value = false;
     }
   }
 
@@ -87,6 +111,12 @@ export const useDatasetsStore = defineStore('datasets', () => {
     detailError,
     dir,
     imageSize,
+    crop,
+    background,
+    preview,
+    previewing,
+    previewError,
+    previewFolder,
     importing,
     importError,
     lastImport,

@@ -9,6 +9,7 @@ describe('contract channels', () => {
       systemInfo: 'system:info',
       datasetsImport: 'datasets:import',
       datasetsList: 'datasets:list',
+      datasetsPreview: 'datasets:preview',
       datasetsGet: 'datasets:get',
       datasetsRemove: 'datasets:remove',
       runsStart: 'runs:start',
