@@ -4,7 +4,7 @@
  * Every reply is {ok, result} or {ok: false, error: {code, message, details}} (Electron forwards
  * only `message` of thrown errors, so handlers never throw across IPC).
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { CHANNELS, EVENTS } from './api/channels';
 import type { JobProgress } from './api/types';
 
@@ -21,5 +21,8 @@ api.onJobProgress = (cb: (p: JobProgress) => void) => {
     ipcRenderer.removeListener(EVENTS.jobProgress, listener);
   };
 };
+
+/** Drag-and-drop import: the file-system path of a dropped folder (sandboxed pages cannot see it). */
+api.pathForFile = ((file: File) => webUtils.getPathForFile(file)) as never;
 
 contextBridge.exposeInMainWorld('sfumato', api);

@@ -204,6 +204,7 @@ describe('Sfumato in a browser (web mode)', () => {
     expect(await problems.first().getByTestId('problem-code').textContent()).toBe('unsupported');
     expect(await page.getByTestId('dataset-item').count()).toBe(1);
     expect(await page.getByTestId('dataset-stats').textContent()).toContain('13 images');
+    expect(await page.locator('[data-testid="dataset-augment"] img.mirrored').count()).toBe(6);
     await expect.poll(() => page.locator('[data-testid="dataset-palette"] .swatch').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await shot('e2e-datasets.png');
   });
