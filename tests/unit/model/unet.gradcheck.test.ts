@@ -4,18 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { UNetConfig } from '../../../src-main/model/config';
 import { UNet } from '../../../src-main/model/unet';
 import { gradCheck, randomTensor } from './gradcheck';
+import { TINY_UNET } from '../../helpers/unet';
 
-const TINY: UNetConfig = {
-  imageSize: 8,
-  inChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocks: 1,
-  attentionResolutions: [4],
-  groups: 4,
-  dropout: 0,
-  timeInput: 'discrete',
-};
+const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -4,19 +4,10 @@ import type { UNetConfig } from '../../../src-main/model/config';
 import { ModelConfigError } from '../../../src-main/model/config';
 import { UNet, paramCountOf } from '../../../src-main/model/unet';
 import { randomTensor } from './gradcheck';
+import { TINY_UNET } from '../../helpers/unet';
 
 /** 8x8, two levels, attention at 4x4, 8 channels, groups 4: every block type. */
-const TINY: UNetConfig = {
-  imageSize: 8,
-  inChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocks: 1,
-  attentionResolutions: [4],
-  groups: 4,
-  dropout: 0,
-  timeInput: 'discrete',
-};
+const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -17,18 +17,9 @@ import {
   weightsDigest,
   type NamedTensorData,
 } from '../../../src-main/model/weights';
+import { TINY_UNET } from '../../helpers/unet';
 
-const TINY: UNetConfig = {
-  imageSize: 8,
-  inChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocks: 1,
-  attentionResolutions: [4],
-  groups: 4,
-  dropout: 0,
-  timeInput: 'discrete',
-};
+const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

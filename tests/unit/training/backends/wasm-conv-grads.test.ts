@@ -11,6 +11,7 @@ import { UNet } from '../../../../src-main/model/unet';
 import { initWasmBackend } from '../../../../src-main/training/backends/wasm';
 import { wasmConvGradOptions, wasmConvGradStats } from '../../../../src-main/training/backends/wasm-conv-grads';
 import { gradCheck, randomData } from '../../model/gradcheck';
+import { TINY_UNET } from '../../../helpers/unet';
 
 beforeAll(async () => {
   await initWasmBackend();
@@ -194,17 +195,7 @@ describe('every layer type: wasm gradients equal cpu gradients', () => {
   });
 });
 
-const TINY: UNetConfig = {
-  imageSize: 8,
-  inChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocks: 1,
-  attentionResolutions: [4],
-  groups: 4,
-  dropout: 0,
-  timeInput: 'discrete',
-};
+const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
 
 describe('tiny UNet on wasm', () => {
   it('forward and every parameter gradient match cpu', () => {

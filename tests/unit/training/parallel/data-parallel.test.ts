@@ -17,18 +17,9 @@ import { shardLossAndGrads } from '../../../../src-main/training/parallel/comput
 import { GradientPool } from '../../../../src-main/training/parallel/pool';
 import { shardRanges, splitBatch, type BatchArrays } from '../../../../src-main/training/parallel/shards';
 import { randomData } from '../../model/gradcheck';
+import { TINY_UNET } from '../../../helpers/unet';
 
-const TINY: UNetConfig = {
-  imageSize: 8,
-  inChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocks: 1,
-  attentionResolutions: [4],
-  groups: 4,
-  dropout: 0,
-  timeInput: 'discrete',
-};
+const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
 
 function batchOf(rows: number, seed: number): BatchArrays {
   const per = TINY.imageSize * TINY.imageSize * TINY.inChannels;
