@@ -460,6 +460,20 @@ export function buildProgram(): Command {
       }),
     );
 
+  program
+    .command('animate <sample>')
+    .description('a denoising animation of a gallery sample (GIF or animated WebP): its predicted x0, or its state x_t, at every step')
+    .requiredOption('--out <file>', 'file.gif or file.webp (never overwritten)')
+    .addOption(new Option('--show <what>', 'what each frame shows').choices(['x0', 'xt']).default('x0'))
+    .option('--delay <ms>', 'milliseconds per frame', parseIntStrict('delay'), 120)
+    .option('--scale <n>', 'whole-number enlargement (default: about 256 px)', parseIntStrict('scale'))
+    .action((id: string, o: { out: string; show: 'x0' | 'xt'; delay: number; scale?: number }) =>
+      withService(g(), async (s, out) => {
+        const r = await s.animateSample(id, { out: o.out, what: o.show, delayMs: o.delay, scale: o.scale }, (p) => out.progress(p));
+        out.result({ animation: r }, () => `wrote ${r.file} (${r.frames} frames)`);
+      }),
+    );
+
   const fromSample = async (s: Sfumato, id: string) => {
     const { sample } = await s.api['gallery:get']({ id });
     return sample;

@@ -131,7 +131,11 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
         {
           noise,
           signal: ctx.signal,
-          onStep: async ({ i, x0Pred }) => {
+          onStep: async ({ i, x0Pred, x: state }) => {
+            if (spec.captureFrames && start === 0) {
+              // x_t is in the sampler's working space (VP or sigma scale): shown as it is, clipped.
+              ctx.post({ type: 'frame', step: i + 1, rgb: toRgbBytes(spec.captureFrames === 'x0' ? x0Pred : Float32Array.from(state), shape, 0) });
+            }
             const now = performance.now();
             if (now - lastPost < PROGRESS_INTERVAL_MS) return;
             lastPost = now;

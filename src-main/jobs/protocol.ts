@@ -54,6 +54,8 @@ export interface SampleJobSpec {
   sourceImage?: Float32Array;
   /** don't announce records (reproduce writes to a scratch folder) */
   scratch?: boolean;
+  /** denoising animation: send every step's predicted x0 or current state of image 0 as RGB */
+  captureFrames?: 'x0' | 'xt';
 }
 
 export interface ExportJobSpec {
@@ -93,5 +95,6 @@ export type FromJob =
   | { type: 'log'; message: string }
   | { type: 'estimate'; secondsPerStep: number; steps: number }
   | { type: 'sample-preview'; image: number; step: number; total: number; dataUrl: string }
+  | { type: 'frame'; step: number; rgb: Uint8Array }
   | { type: 'done'; cancelled: boolean; paused?: boolean }
   | { type: 'error'; error: ApiErrorShape };

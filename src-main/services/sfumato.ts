@@ -651,6 +651,8 @@ export class Sfumato {
       sourceImage?: Float32Array;
       parentId: string | null;
       engine?: 'auto' | 'onnx' | 'tfjs';
+      /** denoising animation: collect image 0's per-step frames here */
+      frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
       /** reproduce: write to a scratch folder and record nothing */
       scratchDir?: { abs: string; rel: string };
     },
@@ -686,6 +688,7 @@ export class Sfumato {
       names: ids,
       origins: p.origins,
       sourceImage: p.sourceImage,
+      captureFrames: p.frames?.what,
       record: {
         sampler,
         samplerOptions: options,
@@ -710,7 +713,9 @@ export class Sfumato {
       jobId,
       spec,
       async (msg) => {
-        if (msg.type === 'sample-preview') {
+        if (msg.type === 'frame') {
+          p.frames?.out.push(msg.rgb);
+        } else if (msg.type === 'sample-preview') {
           emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id), previewImage: msg.dataUrl, previewIndex: msg.image });
         } else if (msg.type === 'sample-progress') {
           prog = { done: msg.done, total: msg.total };
@@ -764,7 +769,32 @@ export class Sfumato {
     return this.reproduceRecord(rec, file, onProgress);
   }
 
-  private async reproduceRecord(rec: SampleRecord, file: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
+  /**
+   * A denoising animation of a gallery sample: regenerate it (as reproduce does) while recording
+   * image 0's predicted x0 (or its state x_t) at every step, then encode GIF or animated WebP.
+   */
+  async animateSample(id: string, opts: { out: string; what?: 'x0' | 'xt'; format?: 'gif' | 'webp'; delayMs?: number; scale?: number }, onProgress?: (p: JobProgress) => void): Promise<{ file: string; frames: number; identical: boolean }> {
+    const rec = await this.store.samples.get(id);
+    if (!rec) throw new ApiError('not_found', `No gallery sample ${id}.`);
+    const frames = { what: opts.what ?? 'x0', out: [] as Uint8Array[] };
+    const r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
+    const { denoisingAnimation } = await import('../gallery/export');
+    const final = await rawPixels(this.library.abs(rec.file));
+    const format = opts.format ?? (opts.out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
+    const bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, { format, delayMs: opts.delayMs ?? 120, lastFrameDelayMs: 1500, scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)) });
+    const { promises: fsp } = await import('node:fs');
+    await fsp.writeFile(opts.out, bytes, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      throw new ApiError(e.code === 'EEXIST' ? 'conflict' : 'bad_request', e.code === 'EEXIST' ? `${opts.out} exists; choose another file name.` : `Cannot write ${opts.out}: ${e.message}`);
+    });
+    return { file: opts.out, frames: frames.out.length + 1, identical: r.identical };
+  }
+
+  private async reproduceRecord(
+    rec: SampleRecord,
+    file: string,
+    onProgress?: (p: JobProgress) => void,
+    frames?: { what: 'x0' | 'xt'; out: Uint8Array[] },
+  ): Promise<ReproduceResult> {
     const checkpoint = (rec.checkpoint.id && (await this.store.checkpoints.get(rec.checkpoint.id))) || (await this.store.checkpoints.bySha256(rec.checkpoint.sha256));
     if (!checkpoint || checkpoint.sha256 !== rec.checkpoint.sha256) {
       throw new ApiError('not_found', `The checkpoint this image came from (sha256 ${rec.checkpoint.sha256.slice(0, 12)}…) is not in this library.`);
@@ -792,6 +822,7 @@ export class Sfumato {
           parentId: null,
           // the same engine as the original (ONNX Runtime or tfjs): results are exact per engine
           engine: rec.backend.startsWith('onnxruntime') ? 'onnx' : 'tfjs',
+          frames,
           scratchDir: scratch,
         },
         onProgress,

@@ -118,4 +118,14 @@ describe('gallery provenance', () => {
     for (const it of manifest.items) expect(entries[it.file]?.length).toBeGreaterThan(0);
     await expect(fs.stat(r1.contactSheet!)).resolves.toBeTruthy();
   });
+
+  it('makes a denoising animation of a sample: one frame per step plus the final image', async () => {
+    const out = join(lib.dir, 'anim.gif');
+    const r = await s.animateSample(base[0].id, { out, what: 'x0' });
+    expect(r).toMatchObject({ frames: base[0].steps + 1, identical: true });
+    const { default: sharp } = await import('sharp');
+    const meta = await sharp(out, { pages: -1 }).metadata();
+    expect(meta.pages).toBe(base[0].steps + 1);
+    await expect(s.animateSample(base[0].id, { out })).rejects.toMatchObject({ code: 'conflict' });
+  });
 });
