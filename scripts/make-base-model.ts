@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { TrainConfig } from '../src-main/api/types';
+import type { SamplerName, TrainConfig } from '../src-main/api/types';
 import { EMA_PREFIX, parseWeights, serializeWeights } from '../src-main/model/weights';
 import { contactSheet } from '../src-main/gallery/export';
 import { Sfumato } from '../src-main/services/sfumato';
@@ -23,6 +23,8 @@ const { values: a } = parseArgs({
     dataset: { type: 'string' },
     licence: { type: 'string' },
     description: { type: 'string' },
+    sampler: { type: 'string', default: 'dpmpp-2m' },
+    'sampler-steps': { type: 'string', default: '20' },
   },
 });
 if (!a.checkpoint || !a.id || !a.name) throw new Error('--checkpoint, --id and --name are required');
@@ -49,6 +51,8 @@ const entry = {
   steps: meta.step,
   loss: meta.loss,
   trainConfig,
+  // the sampler that shows this model best (first run); the grid below uses it
+  sampler: { name: a.sampler as SamplerName, steps: Number(a['sampler-steps']) },
   sampleGrid: `${a.id}-samples.png`,
 };
 let manifest: { models: (typeof entry)[] } = { models: [] };
@@ -64,7 +68,7 @@ writeFileSync(join(models, 'manifest.json'), JSON.stringify(manifest, null, 2) +
 const lib = mkdtempSync(join(tmpdir(), 'sfumato-base-'));
 const s = await Sfumato.open({ libraryPath: lib, mode: 'cli' });
 try {
-  const r = await s.generate({ modelId: a.id, count: 16, seed: 0, sampler: 'dpmpp-2m', steps: 20, options: { sigmas: 'karras' } });
+  const r = await s.generate({ modelId: a.id, count: 16, seed: 0, sampler: entry.sampler.name, steps: entry.sampler.steps });
   const png = await contactSheet(r.samples.map((record) => ({ record, absFile: s.library.abs(record.file) })), { columns: 4, cellSize: 96, captions: false, gap: 4, background: '#16171b' });
   writeFileSync(join(models, entry.sampleGrid), png);
 } finally {

@@ -398,6 +398,8 @@ export interface BundledModel {
   name: string;
   sha256: string;
   trainConfig: TrainConfig;
+  /** the sampler that shows this model best (first run, Sample page default) */
+  sampler?: { name: SamplerName; steps: number; options?: SamplerOptions };
   description?: string;
   licence?: string;
 }

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError } from '../api/errors';
-import type { TrainConfig } from '../api/types';
+import type { SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 export interface BundledModelEntry {
   id: string;
@@ -15,6 +15,7 @@ export interface BundledModelEntry {
   file: string;
   sha256: string;
   trainConfig: TrainConfig;
+  sampler?: { name: SamplerName; steps: number; options?: SamplerOptions };
   description?: string;
   licence?: string;
 }

@@ -110,6 +110,9 @@ export const useFirstRunStore = defineStore('firstRun', () => {
   }
 
   /** Bundled model if there is one, else demo dataset + tiny training; then a 2x2 grid. */
+  /** The bundled model's recommended sampler (manifest), else DPM-Solver++(2M) in 12 steps. */
+  const firstSampler = computed(() => model.value?.sampler ?? { name: FIRST_RUN_SAMPLER, steps: FIRST_RUN_STEPS, options: undefined });
+
   async function makeFirstImages(demoDir: string | null): Promise<void> {
     if (busy.value) return;
     error.value = null;
@@ -133,7 +136,8 @@ export const useFirstRunStore = defineStore('firstRun', () => {
         source = { runId: run.id };
       }
       setStage('sample', 'Denoising four images');
-      const res = await api['sample:generate']({ ...source, count: 4, seed: randomSeed(), sampler: FIRST_RUN_SAMPLER, steps: FIRST_RUN_STEPS });
+      const s = firstSampler.value;
+      const res = await api['sample:generate']({ ...source, count: 4, seed: randomSeed(), sampler: s.name, steps: s.steps, options: s.options });
       results.value = res.samples;
       setStage('done', 'Your first images');
       await load();
@@ -153,6 +157,7 @@ export const useFirstRunStore = defineStore('firstRun', () => {
   }
 
   return {
+    firstSampler,
     reset,
     loaded,
     datasets,
