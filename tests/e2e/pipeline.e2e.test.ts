@@ -4,31 +4,15 @@
  * folder at 16 px, train a tiny UNet for 3 steps, sample 4 images with a fixed seed, and see them
  * in the gallery. Screenshots of every page land in test-results/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sfumato } from '../../src-main/services/sfumato';
-import { startWebServer, type WebServer } from '../../src-main/server/http';
+import type { Sfumato } from '../../src-main/services/sfumato';
+import type { WebServer } from '../../src-main/server/http';
+import { RESULTS, ROOT, startStudio } from './harness';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FIXTURE = join(ROOT, 'tests', 'fixtures', 'images', 'emoji');
-const RESULTS = join(ROOT, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const SEED = 4242;
 const COUNT = 4;
@@ -94,20 +78,7 @@ async function allImagesLoaded(testid: string): Promise<boolean> {
 
 describe('Sfumato in a browser (web mode)', () => {
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) {
-      execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    }
-    mkdirSync(RESULTS, { recursive: true });
-    libraryDir = await mkdtemp(join(tmpdir(), 'sfumato-e2e-'));
-    service = await Sfumato.open({ libraryPath: libraryDir, mode: 'web' });
-    server = await startWebServer(service, { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(`${msg.text()} (${msg.location().url})`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+    ({ libraryDir, service, server, browser, context, page } = await startStudio('sfumato-e2e-', { width: 1280, height: 900 }, consoleErrors));
   });
 
   // A failing step leaves a picture of the page behind, e.g. test-results/e2e-failed-4.png.

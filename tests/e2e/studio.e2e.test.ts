@@ -4,22 +4,15 @@
  * a custom schedule drawn on the Schedules page and recorded by a training run, the gallery's
  * virtual grid scrolling 10,000 records (frame times measured in the page), and keyboard navigation.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sfumato } from '../../src-main/services/sfumato';
-import { startWebServer, type WebServer } from '../../src-main/server/http';
+import type { Sfumato } from '../../src-main/services/sfumato';
+import type { WebServer } from '../../src-main/server/http';
+import { RESULTS, startStudio } from './harness';
 import type { SampleRecord } from '../../src-main/api/types';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS = join(ROOT, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const GALLERY_ROWS = 10_000;
 
 // In-page callbacks run in the browser; this file compiles without the DOM lib (module-scoped).
@@ -48,18 +41,7 @@ async function goto(hash: string, heading: string | RegExp): Promise<void> {
 
 describe('the studio (web mode)', () => {
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    mkdirSync(RESULTS, { recursive: true });
-    libraryDir = await mkdtemp(join(tmpdir(), 'sfumato-studio-'));
-    service = await Sfumato.open({ libraryPath: libraryDir, mode: 'web' });
-    server = await startWebServer(service, { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(`${msg.text()} (${msg.location().url})`);
-    });
-    page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+    ({ libraryDir, service, server, browser, context, page } = await startStudio('sfumato-studio-', { width: 1280, height: 800 }, consoleErrors));
   });
 
   afterAll(async () => {
