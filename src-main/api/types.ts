@@ -86,7 +86,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'cancelled',
 ];
 
-export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'onnxruntime' | 'wasm' | 'cpu';
 
 /**
  * Noise schedule of a run, as JSON (validated by src-main/diffusion/process.ts):
@@ -144,7 +144,8 @@ export interface TrainConfig {
   /** preview grid from the EMA weights every N steps (0 = off) */
   previewEvery: number;
   backend: TrainBackend;
-  /** data-parallel gradient workers (one tfjs replica per thread; 0 = one per core on wasm, else 1) */
+  /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
+   *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
 }
 

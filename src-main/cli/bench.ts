@@ -145,28 +145,40 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
   bench
     .command('train')
     .description('train-step time of the bench UNet vs the PyTorch reference in the same run (JSON lines)')
-    .option('--backend <name>', 'tfjs backend (default: the best available)')
+    .option('--backend <name>', 'training backend (default: the best available)')
     .option('--batch <n>', 'batch size', (v) => Number(v), 16)
     .option('--steps <n>', 'timed steps (after warm-up)', (v) => Number(v), 5)
     .option('--warmup <n>', 'untimed warm-up steps', (v) => Number(v), 2)
     .option('--threads <n>', 'threads for the PyTorch reference', (v) => Number(v), 2)
     .option('--profile', 'add per-kernel and per-op-class times of one step')
-    .option('--workers <n>', 'data-parallel gradient worker threads (default: one per physical core on wasm, else 1)', (v) => Number(v))
+    .option('--workers <n>', 'wasm/cpu: data-parallel gradient worker threads; onnxruntime: intra-op threads (default: one per physical core)', (v) => Number(v))
     .option('--local-shard', 'with workers: the coordinator computes one shard too (workers - 1 threads + the coordinator)')
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
     .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; torch: boolean; torchRef?: string }) => {
-      const { selectTrainingBackend } = await import('../training/backends/ladder');
+      const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
       const { benchTrainStep } = await import('../training/bench-train');
       const { physicalCores } = await import('../training/parallel/cores');
       const tf = await import('@tensorflow/tfjs');
       tf.enableProdMode();
       const sel = await selectTrainingBackend({ override: o.backend });
       if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= 64)) throw new BenchInputError('workers', `--workers must be an integer from 1 to 64, got ${o.workers}`);
-      const workers = Math.min(o.batch, o.workers ?? (sel.active === 'wasm' ? physicalCores() : 1));
-      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider}), ${workers} gradient worker${workers > 1 ? 's' : ''}${o.localShard && workers > 1 ? ' (one shard on the coordinator)' : ''}\n`);
-      const ours = await benchTrainStep({ batch: o.batch, steps: o.steps, warmup: o.warmup, profile: !!o.profile, workers, localShard: !!o.localShard && workers > 1 });
-      const line: Record<string, unknown> = { bench: 'train', impl: `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
+      const onOrt = gradientEngineOf(sel.active) === 'onnxruntime';
+      const workers = onOrt ? 1 : Math.min(o.batch, o.workers ?? (sel.active === 'wasm' ? physicalCores() : 1));
+      process.stderr.write(
+        `[bench] training backend ${sel.active} (${sel.provider})${onOrt ? '' : `, ${workers} gradient worker${workers > 1 ? 's' : ''}${o.localShard && workers > 1 ? ' (one shard on the coordinator)' : ''}`}\n`,
+      );
+      const ours = await benchTrainStep({
+        batch: o.batch,
+        steps: o.steps,
+        warmup: o.warmup,
+        profile: !!o.profile,
+        workers,
+        localShard: !!o.localShard && workers > 1,
+        gradients: gradientEngineOf(sel.active),
+        threads: onOrt ? o.workers : undefined,
+      });
+      const line: Record<string, unknown> = { bench: 'train', impl: onOrt ? 'sfumato-onnxruntime' : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
       if (o.torch) {
         const script = torchRefPath(o.torchRef);
         if (!script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';

@@ -184,7 +184,7 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'write a checkpoint every N steps (and at the end)', parseIntStrict('checkpoint-every'))
     .option('--keep <n>', 'keep the newest N checkpoints (0 = all)', parseIntStrict('keep'))
     .option('--preview-every <n>', 'preview grid from the EMA weights every N steps (0 = off)', parseIntStrict('preview-every'))
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'training backend (auto: the best that starts)').choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
     .option('--workers <n>', 'data-parallel gradient workers (0 = one per core on wasm)', parseIntStrict('workers'))
     .action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {

@@ -39,7 +39,7 @@ function resolvable(name: string): boolean {
 
 /**
  * Which tfjs backend a training job will get, best first: tensorflow (tfjs-node-gpu / tfjs-node),
- * webgpu, wasm, cpu. This is the main side's cheap probe (it initialises nothing, so the app's
+ * webgpu, onnxruntime, wasm, cpu. This is the main side's cheap probe (it initialises nothing, so the app's
  * main process stays light); the job process runs the real ladder (training/backends/ladder.ts)
  * and reports the backend it got in its `started` message.
  */
@@ -53,6 +53,9 @@ export async function probeBackends(): Promise<BackendStatus> {
   unavailable.webgpu = resolvable('webgpu')
     ? 'the webgpu package is installed; a job uses it only when Dawn finds a real (non-CPU) GPU adapter.'
     : 'the `webgpu` package is not installed (npm install webgpu to try Dawn on your GPU).';
+  // onnxruntime: gradients on ONNX Runtime's native CPU kernels (a job probes it for real)
+  if (resolvable('onnxruntime-node') && resolvable('@tensorflow/tfjs-backend-wasm')) return { active: 'onnxruntime', unavailable };
+  unavailable.onnxruntime = 'onnxruntime-node is not installed; reinstall with npm ci.';
   if (resolvable('@tensorflow/tfjs-backend-wasm')) return { active: 'wasm', unavailable };
   unavailable.wasm = '@tensorflow/tfjs-backend-wasm is not installed; reinstall with npm ci.';
   return { active: 'cpu', unavailable };

@@ -4,6 +4,9 @@
  * 1000 steps, Adam lr 2e-4), median seconds per step after warm-up. No EMA and no clipping, as in
  * the reference. `profile` adds per-kernel times of one step grouped by op class.
  *
+ * `gradients: 'onnxruntime'`: the loss gradients come from the ONNX training graph (training/onnx)
+ * on ONNX Runtime's CPU kernels; weights, Adam and the timing loop stay as below.
+ *
  * `workers` > 1: data-parallel gradient workers (training/parallel), one tfjs replica per thread,
  * the batch cut into row shards; the coordinator publishes the weights, sums the gradients and
  * runs Adam, as the trainer does. The profile then sums the workers' kernel times (CPU time, not
@@ -15,6 +18,12 @@ import { BENCH_UNET_CONFIG, type UNetConfig } from '../model/config';
 import { UNet, forwardFlops, paramCountOf } from '../model/unet';
 import { Adam } from './optimizer';
 import { DataParallel } from './parallel/data-parallel';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OrtGradientEngine } from './onnx/engine';
+import { readOrtProfile, type OrtProfile } from './onnx/profile';
+import type { BatchArrays } from './parallel/shards';
 import type { WorkerBackend } from './parallel/protocol';
 
 export interface TrainBenchOptions {
@@ -27,6 +36,10 @@ export interface TrainBenchOptions {
   workers?: number;
   /** with workers: the coordinator computes one shard too (shards = workers + 1) */
   localShard?: boolean;
+  /** gradients from the active tfjs backend (default) or from ONNX Runtime (training/onnx), with
+   *  `threads` intra-op threads (default one per physical core) */
+  gradients?: 'tfjs' | 'onnxruntime';
+  threads?: number;
 }
 
 export interface TrainBenchResult {
@@ -45,6 +58,12 @@ export interface TrainBenchResult {
   shard_compute_s?: number;
   /** median of step time minus the slowest shard: weight publishing, messaging, gradient sums, Adam */
   coordinator_overhead_s?: number;
+  /** onnxruntime: intra-op threads, and the median time of the gradient graph call (layout
+   *  conversions included); the rest of a step is the tfjs side (weights out, Adam) */
+  ort_threads?: number;
+  gradient_s?: number;
+  /** onnxruntime with profile: ONNX Runtime's per-kernel times of one gradient-graph run */
+  ort_profile?: OrtProfile;
 }
 
 /** Op classes for the profile table (tfjs kernel names -> class). */
@@ -75,7 +94,8 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
   const backend = tf.getBackend();
   if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
-  const dp = workers > 1 ? new DataParallel(model, { workers: opts.localShard ? workers - 1 : workers, backend: backend as WorkerBackend, localShard: opts.localShard }) : undefined;
+  const ort = opts.gradients === 'onnxruntime' ? await OrtGradientEngine.create(config, B, { threads: opts.threads }) : undefined;
+  const dp = !ort && workers > 1 ? new DataParallel(model, { workers: opts.localShard ? workers - 1 : workers, backend: backend as WorkerBackend, localShard: opts.localShard }) : undefined;
   const ones = new Float32Array(B).fill(1);
   const shardMs: number[] = [];
   let workerKernels: Record<string, number> | undefined;
@@ -91,6 +111,16 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       const a = Math.sqrt(schedule.alphasCumprod[ti]);
       const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
       for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
+    }
+    if (ort) {
+      const weights = vars.map((v) => v.dataSync() as Float32Array);
+      const t0 = performance.now();
+      const r = await ort.lossAndGrads(weights, { xIn: xt, time: t, target: eps, weight: ones }, B);
+      shardMs.push(performance.now() - t0);
+      const grads = r.grads.map((g, i) => tf.tensor(g, vars[i].shape, 'float32'));
+      adam.apply(grads, 2e-4);
+      tf.dispose(grads);
+      return r.loss;
     }
     if (dp) {
       dp.syncWeights();
@@ -136,8 +166,13 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       train_step_s_all: times,
       train_gflops: (3 * fwd) / median,
       memory_mb: tf.memory().numBytes / 2 ** 20,
-      workers,
+      workers: ort ? 1 : workers,
     };
+    if (ort) {
+      result.ort_threads = ort.threads;
+      result.gradient_s = medianOf(shardMs) / 1000;
+      if (opts.profile) result.ort_profile = await profileOrtStep(config, B, opts.threads, vars.map((v) => v.dataSync() as Float32Array), { xIn: x0, time: new Float32Array(B).fill(500), target: x0, weight: ones });
+    }
     if (dp) {
       result.local_shard = dp.localShard;
       result.shard_compute_s = medianOf(shardMs) / 1000;
@@ -164,6 +199,23 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
     adam.dispose();
     model.dispose();
     await dp?.dispose();
+    await ort?.dispose();
+  }
+}
+
+/** One warm-up and three profiled runs of the gradient graph on a separate profiling session. */
+async function profileOrtStep(config: UNetConfig, B: number, threads: number | undefined, weights: Float32Array[], batch: BatchArrays): Promise<OrtProfile> {
+  const dir = mkdtempSync(join(tmpdir(), 'sfumato-ort-profile-'));
+  const engine = await OrtGradientEngine.create(config, B, { threads, profilePrefix: join(dir, 'train') });
+  try {
+    for (let k = 0; k < 4; k++) await engine.lossAndGrads(weights, batch, B);
+    engine.endProfiling();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    if (!file) throw new Error(`ONNX Runtime wrote no profile into ${dir}`);
+    return readOrtProfile(join(dir, file));
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -64,7 +64,7 @@ export class TrainConfigError extends Error {
   }
 }
 
-const BACKENDS: readonly TrainBackend[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+const BACKENDS: readonly TrainBackend[] = ['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu'];
 const OBJECTIVES: readonly Objective[] = ['eps', 'x0', 'v', 'score', 'edm'];
 const WEIGHTINGS: readonly LossWeighting[] = ['uniform', 'min-snr', 'p2'];
 

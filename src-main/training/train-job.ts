@@ -14,6 +14,7 @@ import { APP_VERSION } from '../services/system';
 import { AbortError } from '../diffusion/index';
 import { parseWeights } from '../model/weights';
 import { initTrainingBackend } from './backend';
+import { gradientEngineOf } from './backends/ladder';
 import { Trainer } from './trainer';
 import { previewGrid } from './preview';
 
@@ -31,7 +32,7 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
         keepOptimizer: spec.init.keepOptimizer,
       }
     : {};
-  const trainer = new Trainer(spec.config, spec.seed, cache, init);
+  const trainer = new Trainer(spec.config, spec.seed, cache, { ...init, gradients: gradientEngineOf(backend.active) });
   const savedShards = init.init ? Number((init.init.parsed.meta as Record<string, unknown>).shards ?? 1) : undefined;
   if (spec.init?.mode === 'resume' && savedShards !== undefined && savedShards !== trainer.shards) {
     ctx.post({

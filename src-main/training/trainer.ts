@@ -25,6 +25,8 @@ import { Adam, learningRate } from './optimizer';
 import { DataParallel, resolveWorkerCount } from './parallel/data-parallel';
 import { shardDropoutSeed } from './parallel/shards';
 import { shardLossAndGrads } from './parallel/compute';
+import type { BatchArrays } from './parallel/shards';
+import { OrtGradientEngine } from './onnx/engine';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
@@ -94,6 +96,10 @@ export interface TrainerInit {
   /** data parallelism: the tfjs backend whose replicas the workers run (default: the active one)
    *  and whether the coordinator computes a shard itself (default false) */
   parallel?: { backend?: string; localShard?: boolean };
+  /** where loss gradients are computed: tfjs (default; the active backend, with data-parallel
+   *  workers on wasm/cpu) or ONNX Runtime's native CPU kernels (training/onnx; the ladder's
+   *  'onnxruntime' rung), the model, Adam and EMA staying in tfjs either way */
+  gradients?: 'tfjs' | 'onnxruntime';
 }
 
 export class Trainer {
@@ -104,6 +110,8 @@ export class Trainer {
   private permCache: { epoch: number; perm: Uint32Array } | undefined;
   /** data-parallel gradient workers (undefined: gradients computed in-process) */
   private readonly parallel: DataParallel | undefined;
+  /** ONNX Runtime gradient engine (gradients 'onnxruntime'), created asynchronously */
+  private readonly ort: Promise<OrtGradientEngine> | undefined;
   /** shards per micro-batch: 1 in-process, else the workers (+1 with a local shard) */
   readonly shards: number;
   /** optimiser steps completed */
@@ -145,7 +153,12 @@ export class Trainer {
     // Started once here; their replicas build while the caller prepares the first step.
     const backend = init.parallel?.backend ?? tf.getBackend();
     const workers = resolveWorkerCount(config.workers, backend, config.batchSize);
-    if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
+    if (init.gradients === 'onnxruntime') {
+      // ORT parallelises inside each op; `workers` > 0 sets its thread count
+      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined });
+      this.ort.catch(() => {}); // surfaced by the first trainStep
+      this.shards = 1;
+    } else if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
       const localShard = !!init.parallel?.localShard;
       this.parallel = new DataParallel(this.model, { workers: localShard ? workers - 1 : workers, backend, localShard });
       this.shards = workers;
@@ -260,11 +273,17 @@ export class Trainer {
     let lossSum = 0;
     let acc: tf.Tensor[] | undefined;
     if (this.parallel) this.parallel.syncWeights();
+    const engine = this.ort ? await this.ort : undefined;
+    const weights = engine ? this.model.variables().map((v) => v.dataSync() as Float32Array) : undefined;
     try {
       for (let micro = 0; micro < c.gradAccum; micro++) {
         const mb = this.microBatch(this.step, micro);
         const seedOf = (shard: number) => shardDropoutSeed(this.seed, k, micro, shard, this.shards);
-        const { loss, grads: list } = this.parallel ? await this.parallel.lossAndGrads(mb, B, seedOf) : shardLossAndGrads(this.model, mb, B, B, seedOf(0));
+        const { loss, grads: list } = engine
+          ? await this.ortLossAndGrads(engine, weights!, mb, seedOf(0))
+          : this.parallel
+            ? await this.parallel.lossAndGrads(mb, B, seedOf)
+            : shardLossAndGrads(this.model, mb, B, B, seedOf(0));
         lossSum += loss;
         if (!acc) acc = list;
         else {
@@ -298,6 +317,12 @@ export class Trainer {
     this.ema.update();
     this.step = k;
     return { loss, gradNorm, lr };
+  }
+
+  private async ortLossAndGrads(engine: OrtGradientEngine, weights: Float32Array[], mb: BatchArrays, dropoutSeed: number): Promise<{ loss: number; grads: tf.Tensor[] }> {
+    const r = await engine.lossAndGrads(weights, mb, this.config.batchSize, dropoutSeed);
+    const vars = this.model.variables();
+    return { loss: r.loss, grads: r.grads.map((g, i) => tf.tensor(g, vars[i].shape, 'float32')) };
   }
 
   /** Named weights of the model, its EMA and the optimiser moments. */
@@ -343,7 +368,11 @@ export class Trainer {
     this.optimizer.dispose();
     this.ema.dispose();
     this.model.dispose();
-    return this.parallel ? this.parallel.dispose() : Promise.resolve();
+    const ort = this.ort?.then(
+      (e) => e.dispose(),
+      () => undefined,
+    );
+    return Promise.all([this.parallel?.dispose(), ort]).then(() => undefined);
   }
 }
 

@@ -127,7 +127,7 @@ describe('Sfumato in a browser (web mode)', () => {
     // An empty library opens on Home with the one first-run button.
     await page.getByTestId('first-run-button').waitFor();
     await expect.poll(() => page.getByTestId('status-library').textContent()).toBe(service!.library.root);
-    expect((await page.getByTestId('status-backend').textContent())?.trim()).toMatch(/^(tensorflow|webgpu|wasm|cpu)$/);
+    expect((await page.getByTestId('status-backend').textContent())?.trim()).toMatch(/^(tensorflow|webgpu|onnxruntime|wasm|cpu)$/);
     for (const tab of ['Home', 'Datasets', 'Schedules', 'Train', 'Sample', 'Gallery', 'Sampler lab', 'System']) {
       await page.getByRole('link', { name: tab, exact: true }).waitFor();
     }

@@ -35,27 +35,27 @@ beforeAll(async () => {
 afterAll(() => lib.cleanup());
 
 describe('trainer', () => {
-  it('resuming from a checkpoint repeats the losses and weights of an uninterrupted run', async () => {
+  it.each(['tfjs', 'onnxruntime'] as const)('resuming from a checkpoint repeats the losses and weights of an uninterrupted run (gradients on %s)', async (gradients) => {
     const config = resolveTrainConfig({ ...SMALL, gradAccum: 2, dropout: 0.1, warmupSteps: 2, lrSchedule: 'cosine', steps: 6, optimizer: 'adamw', weightDecay: 0.01, ema: 0.9 }, data.count);
-    const a = new Trainer(config, 17, data);
+    const a = new Trainer(config, 17, data, { gradients });
     const lossesA: number[] = [];
     for (let i = 0; i < 6; i++) lossesA.push((await a.trainStep()).loss);
     const digestA = a.weightsDigest();
     const emaA = Array.from(a.ema.shadows()[0].dataSync());
-    a.dispose();
+    await a.dispose();
 
-    const b = new Trainer(config, 17, data);
+    const b = new Trainer(config, 17, data, { gradients });
     const lossesB: number[] = [];
     for (let i = 0; i < 3; i++) lossesB.push((await b.trainStep()).loss);
     const bytes = b.checkpointBytes({});
-    b.dispose();
-    const c = new Trainer(config, 17, data, { init: { parsed: parseWeights(bytes), preferEma: false }, resume: true });
+    await b.dispose();
+    const c = new Trainer(config, 17, data, { init: { parsed: parseWeights(bytes), preferEma: false }, resume: true, gradients });
     expect(c.step).toBe(3);
     for (let i = 0; i < 3; i++) lossesB.push((await c.trainStep()).loss);
     expect(lossesB).toEqual(lossesA);
     expect(c.weightsDigest()).toBe(digestA);
     expect(Array.from(c.ema.shadows()[0].dataSync())).toEqual(emaA);
-    c.dispose();
+    await c.dispose();
   });
 
   it('a different seed gives a different run', async () => {
@@ -67,9 +67,9 @@ describe('trainer', () => {
     b.dispose();
   });
 
-  it('does not leak tensors: the count after step 2 equals the count after step 20', async () => {
+  it.each(['tfjs', 'onnxruntime'] as const)('does not leak tensors: the count after step 2 equals the count after step 20 (gradients on %s)', async (gradients) => {
     const config = resolveTrainConfig({ ...SMALL, imageSize: 8, channelMults: [1], attentionResolutions: [8], gradAccum: 2, steps: 20 }, data.count);
-    const t = new Trainer(config, 5, data);
+    const t = new Trainer(config, 5, data, { gradients });
     await t.trainStep();
     await t.trainStep();
     const after2 = tf.memory().numTensors;
@@ -98,4 +98,18 @@ describe('trainer', () => {
       t.dispose();
     });
   }
+
+  it('ONNX Runtime gradients train the same run as tfjs (first steps agree to float32 rounding)', async () => {
+    const config = resolveTrainConfig({ ...SMALL, steps: 3, gradAccum: 2, schedule: 'cosine' as never, objective: 'v', weighting: 'min-snr' }, data.count);
+    const a = new Trainer(config, 9, data);
+    const b = new Trainer(config, 9, data, { gradients: 'onnxruntime' });
+    for (let i = 0; i < 3; i++) {
+      const ra = await a.trainStep();
+      const rb = await b.trainStep();
+      expect(Math.abs(rb.loss - ra.loss) / ra.loss).toBeLessThan(1e-4);
+      expect(Math.abs(rb.gradNorm - ra.gradNorm) / ra.gradNorm).toBeLessThan(1e-3);
+    }
+    await a.dispose();
+    await b.dispose();
+  });
 });

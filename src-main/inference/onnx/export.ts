@@ -27,11 +27,11 @@
  */
 import type { Prediction } from '../../diffusion/parameterisation';
 import { validateUNetConfig, type UNetConfig } from '../../model/config';
-import { unetParamSpecs, unetPlan, type ParamSpec, type ResBlockPlan } from '../../model/architecture';
-import { GROUP_NORM_EPS } from '../../model/layers';
+import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
 import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../../model/weights';
 import type { UNet } from '../../model/unet';
-import { GraphBuilder, float, valueInfo } from './graph';
+import { GraphBuilder, valueInfo } from './graph';
+import { emitUNet } from './unet-graph';
 import { DataType, encodeModel, type ModelProto } from './proto';
 
 /** Value names of the exported graph (and of any ONNX UNet we import). */
@@ -127,6 +127,18 @@ export function hwioToOihw(w: Float32Array, [kh, kw, cin, cout]: number[]): Floa
   return out;
 }
 
+/** ONNX/PyTorch OIHW [cout, cin, kh, kw] -> tfjs HWIO [kh, kw, cin, cout] (inverse of hwioToOihw). */
+export function oihwToHwio(w: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let y = 0; y < kh; y++) {
+        const src = ((o * cin + i) * kh + y) * kw;
+        for (let x = 0; x < kw; x++) out[((y * kw + x) * cin + i) * cout + o] = w[src + x];
+      }
+  return out;
+}
+
 /** tfjs linear [in, out] -> PyTorch [out, in]. */
 export function transpose2d(w: Float32Array, [rows, cols]: number[]): Float32Array {
   const out = new Float32Array(w.length);
@@ -146,15 +158,14 @@ export function exportUNetToOnnx(source: UNetSource, meta: OnnxExportMeta, opts:
 export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, opts: OnnxExportOptions = {}): ModelProto {
   const gnMode = opts.groupNorm ?? 'decomposed';
   const { config, byName, used, list } = collectWeights(source, opts.weights ?? 'auto');
-  const plan = unetPlan(config);
   const specs = new Map<string, ParamSpec>(unetParamSpecs(config).map((s) => [s.name, s]));
-  const { groups, baseChannels: base, imageSize: S, inChannels: C } = config;
+  const { imageSize: S, inChannels: C } = config;
   const g = new GraphBuilder();
   const sample = g.fresh(ONNX_INPUT_SAMPLE);
   const timestep = g.fresh(ONNX_INPUT_TIMESTEP);
   g.fresh(ONNX_OUTPUT); // reserved: the last conv's output is renamed to it below
 
-  // ---- parameters, PyTorch layout, state_dict names
+  // parameters: initializers in PyTorch layout under their state_dict names
   const param = (name: string, dims?: number[]): string => {
     const spec = specs.get(name);
     const t = byName.get(name);
@@ -164,90 +175,7 @@ export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, op
     if (spec.kind === 'linear' && spec.role === 'weight') return g.floatInit(name, spec.torchShape, transpose2d(t.data, spec.shape));
     return g.floatInit(name, spec.torchShape, t.data);
   };
-  const i64 = (...v: number[]) => g.constant('int64', v);
-
-  // ---- layers (PyTorch semantics, NCHW)
-  const conv = (x: string, name: string, k: 1 | 3, stride: 1 | 2 = 1): string =>
-    g.op('Conv', [x, param(`${name}.weight`), param(`${name}.bias`)], { kernel_shape: [k, k], strides: [stride, stride], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, `${name}/conv`);
-  const gemm = (x: string, name: string): string => g.op('Gemm', [x, param(`${name}.weight`), param(`${name}.bias`)], { transB: 1 }, `${name}/gemm`);
-  // SiLU(x) = x * sigmoid(x) (Elfwing et al. 2018); ORT fuses the pair.
-  const silu = (x: string, hint: string): string => g.op('Mul', [x, g.op('Sigmoid', [x], {}, `${hint}/sigmoid`)], {}, `${hint}/silu`);
-  // GroupNorm (Wu & He 2018) with torch.nn.GroupNorm semantics (layers.ts groupNorm).
-  const groupNorm = (x: string, name: string, ch: number, hw: number): string => {
-    if (gnMode === 'native') {
-      return g.op('GroupNormalization', [x, param(`${name}.weight`), param(`${name}.bias`)], { num_groups: groups, epsilon: float(GROUP_NORM_EPS) }, `${name}/gn`);
-    }
-    const grouped = g.op('Reshape', [x, i64(0, groups, -1)], {}, `${name}/group`);
-    const ones = g.constant('float', new Array(groups).fill(1));
-    const zeros = g.constant('float', new Array(groups).fill(0));
-    const normed = g.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: float(GROUP_NORM_EPS) }, `${name}/inorm`);
-    const back = g.op('Reshape', [normed, i64(0, ch, hw, hw)], {}, `${name}/ungroup`);
-    const scaled = g.op('Mul', [back, param(`${name}.weight`, [ch, 1, 1])], {}, `${name}/gamma`);
-    return g.op('Add', [scaled, param(`${name}.bias`, [ch, 1, 1])], {}, `${name}/beta`);
-  };
-
-  // ---- time embedding: [sin(t f), cos(t f)], f_i = exp(-ln(10000) i / half) (layers.ts timestepEmbedding)
-  const half = base / 2;
-  const freqs = Array.from({ length: half }, (_, i) => Math.fround(Math.exp((-Math.log(10000) * i) / half)));
-  const targ = g.op('Mul', [g.op('Unsqueeze', [timestep, i64(1)], {}, 'temb/t'), g.constant('float', freqs, [1, half])], {}, 'temb/args');
-  const emb = g.op('Concat', [g.op('Sin', [targ], {}, 'temb/sin'), g.op('Cos', [targ], {}, 'temb/cos')], { axis: 1 }, 'temb/emb');
-  const temb = gemm(silu(gemm(emb, 'temb.0'), 'temb.1'), 'temb.2');
-  const tembAct = silu(temb, 'temb/act'); // every ResBlock uses SiLU(temb), computed once (unet.ts forward)
-
-  const resBlock = (x: string, b: ResBlockPlan, hw: number): string => {
-    const n = b.name;
-    let h = conv(silu(groupNorm(x, `${n}.n1`, b.cin, hw), `${n}.n1`), `${n}.c1`, 3);
-    const tproj = g.op('Reshape', [gemm(tembAct, `${n}.t`), i64(0, -1, 1, 1)], {}, `${n}.t/bc`);
-    h = g.op('Add', [h, tproj], {}, `${n}/addt`);
-    h = conv(silu(groupNorm(h, `${n}.n2`, b.cout, hw), `${n}.n2`), `${n}.c2`, 3); // dropout: inference off
-    const skip = b.cin !== b.cout ? conv(x, `${n}.skip`, 1) : x;
-    return g.op('Add', [skip, h], {}, `${n}/out`);
-  };
-  // Single-head self-attention with residual (layers.ts attention; Vaswani et al. 2017 eq. 1):
-  // q, k, v [B, C, N] (N = H W); a = softmax_j(q^T k / sqrt(C)) [B, N, N]; o = v a^T [B, C, N].
-  const attnBlock = (x: string, name: string, ch: number, hw: number): string => {
-    const qkv = g.op('Reshape', [conv(groupNorm(x, `${name}.n`, ch, hw), `${name}.qkv`, 1), i64(0, 3 * ch, hw * hw)], {}, `${name}/flat`);
-    const [q, k, v] = g.opN('Split', [qkv, i64(ch, ch, ch)], 3, { axis: 1 }, `${name}/qkv`);
-    const qt = g.op('Transpose', [q], { perm: [0, 2, 1] }, `${name}/qT`);
-    const scores = g.op('Mul', [g.op('MatMul', [qt, k], {}, `${name}/qk`), g.constant('float', [1 / Math.sqrt(ch)], [])], {}, `${name}/scale`);
-    const a = g.op('Softmax', [scores], { axis: -1 }, `${name}/softmax`);
-    const o = g.op('MatMul', [v, g.op('Transpose', [a], { perm: [0, 2, 1] }, `${name}/aT`)], {}, `${name}/av`);
-    const o4 = g.op('Reshape', [o, i64(0, ch, hw, hw)], {}, `${name}/unflat`);
-    return g.op('Add', [x, conv(o4, `${name}.proj`, 1)], {}, `${name}/out`);
-  };
-
-  // ---- torch_ref.py UNet.forward
-  let hw = S;
-  let h = conv(sample, 'cin', 3);
-  const skips: string[] = [h];
-  for (const b of plan.down) {
-    if (b.kind === 'res') {
-      h = resBlock(h, b, hw);
-      if (b.attn) h = attnBlock(h, b.attn, b.cout, hw);
-    } else if (b.kind === 'down') {
-      h = conv(h, b.name, 3, 2);
-      hw /= 2;
-    }
-    skips.push(h);
-  }
-  h = resBlock(h, plan.mid[0], hw);
-  h = attnBlock(h, plan.mid[1].name, plan.mid[1].ch, hw);
-  h = resBlock(h, plan.mid[2], hw);
-  for (const b of plan.up) {
-    if (b.kind === 'res') {
-      const skip = skips.pop();
-      if (!skip) throw new Error('exportUNetToOnnx: skip stack underflow (internal error)');
-      h = resBlock(g.op('Concat', [h, skip], { axis: 1 }, `${b.name}/cat`), b, hw);
-      if (b.attn) h = attnBlock(h, b.attn, b.cout, hw);
-    } else if (b.kind === 'up') {
-      // nn.Upsample(scale_factor=2, mode='nearest'): out[i] = in[floor(i / 2)]
-      const up = g.op('Resize', [h, '', g.constant('float', [1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, `${b.name}/upsample`);
-      hw *= 2;
-      h = conv(up, b.name, 3);
-    }
-  }
-  h = silu(groupNorm(h, 'nout', plan.outCh, hw), 'nout');
-  h = conv(h, 'cout', 3);
+  emitUNet(g, config, { sample, timestep, param, groupNorm: gnMode });
   // the final conv writes `out_sample` directly (no Identity node)
   const last = g.nodes[g.nodes.length - 1];
   (last.output as string[])[0] = ONNX_OUTPUT;

@@ -161,6 +161,8 @@ export interface OrtSessionOptions {
   spin?: boolean;
   /** share a session with other callers for the same model and options (default true) */
   reuse?: boolean;
+  /** ORT's profiler: writes `<prefix>_<time>.json` (Chrome trace events) on endProfiling(); implies reuse false */
+  profilePrefix?: string;
 }
 
 export interface OrtValueMeta {
@@ -223,6 +225,7 @@ async function openCore(model: Uint8Array, key: string, opts: OrtSessionOptions)
         enableCpuMemArena: true,
         enableMemPattern: true,
         logSeverityLevel: 3,
+        ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
         ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       });
       attempts.push({ provider, ok: true, reason: provider === plan.order[0] ? `first choice for ${requested} on ${process.platform}` : 'fallback' });
@@ -295,6 +298,11 @@ export class OrtSession {
     }
   }
 
+  /** Stops ORT's profiler (sessions opened with profilePrefix) and writes its trace file. */
+  endProfiling(): void {
+    this.core.session.endProfiling();
+  }
+
   /** Releases this handle; the session itself goes with its last handle. Idempotent. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -317,7 +325,7 @@ export function sessionKey(model: Uint8Array, opts: OrtSessionOptions): string {
 /** Creates (or shares) a session for the model bytes. */
 export async function createOrtSession(model: Uint8Array, opts: OrtSessionOptions = {}): Promise<OrtSession> {
   const key = sessionKey(model, opts);
-  if (opts.reuse === false) return new OrtSession(await openCore(model, key + '|private', opts));
+  if (opts.reuse === false || opts.profilePrefix) return new OrtSession(await openCore(model, key + '|private', opts));
   for (;;) {
     let entry = cache.get(key);
     if (!entry) {

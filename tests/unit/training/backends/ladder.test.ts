@@ -5,13 +5,23 @@ import { BACKEND_LADDER, BackendUnavailableError, selectTrainingBackend } from '
 describe('training backend ladder', () => {
   it('picks the best available backend and says why the better ones are not active', async () => {
     const sel = await selectTrainingBackend();
-    expect(tf.getBackend()).toBe(sel.active);
+    // onnxruntime computes gradients natively and keeps the optimiser on tfjs wasm (or cpu)
+    if (sel.active === 'onnxruntime') expect(['wasm', 'cpu']).toContain(tf.getBackend());
+    else expect(tf.getBackend()).toBe(sel.active);
     const better = BACKEND_LADDER.slice(0, BACKEND_LADDER.indexOf(sel.active));
     expect(Object.keys(sel.reasons).sort()).toEqual([...better].sort());
     for (const b of better) expect(sel.reasons[b]).toMatch(/\S/);
     // on machines without tfjs-node (this project's CI), the missing module is reported, not thrown
     if (sel.active !== 'tensorflow') expect(sel.reasons.tensorflow).toMatch(/tfjs-node-gpu (not installed|failed)/);
     if (sel.active === 'wasm') expect(sel.provider).toMatch(/tfjs-backend-wasm/);
+    if (sel.active === 'onnxruntime') expect(sel.provider).toMatch(/onnxruntime-node CPU \(\d+ threads\) for gradients; tfjs (wasm|cpu)/);
+  });
+
+  it('the onnxruntime rung runs a real training step before it is chosen', async () => {
+    const sel = await selectTrainingBackend({ override: 'onnxruntime' });
+    expect(sel.active).toBe('onnxruntime');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(sel.reasons.wasm).toMatch(/--backend onnxruntime/);
   });
 
   it('honours an override', async () => {

@@ -1,0 +1,140 @@
+/**
+ * Loss and parameter gradients of a UNet micro-batch on ONNX Runtime (CPU, native, every core),
+ * from the training-step graph of train-graph.ts. The trainer keeps its weights, Adam state and
+ * EMA in tfjs as on every other backend; per step this engine converts the weights to PyTorch
+ * layout, runs the graph and converts the gradients back (layouts: model/architecture.ts header).
+ *
+ * Dropout masks (when the config has dropout) are drawn here from the counter-based generator,
+ * keyed by the shard's dropout seed and the block's index, so a step's masks are a pure function
+ * of (run seed, step, micro-batch) as with tfjs, but not the same masks tfjs would draw.
+ */
+import type * as Ort from 'onnxruntime-node';
+import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
+import type { UNetConfig } from '../../model/config';
+import { uniforms } from '../../diffusion/index';
+import { hwioToOihw, oihwToHwio, transpose2d } from '../../inference/onnx/export';
+import { createOrtSession, physicalCoreCount, type OrtSession } from '../../inference/onnx/session';
+import type { BatchArrays } from '../parallel/shards';
+import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
+
+/** Philox stream of dropout masks (block i uses DROPOUT_STREAM + i). */
+export const DROPOUT_STREAM = 2 ** 42;
+
+export interface OrtGradResult {
+  /** this shard's share of the batch loss */
+  loss: number;
+  /** gradients in tfjs layout, in unetParamSpecs order (= UNet.variables() order) */
+  grads: Float32Array[];
+}
+
+export class OrtGradientEngine {
+  private constructor(
+    readonly config: UNetConfig,
+    readonly rows: number,
+    readonly graph: TrainGraph,
+    private readonly session: OrtSession,
+    private readonly specs: ParamSpec[],
+  ) {}
+
+  /** Builds the graph for `rows` rows and opens its session (CPU provider, `threads` intra-op threads). */
+  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string } = {}): Promise<OrtGradientEngine> {
+    const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion });
+    const session = await createOrtSession(graph.model, { provider: 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false, profilePrefix: opts.profilePrefix });
+    return new OrtGradientEngine(config, rows, graph, session, unetParamSpecs(config));
+  }
+
+  get threads(): number {
+    return this.session.intraOpThreads;
+  }
+
+  /**
+   * Loss and gradients of `batch` (NHWC rows, the trainer's microBatch layout) for `weights` (tfjs
+   * layout, unetParamSpecs order). `fullBatch` normalises the loss as parallel/shards.ts shardLoss.
+   */
+  async lossAndGrads(weights: readonly Float32Array[], batch: BatchArrays, fullBatch: number, dropoutSeed?: number): Promise<OrtGradResult> {
+    const { rows, config, specs, graph } = this;
+    const { imageSize: S, inChannels: C } = config;
+    if (batch.time.length !== rows) throw new Error(`OrtGradientEngine: built for ${rows} rows, got ${batch.time.length}`);
+    if (weights.length !== specs.length) throw new Error(`OrtGradientEngine: ${weights.length} weight tensors for ${specs.length} parameters`);
+    const ort = this.session.ort;
+    const D = C * S * S;
+    const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
+    const coef = new Float32Array(rows);
+    for (let b = 0; b < rows; b++) coef[b] = batch.weight[b] / (fullBatch * D);
+    const feeds: Record<string, Ort.Tensor> = {
+      [TRAIN_GRAPH_INPUTS.sample]: f32(nhwcToNchw(batch.xIn, rows, S, C), [rows, C, S, S]),
+      [TRAIN_GRAPH_INPUTS.timestep]: f32(batch.time, [rows]),
+      [TRAIN_GRAPH_INPUTS.target]: f32(nhwcToNchw(batch.target, rows, S, C), [rows, C, S, S]),
+      [TRAIN_GRAPH_INPUTS.coef]: f32(coef, [rows, 1, 1, 1]),
+    };
+    if (graph.masks.length) {
+      if (dropoutSeed === undefined) throw new Error('OrtGradientEngine: the config has dropout; pass a dropout seed');
+      const p = config.dropout;
+      graph.masks.forEach((m, i) => {
+        const n = rows * m.dims[0] * m.dims[1] * m.dims[2];
+        const u = uniforms(dropoutSeed, DROPOUT_STREAM + i, n);
+        const mask = new Float32Array(n);
+        for (let j = 0; j < n; j++) mask[j] = u[j] >= p ? 1 / (1 - p) : 0;
+        feeds[m.name] = f32(mask, [rows, ...m.dims]);
+      });
+    }
+    specs.forEach((s, i) => {
+      const w = weights[i];
+      const data = s.kind === 'conv' && s.role === 'weight' ? hwioToOihw(w, s.shape) : s.kind === 'linear' && s.role === 'weight' ? transpose2d(w, s.shape) : w;
+      feeds[graph.params[i]] = f32(data, graph.paramDims[i]);
+    });
+    const out = await this.session.run(feeds);
+    const loss = (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
+    const grads = specs.map((s, i) => {
+      const g = out[graph.grads[i]].data as Float32Array;
+      if (s.kind === 'conv' && s.role === 'weight') return oihwToHwio(g, s.shape);
+      if (s.kind === 'linear' && s.role === 'weight') return transpose2d(g, s.torchShape);
+      return g;
+    });
+    return { loss, grads };
+  }
+
+  /** Ends profiling (engines created with profilePrefix): ORT writes its trace file. */
+  endProfiling(): void {
+    this.session.endProfiling();
+  }
+
+  dispose(): Promise<void> {
+    return this.session.dispose();
+  }
+}
+
+/** [B, H, W, C] -> [B, C, H, W]. */
+export function nhwcToNchw(x: Float32Array, B: number, S: number, C: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const hw = S * S;
+  for (let b = 0; b < B; b++) {
+    const base = b * hw * C;
+    for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) out[base + c * hw + p] = x[base + p * C + c];
+  }
+  return out;
+}
+
+let probed: Promise<number> | undefined;
+
+/**
+ * One training step of a tiny UNet on ONNX Runtime (once per process): resolves to the engine's
+ * thread count when the loss and gradients come back finite, rejects with the reason otherwise.
+ */
+export function probeOrtTraining(): Promise<number> {
+  probed ??= (async () => {
+    const config: UNetConfig = { imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, attentionResolutions: [4], groups: 4, dropout: 0, timeInput: 'discrete' };
+    const engine = await OrtGradientEngine.create(config, 1);
+    try {
+      const weights = unetParamSpecs(config).map((s) => new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.01));
+      const x = new Float32Array(8 * 8 * 3).fill(0.5);
+      const r = await engine.lossAndGrads(weights, { xIn: x, target: x, time: new Float32Array([10]), weight: new Float32Array([1]) }, 1);
+      if (!Number.isFinite(r.loss) || r.grads.some((g) => !g.every(Number.isFinite))) throw new Error('the probe step gave non-finite values');
+      return engine.threads;
+    } finally {
+      await engine.dispose();
+    }
+  })();
+  probed.catch(() => (probed = undefined));
+  return probed;
+}

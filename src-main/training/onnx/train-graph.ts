@@ -1,0 +1,119 @@
+/**
+ * The training-step graph: Sfumato's UNet (emitUNet, the same nodes the exporter writes), the
+ * weighted MSE of the trainer and the gradient of that loss with respect to every parameter, as
+ * one ONNX model for ONNX Runtime (autodiff.ts).
+ *
+ * Contract (static shapes; `rows` is the micro-batch or shard size):
+ *   inputs   sample  [rows, C, S, S]  the network input x_in (NCHW)
+ *            timestep [rows]          the network's time input
+ *            target  [rows, C, S, S]  the objective's regression target
+ *            coef    [rows, 1, 1, 1]  w_b / (fullBatch · C·S·S): per-sample loss weight over the
+ *                                     element count, so Σ over shards of `loss` is the batch loss
+ *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
+ *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
+ *            <param> PyTorch layout under its state_dict key (norm weights and biases as [C, 1, 1])
+ *   outputs  loss [] then one gradient per parameter, in unetParamSpecs order, each the shape of
+ *            its input.
+ */
+import { unetParamSpecs, unetPlan } from '../../model/architecture';
+import { validateUNetConfig, type UNetConfig } from '../../model/config';
+import { valueInfo } from '../../inference/onnx/graph';
+import { DataType, encodeModel } from '../../inference/onnx/proto';
+import { emitUNet } from '../../inference/onnx/unet-graph';
+import { DiffGraph } from './autodiff';
+
+export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef' } as const;
+export const TRAIN_GRAPH_LOSS = 'loss';
+export const DROPOUT_MASK_PREFIX = 'mask.';
+
+export interface TrainGraph {
+  model: Uint8Array;
+  /** parameter input names (state_dict keys), in unetParamSpecs order */
+  params: string[];
+  /** the input dims each parameter is fed with (norm vectors as [C, 1, 1]) */
+  paramDims: number[][];
+  /** gradient output names, aligned with `params` */
+  grads: string[];
+  /** dropout mask inputs in network order, with their dims (without the rows axis) */
+  masks: { name: string; dims: [number, number, number] }[];
+  nodeCount: number;
+}
+
+/** Builds the training-step graph of `config` for micro-batches (or shards) of `rows` images. */
+export function buildTrainGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string } = {}): TrainGraph {
+  const cfg = validateUNetConfig(config);
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`buildTrainGraph: rows must be a positive integer, got ${rows}`);
+  unetPlan(cfg); // validates the plan (attention resolutions etc.)
+  const { imageSize: S, inChannels: C } = cfg;
+  const g = new DiffGraph();
+  const sample = g.input(TRAIN_GRAPH_INPUTS.sample, [rows, C, S, S], false);
+  const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
+  const target = g.input(TRAIN_GRAPH_INPUTS.target, [rows, C, S, S], false);
+  const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
+  const specs = unetParamSpecs(cfg);
+  const specByName = new Map(specs.map((s) => [s.name, s]));
+  const paramValue = new Map<string, { value: string; dims: number[] }>();
+  const param = (name: string, dims?: number[]): string => {
+    const have = paramValue.get(name);
+    if (have) return have.value;
+    const spec = specByName.get(name);
+    if (!spec) throw new Error(`buildTrainGraph: no parameter ${name} (internal error)`);
+    const d = dims ?? spec.torchShape;
+    const value = g.input(name, d, true);
+    paramValue.set(name, { value, dims: d });
+    return value;
+  };
+  const masks: TrainGraph['masks'] = [];
+  const out = emitUNet(g, cfg, {
+    sample,
+    timestep,
+    param,
+    dropout:
+      cfg.dropout > 0
+        ? (block, dims) => {
+            const name = g.input(DROPOUT_MASK_PREFIX + block, [rows, ...dims], false);
+            masks.push({ name, dims });
+            return name;
+          }
+        : undefined,
+  });
+  // loss = Σ_b coef_b Σ_i (F_bi - target_bi)²;  ∂loss/∂F = 2 coef (F - target)
+  const diff = g.raw('Sub', [out, target], {}, 'loss/diff');
+  const loss = g.raw('ReduceSum', [g.raw('Mul', [g.raw('Mul', [diff, diff], {}, 'loss/sq'), coef], {}, 'loss/weighted')], { keepdims: 0 }, TRAIN_GRAPH_LOSS);
+  const dOut = g.raw('Mul', [diff, g.raw('Mul', [coef, g.constant('float', [2], [])], {}, 'loss/2coef')], {}, 'loss/dout');
+  const params = specs.map((s) => s.name);
+  for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
+  const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.value));
+  const paramDims = params.map((n) => paramValue.get(n)!.dims);
+
+  const inputs = [
+    valueInfo(sample, DataType.FLOAT, [rows, C, S, S]),
+    valueInfo(timestep, DataType.FLOAT, [rows]),
+    valueInfo(target, DataType.FLOAT, [rows, C, S, S]),
+    valueInfo(coef, DataType.FLOAT, [rows, 1, 1, 1]),
+    ...masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
+    ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i])),
+  ];
+  // A parameter whose adjoint is another output's value (or an input) would give two outputs one
+  // name; ORT also rejects an input listed as an output. Copy those through Identity.
+  const seen = new Set<string>([loss]);
+  const outNames = grads.map((v, i) => {
+    if (!seen.has(v) && !params.includes(v)) {
+      seen.add(v);
+      return v;
+    }
+    const copy = g.raw('Identity', [v], {}, `grad.${params[i]}`);
+    seen.add(copy);
+    return copy;
+  });
+  const outputs = [valueInfo(loss, DataType.FLOAT, []), ...outNames.map((v, i) => valueInfo(v, DataType.FLOAT, paramDims[i]))];
+  const graph = g.b.graph('sfumato_unet_train_step', inputs, outputs, 'Sfumato UNet training step: weighted MSE loss and its gradient for every parameter');
+  const model = encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'sfumato',
+    producerVersion: opts.producerVersion ?? '0',
+    graph,
+  });
+  return { model, params, paramDims, grads: outNames, masks, nodeCount: graph.node?.length ?? 0 };
+}
