@@ -358,7 +358,7 @@ const VJPS: Record<string, Vjp> = {
   },
   Conv(g, e, [dy]) {
     const [x, w, bias] = e.inputs;
-    const [, Ci, H, W] = g.shape(x);
+    const [N, Ci, H, W] = g.shape(x);
     const [Co, wci, kh, kw] = g.shape(w);
     const [, , Ho, Wo] = g.shape(e.outputs[0]);
     const [sh, sw] = ints(e.attrs.strides, [1, 1]);
@@ -370,11 +370,35 @@ const VJPS: Record<string, Vjp> = {
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     if (bias && g.isLive(bias)) out[2] = g.raw('ReduceSum', [dy!, i64(g, 0, 2, 3)], { keepdims: 0 }, `${e.name}/db`);
     if (g.isLive(w)) {
-      const dyT = g.raw('Reshape', [T(g, dy!, [1, 0, 2, 3], `${e.name}/dyT`), i64(g, Co, -1)], {}, `${e.name}/dy2d`);
+      const dyT = () => g.raw('Reshape', [T(g, dy!, [1, 0, 2, 3], `${e.name}/dyT`), i64(g, Co, -1)], {}, `${e.name}/dy2d`);
       const xT = T(g, x, [1, 0, 2, 3], `${e.name}/xT`); // [Ci, N, H, W]
       let cols: string;
       if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && p[0] === 0 && p[1] === 0) cols = g.raw('Reshape', [xT, i64(g, Ci, -1)], {}, `${e.name}/x2d`);
-      else {
+      else if (sh === 1 && sw === 1) {
+        // Stride 1: shifted flat frames instead of im2col. Pad x to frames of Hp x Wp and put dY
+        // at the top-left of the same frames (zeros elsewhere); flattened over (n, row, col), tap
+        // (ky, kx) of the input is then the contiguous window starting at ky·Wp + kx: every
+        // position where dY is non-zero reads x_pad[n, h+ky, w+kx], and the rest meets dY's zeros.
+        // dW[:, :, ky, kx] = dY_frames · window(ky, kx)ᵀ: k² GEMMs on contiguous slices (one
+        // memcpy per channel), no k²-fold im2col concat. Costs (Hp·Wp)/(Ho·Wo) more FLOPs.
+        const Hp = H + p[0] + p[2];
+        const Wp = W + p[1] + p[3];
+        const F = Hp * Wp;
+        const K = (N - 1) * F + (Ho - 1) * Wp + Wo;
+        const dyFrames = g.raw('Pad', [T(g, dy!, [1, 0, 2, 3], `${e.name}/dyT`), i64(g, 0, 0, 0, 0, 0, 0, Hp - Ho, Wp - Wo)], {}, `${e.name}/dypad`);
+        const dyFlat = g.raw('Slice', [g.raw('Reshape', [dyFrames, i64(g, Co, N * F)], {}, `${e.name}/dyframes`), i64(g, 0), i64(g, K), i64(g, 1)], {}, `${e.name}/dyflat`);
+        const xFlat = g.raw('Reshape', [g.raw('Pad', [xT, i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`), i64(g, Ci, N * F)], {}, `${e.name}/xframes`);
+        const perTap: string[] = [];
+        for (let ky = 0; ky < kh; ky++) {
+          for (let kx = 0; kx < kw; kx++) {
+            const o = ky * Wp + kx;
+            const win = g.raw('Slice', [xFlat, i64(g, o), i64(g, o + K), i64(g, 1)], {}, `${e.name}/tap`);
+            perTap.push(g.raw('Unsqueeze', [g.raw('Gemm', [dyFlat, win], { transB: 1 }, `${e.name}/dwtap`), i64(g, 2)], {}, `${e.name}/dwtap1`));
+          }
+        }
+        out[1] = g.raw('Reshape', [g.raw('Concat', perTap, { axis: 2 }, `${e.name}/dwtaps`), i64(g, Co, Ci, kh, kw)], {}, `${e.name}/dw`);
+        cols = '';
+      } else {
         const xp = p[0] || p[1] ? g.raw('Pad', [xT, i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`) : xT;
         const taps: string[] = [];
         for (let ky = 0; ky < kh; ky++) {
@@ -386,7 +410,7 @@ const VJPS: Record<string, Vjp> = {
         // [Ci, k·k, N, Ho, Wo] -> rows (ci, ky, kx), the OIHW order of the weight
         cols = g.raw('Reshape', [g.raw('Concat', taps, { axis: 1 }, `${e.name}/im2col`), i64(g, Ci * kh * kw, -1)], {}, `${e.name}/cols`);
       }
-      out[1] = g.raw('Reshape', [g.raw('Gemm', [dyT, cols], { transB: 1 }, `${e.name}/dw2d`), i64(g, Co, Ci, kh, kw)], {}, `${e.name}/dw`);
+      if (cols) out[1] = g.raw('Reshape', [g.raw('Gemm', [dyT(), cols], { transB: 1 }, `${e.name}/dw2d`), i64(g, Co, Ci, kh, kw)], {}, `${e.name}/dw`);
     }
     if (g.isLive(x)) {
       if (sh === 1 && sw === 1) {
