@@ -20,7 +20,7 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile: join(out, 'check.mjs'),
-  external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node'],
   // One tfjs-core for every tfjs package: prefer their ESM builds (the CJS ones pull a second copy).
   mainFields: ['module', 'main'],
   // CommonJS globals some bundled packages (emscripten glue) expect.

@@ -205,15 +205,15 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .option('--eval-images <n>', 'generated and held-out images to compare', (v) => Number(v), 256)
     .option('--sampler-steps <n>', 'DDIM steps', (v) => Number(v), 25)
     .option('--seed <n>', 'seed', (v) => Number(v), 0)
-    .option('--backend <name>', 'tfjs backend (default: the best available)')
+    .option('--backend <name>', 'training backend (default: the best available)')
     .action(async (o: { steps: number; size: number; trainImages: number; evalImages: number; samplerSteps: number; seed: number; backend?: string }) => {
-      const { selectTrainingBackend } = await import('../training/backends/ladder');
+      const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
       const { runQualityBench } = await import('../training/quality/bench');
       const tf = await import('@tensorflow/tfjs');
       tf.enableProdMode();
       const sel = await selectTrainingBackend({ override: o.backend });
-      process.stderr.write(`[bench] training backend ${sel.active}\n`);
-      const r = await runQualityBench({ ...o, onProgress: (m) => process.stderr.write(`[bench] ${m}\n`) });
+      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider})\n`);
+      const r = await runQualityBench({ ...o, gradients: gradientEngineOf(sel.active), onProgress: (m) => process.stderr.write(`[bench] ${m}\n`) });
       process.stdout.write(JSON.stringify(r) + '\n');
     });
 

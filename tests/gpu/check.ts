@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { selectTrainingBackend } from '../../src-main/training/backends/ladder';
+import { gradientEngineOf, selectTrainingBackend } from '../../src-main/training/backends/ladder';
 import { benchTrainStep } from '../../src-main/training/bench-train';
 import { resolveTrainConfig } from '../../src-main/training/config';
 import { Trainer } from '../../src-main/training/trainer';
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   }
   console.log(JSON.stringify({ check: 'backend', active: sel.active, provider: sel.provider, reasons: sel.reasons }));
 
-  const bench = await benchTrainStep({ batch: 16, steps: Number(args.get('steps') ?? 5), warmup: 2, profile: false });
+  const gradients = gradientEngineOf(sel.active);
+  const bench = await benchTrainStep({ batch: 16, steps: Number(args.get('steps') ?? 5), warmup: 2, profile: false, gradients });
   console.log(JSON.stringify({ check: 'bench-train', backend: sel.active, ...bench }));
 
   // Real data: uint8 NHWC emoji cache (count x 32 x 32 x 3) packed by pack-gpu-check.mjs.
@@ -36,10 +37,10 @@ async function main(): Promise<void> {
   const size = 32;
   const count = bytes.length / (size * size * 3);
   const config = resolveTrainConfig(
-    { imageSize: size, baseChannels: 64, channelMults: [1, 2, 2], attentionResolutions: [8], batchSize: 16, lr: 4e-4, warmupSteps: 50, steps: Number(args.get('train-steps') ?? 300), workers: 1 },
+    { imageSize: size, baseChannels: 64, channelMults: [1, 2, 2], attentionResolutions: [8], batchSize: 16, lr: 4e-4, warmupSteps: 50, steps: Number(args.get('train-steps') ?? 300), workers: 0 },
     count,
   );
-  const trainer = new Trainer(config, 0, { pixels: bytes, count, size, channels: 3 });
+  const trainer = new Trainer(config, 0, { pixels: bytes, count, size, channels: 3 }, { gradients });
   const t0 = performance.now();
   const losses: number[] = [];
   for (let k = 0; k < config.steps; k++) losses.push((await trainer.trainStep()).loss);

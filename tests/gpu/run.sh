@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check for the NVIDIA machine (run by the device tool with `carry: [".gpu", ".gl"]`):
 #   bash tests/gpu/run.sh            -> JSON lines on stdout, also saved to $OUT/gpu-check.jsonl
-# Prepare here first: node scripts/pack-gpu-check.mjs (bundles the check, Dawn, the node binary
+# Prepare here first: npx tsx scripts/pack-gpu-check.mjs (bundles the check, Dawn, the node binary
 # and the demo data into .gpu/, ~45 MB). Vulkan loader: see the device tool's README (.gl debs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."

@@ -58,6 +58,8 @@ export interface QualityOptions {
   size: number;
   samplerSteps: number;
   seed: number;
+  /** where gradients come from (the ladder's choice: gradientEngineOf(active backend)) */
+  gradients?: 'tfjs' | 'onnxruntime';
   onProgress?: (msg: string) => void;
 }
 
@@ -70,7 +72,7 @@ export async function runQualityBench(o: QualityOptions): Promise<Record<string,
     { imageSize: size, baseChannels: 32, channelMults: [1, 2], attentionResolutions: [size / 2], groups: 8, batchSize: 32, lr: 5e-4, warmupSteps: 50, lrSchedule: 'cosine', minLr: 5e-5, ema: 0.99, steps: o.steps, workers: 0 },
     data.count,
   );
-  const trainer = new Trainer(config, o.seed, data);
+  const trainer = new Trainer(config, o.seed, data, { gradients: o.gradients });
   const losses: number[] = [];
   const t0 = performance.now();
   try {
@@ -118,7 +120,7 @@ export async function runQualityBench(o: QualityOptions): Promise<Record<string,
     return {
       bench: 'train-quality',
       dataset: 'fashion-mnist',
-      backend: tf.getBackend(),
+      backend: o.gradients === 'onnxruntime' ? `onnxruntime (optimiser on tfjs ${tf.getBackend()})` : tf.getBackend(),
       size,
       trainImages: data.count,
       evalImages: n,
