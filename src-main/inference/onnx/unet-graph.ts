@@ -8,7 +8,8 @@
  *
  * GroupNorm ('decomposed', opset 17) is the lowering torch.onnx emits for opsets < 18: Reshape
  * [B, G, -1] -> InstanceNormalization (scale 1, bias 0) -> Reshape [B, C, H, W] -> Mul gamma ->
- * Add beta; 'native' uses GroupNormalization-21 (opset 21). SiLU is Mul(x, Sigmoid(x)).
+ * Add beta; 'native' uses GroupNormalization-21 (opset 21); 'layernorm' LayerNormalization-17 on
+ * the same [B, G, -1] view. SiLU is Mul(x, Sigmoid(x)).
  */
 import { unetPlan, type ResBlockPlan } from '../../model/architecture';
 import type { UNetConfig } from '../../model/config';
@@ -29,7 +30,10 @@ export interface UNetGraphInputs {
   timestep: string;
   /** value name of a parameter (PyTorch layout, or reshaped to `dims`, e.g. a norm's [C] as [C, 1, 1]) */
   param: (name: string, dims?: number[]) => string;
-  groupNorm?: 'decomposed' | 'native';
+  /** 'decomposed': InstanceNormalization (opset 17, every provider); 'native': GroupNormalization-21;
+   *  'layernorm': LayerNormalization-17 over each group (opset 17), whose mean and 1/σ outputs
+   *  the training graph's gradient reuses */
+  groupNorm?: 'decomposed' | 'native' | 'layernorm';
   /** training graphs: a value to multiply the dropout site of ResBlock `name` by (an input mask) */
   dropout?: (block: string, dims: [number, number, number]) => string | undefined;
 }
@@ -53,9 +57,17 @@ export function emitUNet(g: OpSink, config: UNetConfig, io: UNetGraphInputs): st
       return g.op('GroupNormalization', [x, param(`${name}.weight`), param(`${name}.bias`)], { num_groups: groups, epsilon: float(GROUP_NORM_EPS) }, `${name}/gn`);
     }
     const grouped = g.op('Reshape', [x, i64(0, groups, -1)], {}, `${name}/group`);
-    const ones = g.constant('float', new Array(groups).fill(1));
-    const zeros = g.constant('float', new Array(groups).fill(0));
-    const normed = g.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: float(GROUP_NORM_EPS) }, `${name}/inorm`);
+    let normed: string;
+    if (gnMode === 'layernorm') {
+      // LayerNormalization-17 over the group axis also returns the mean and 1/σ a gradient needs
+      const m = (ch / groups) * hw * hw;
+      const ln = [grouped, g.constant('float', new Array(m).fill(1)), g.constant('float', new Array(m).fill(0))];
+      normed = g.opN('LayerNormalization', ln, 3, { axis: 2, epsilon: float(GROUP_NORM_EPS) }, `${name}/lnorm`)[0];
+    } else {
+      const ones = g.constant('float', new Array(groups).fill(1));
+      const zeros = g.constant('float', new Array(groups).fill(0));
+      normed = g.op('InstanceNormalization', [grouped, ones, zeros], { epsilon: float(GROUP_NORM_EPS) }, `${name}/inorm`);
+    }
     const back = g.op('Reshape', [normed, i64(0, ch, hw, hw)], {}, `${name}/ungroup`);
     const scaled = g.op('Mul', [back, param(`${name}.weight`, [ch, 1, 1])], {}, `${name}/gamma`);
     return g.op('Add', [scaled, param(`${name}.bias`, [ch, 1, 1])], {}, `${name}/beta`);

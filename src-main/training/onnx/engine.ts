@@ -1,8 +1,8 @@
 /**
  * Loss and parameter gradients of a UNet micro-batch on ONNX Runtime (CPU, native, every core),
  * from the training-step graph of train-graph.ts. The trainer keeps its weights, Adam state and
- * EMA in tfjs as on every other backend; per step this engine converts the weights to PyTorch
- * layout, runs the graph and converts the gradients back (layouts: model/architecture.ts header).
+ * EMA in tfjs as on every other backend; per step this engine feeds the weights (tfjs layout; the
+ * graph transposes them) and the batch, and returns the loss and the gradients in tfjs layout.
  *
  * Dropout masks (when the config has dropout) are drawn here from the counter-based generator,
  * keyed by the shard's dropout seed and the block's index, so a step's masks are a pure function
@@ -12,7 +12,6 @@ import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
 import type { UNetConfig } from '../../model/config';
 import { uniforms } from '../../diffusion/index';
-import { hwioToOihw, oihwToHwio, transpose2d } from '../../inference/onnx/export';
 import { createOrtSession, physicalCoreCount, type OrtSession } from '../../inference/onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
@@ -37,8 +36,8 @@ export class OrtGradientEngine {
   ) {}
 
   /** Builds the graph for `rows` rows and opens its session (CPU provider, `threads` intra-op threads). */
-  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string } = {}): Promise<OrtGradientEngine> {
-    const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion });
+  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string; groupNorm?: 'decomposed' | 'layernorm' } = {}): Promise<OrtGradientEngine> {
+    const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm });
     const session = await createOrtSession(graph.model, { provider: 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false, profilePrefix: opts.profilePrefix });
     return new OrtGradientEngine(config, rows, graph, session, unetParamSpecs(config));
   }
@@ -78,20 +77,11 @@ export class OrtGradientEngine {
         feeds[m.name] = f32(mask, [rows, ...m.dims]);
       });
     }
-    specs.forEach((s, i) => {
-      const w = weights[i];
-      const data = s.kind === 'conv' && s.role === 'weight' ? hwioToOihw(w, s.shape) : s.kind === 'linear' && s.role === 'weight' ? transpose2d(w, s.shape) : w;
-      feeds[graph.params[i]] = f32(data, graph.paramDims[i]);
-    });
+    // weights and gradients travel in tfjs layout (the graph transposes; train-graph.ts contract)
+    specs.forEach((_, i) => (feeds[graph.params[i]] = f32(weights[i], graph.paramDims[i])));
     const out = await this.session.run(feeds);
     const loss = (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
-    const grads = specs.map((s, i) => {
-      const g = out[graph.grads[i]].data as Float32Array;
-      if (s.kind === 'conv' && s.role === 'weight') return oihwToHwio(g, s.shape);
-      if (s.kind === 'linear' && s.role === 'weight') return transpose2d(g, s.torchShape);
-      return g;
-    });
-    return { loss, grads };
+    return { loss, grads: specs.map((_, i) => out[graph.grads[i]].data as Float32Array) };
   }
 
   /** Ends profiling (engines created with profilePrefix): ORT writes its trace file. */

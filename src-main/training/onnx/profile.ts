@@ -18,7 +18,7 @@ export function trainGraphOpClass(node: string, op: string): string {
     if (WEIGHT_GRAD.some((s) => node.includes(`/conv${s}`))) return 'conv weight gradient';
     return 'conv forward';
   }
-  if (/\/(inorm|group|ungroup|gamma|beta)(\/|$|_)/.test(node)) return 'group norm (fwd + bwd)';
+  if (/\/(inorm|lnorm|group|ungroup|gamma|beta)(\/|$|_)/.test(node)) return 'group norm (fwd + bwd)';
   if (/\/(silu|sigmoid)(\/|$|_)/.test(node)) return 'SiLU (fwd + bwd)';
   if (/\/(qk|qT|scale|softmax|av|aT|flat|unflat|qkv)(\/|$|_)/.test(node)) return 'attention matmuls and softmax (fwd + bwd)';
   if (node.includes('/gemm')) return 'linear layers (fwd + bwd)';

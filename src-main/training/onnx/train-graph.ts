@@ -11,7 +11,10 @@
  *                                     element count, so Σ over shards of `loss` is the batch loss
  *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
- *            <param> PyTorch layout under its state_dict key (norm weights and biases as [C, 1, 1])
+ *            <param> tfjs layout (model/architecture.ts: conv HWIO, linear [in, out]) under its
+ *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
+ *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
+ *                    uses, so their gradients come back in tfjs layout through the Transpose VJP
  *   outputs  loss [] then one gradient per parameter, in unetParamSpecs order, each the shape of
  *            its input.
  */
@@ -40,7 +43,7 @@ export interface TrainGraph {
 }
 
 /** Builds the training-step graph of `config` for micro-batches (or shards) of `rows` images. */
-export function buildTrainGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string } = {}): TrainGraph {
+export function buildTrainGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm' } = {}): TrainGraph {
   const cfg = validateUNetConfig(config);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`buildTrainGraph: rows must be a positive integer, got ${rows}`);
   unetPlan(cfg); // validates the plan (attention resolutions etc.)
@@ -52,22 +55,31 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
   const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
   const specs = unetParamSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.name, s]));
-  const paramValue = new Map<string, { value: string; dims: number[] }>();
+  const paramValue = new Map<string, { input: string; value: string; dims: number[] }>();
   const param = (name: string, dims?: number[]): string => {
     const have = paramValue.get(name);
     if (have) return have.value;
     const spec = specByName.get(name);
     if (!spec) throw new Error(`buildTrainGraph: no parameter ${name} (internal error)`);
-    const d = dims ?? spec.torchShape;
-    const value = g.input(name, d, true);
-    paramValue.set(name, { value, dims: d });
-    return value;
+    let entry: { input: string; value: string; dims: number[] };
+    if (spec.role === 'weight' && spec.kind !== 'norm') {
+      // tfjs HWIO -> OIHW: perm [3, 2, 0, 1]; tfjs [in, out] -> [out, in]
+      const input = g.input(name, spec.shape, true);
+      entry = { input, value: g.op('Transpose', [input], { perm: spec.kind === 'conv' ? [3, 2, 0, 1] : [1, 0] }, `${name}/torch_layout`), dims: spec.shape };
+    } else {
+      const d = dims ?? spec.torchShape;
+      const input = g.input(name, d, true);
+      entry = { input, value: input, dims: d };
+    }
+    paramValue.set(name, entry);
+    return entry.value;
   };
   const masks: TrainGraph['masks'] = [];
   const out = emitUNet(g, cfg, {
     sample,
     timestep,
     param,
+    groupNorm: opts.groupNorm ?? 'layernorm',
     dropout:
       cfg.dropout > 0
         ? (block, dims) => {
@@ -83,7 +95,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
   const dOut = g.raw('Mul', [diff, g.raw('Mul', [coef, g.constant('float', [2], [])], {}, 'loss/2coef')], {}, 'loss/dout');
   const params = specs.map((s) => s.name);
   for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
-  const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.value));
+  const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.input));
   const paramDims = params.map((n) => paramValue.get(n)!.dims);
 
   const inputs = [

@@ -125,6 +125,14 @@ describe('DiffGraph gradients of the other UNet ops = central finite differences
         return g.op('Add', [g.op('Mul', [g.op('Reshape', [n, g.constant('int64', [0, 4, 3, 3])]), gamma]), beta]);
       },
     }],
+    ['GroupNorm lowering for training (LayerNormalization with mean and 1/σ outputs)', {
+      inputs: [{ name: 'x', dims: [2, 4, 3, 3], grad: true }],
+      build: (g, [x]) => {
+        const grouped = g.op('Reshape', [x, g.constant('int64', [0, 2, -1])]);
+        const [n] = g.opN('LayerNormalization', [grouped, g.constant('float', new Array(18).fill(1)), g.constant('float', new Array(18).fill(0))], 3, { axis: 2, epsilon: { float: 1e-5 } });
+        return g.op('Reshape', [n, g.constant('int64', [0, 4, 3, 3])]);
+      },
+    }],
     ['SiLU x·σ(x)', { inputs: [{ name: 'x', dims: [3, 5], grad: true }], build: (g, [x]) => g.op('Mul', [x, g.op('Sigmoid', [x])]) }],
     ['attention: Split, Transpose, MatMul, scale, Softmax', {
       inputs: [{ name: 'qkv', dims: [2, 6, 4], grad: true }],
