@@ -127,18 +127,6 @@ export function hwioToOihw(w: Float32Array, [kh, kw, cin, cout]: number[]): Floa
   return out;
 }
 
-/** ONNX/PyTorch OIHW [cout, cin, kh, kw] -> tfjs HWIO [kh, kw, cin, cout] (inverse of hwioToOihw). */
-export function oihwToHwio(w: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let o = 0; o < cout; o++)
-    for (let i = 0; i < cin; i++)
-      for (let y = 0; y < kh; y++) {
-        const src = ((o * cin + i) * kh + y) * kw;
-        for (let x = 0; x < kw; x++) out[((y * kw + x) * cin + i) * cout + o] = w[src + x];
-      }
-  return out;
-}
-
 /** tfjs linear [in, out] -> PyTorch [out, in]. */
 export function transpose2d(w: Float32Array, [rows, cols]: number[]): Float32Array {
   const out = new Float32Array(w.length);
