@@ -252,6 +252,11 @@ describe('the studio (web mode)', () => {
     await page.getByTestId('toast-action').click();
     await expect.poll(() => page.getByTestId('gallery-total').textContent()).toBe(String(before));
     expect((await service!.api['gallery:meta']({ id })).meta.deletedAt).toBeNull();
+    // after a click outside the grid, keys are no longer the grid's: Delete trashes nothing
+    await page.getByTestId('gallery-total').click();
+    await page.keyboard.press('Delete');
+    await page.waitForTimeout(300);
+    expect(await page.getByTestId('gallery-total').textContent()).toBe(String(before));
     expect(consoleErrors).toEqual([]);
   });
 });
