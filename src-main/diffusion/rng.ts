@@ -213,6 +213,32 @@ export function uniforms(seed: number, stream: number, count: number, start = 0)
 }
 
 /**
+ * Inverted-dropout mask (Srivastava et al. 2014, scaled by 1/(1-p) as in torch.nn.Dropout):
+ * element i is 0 with probability `p`, else 1/(1-p). Four elements per Philox block (one 32-bit
+ * word each: dropped when the word < p·2^32), block = start + ⌊i/4⌋, so masks are 4x cheaper than
+ * uniform() draws and a pure function of (seed, stream, position).
+ */
+export function dropoutMask(seed: number, stream: number, count: number, p: number, start = 0): Float32Array {
+  checkSeed(seed);
+  if (!(p >= 0 && p < 1)) throw new DiffusionConfigError('dropout', `dropout probability must be in [0, 1), got ${p}`);
+  const k0 = seed % TWO32;
+  const k1 = Math.floor(seed / TWO32);
+  const s0 = stream % TWO32;
+  const s1 = Math.floor(stream / TWO32);
+  const threshold = p * TWO32;
+  const keep = 1 / (1 - p);
+  const w = new Uint32Array(4);
+  const out = new Float32Array(count);
+  for (let j = 0; j < count; j += 4) {
+    const block = start + j / 4;
+    philox4x32(block % TWO32, Math.floor(block / TWO32), s0, s1, k0, k1, w);
+    const n = Math.min(4, count - j);
+    for (let q = 0; q < n; q++) out[j + q] = w[q] < threshold ? 0 : keep;
+  }
+  return out;
+}
+
+/**
  * Noise for a batch: image b uses seeds[b]; each image has `perImageSize` numbers (C*H*W).
  * initial() -> stream 0; step(s, d) -> stream stepStream(s, d). Arrays are B*perImageSize long.
  */

@@ -11,7 +11,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
 import type { UNetConfig } from '../../model/config';
-import { uniforms } from '../../diffusion/index';
+import { dropoutMask } from '../../diffusion/index';
 import { createOrtSession, physicalCoreCount, type OrtSession } from '../../inference/onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
@@ -71,10 +71,7 @@ export class OrtGradientEngine {
       const p = config.dropout;
       graph.masks.forEach((m, i) => {
         const n = rows * m.dims[0] * m.dims[1] * m.dims[2];
-        const u = uniforms(dropoutSeed, DROPOUT_STREAM + i, n);
-        const mask = new Float32Array(n);
-        for (let j = 0; j < n; j++) mask[j] = u[j] >= p ? 1 / (1 - p) : 0;
-        feeds[m.name] = f32(mask, [rows, ...m.dims]);
+        feeds[m.name] = f32(dropoutMask(dropoutSeed, DROPOUT_STREAM + i, n, p), [rows, ...m.dims]);
       });
     }
     // weights and gradients travel in tfjs layout (the graph transposes; train-graph.ts contract)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { batchNoise, normal, normals, philox4x32, stepStream, uniforms } from '../../../src-main/diffusion/rng';
+import { batchNoise, dropoutMask, normal, normals, philox4x32, stepStream, uniforms } from '../../../src-main/diffusion/rng';
 import { DiffusionConfigError } from '../../../src-main/diffusion/types';
 
 const hex = (a: Uint32Array) => Array.from(a, (v) => v.toString(16).padStart(8, '0')).join(' ');
@@ -81,5 +81,30 @@ describe('batchNoise', () => {
       expect(Array.from(st.slice(6 * b, 6 * b + 6))).toEqual(Array.from(normals(seeds[b], 1 + 256 * 4 + 1, 6)));
     }
     expect(B.step(4)).toEqual(B.step(4, 0));
+  });
+});
+
+describe('dropoutMask', () => {
+  it('drops each element with probability p, scales the rest by 1/(1-p), from the words of one Philox block per four elements', () => {
+    const n = 200_000;
+    const p = 0.3;
+    const m = dropoutMask(7, 11, n, p);
+    let dropped = 0;
+    let other = 0;
+    for (const v of m) {
+      if (v === 0) dropped++;
+      else if (v !== Math.fround(1 / 0.7)) other++;
+    }
+    expect(other).toBe(0);
+    // binomial: sd = sqrt(n p (1-p)) ≈ 205; 5 sd
+    expect(Math.abs(dropped - n * p)).toBeLessThan(5 * Math.sqrt(n * p * (1 - p)));
+    // element 4k+q uses word q of block k
+    const w = new Uint32Array(4);
+    philox4x32(3, 0, 11, 0, 7, 0, w);
+    for (let q = 0; q < 4; q++) expect(m[12 + q] === 0).toBe(w[q] < p * 2 ** 32);
+    // a pure function of position: an offset window repeats the tail
+    expect(Array.from(dropoutMask(7, 11, 8, p, 5))).toEqual(Array.from(m.subarray(20, 28)));
+    expect(Array.from(dropoutMask(7, 11, 10, 0))).toEqual(new Array(10).fill(1));
+    expect(() => dropoutMask(7, 11, 4, 1)).toThrow(/dropout/);
   });
 });
