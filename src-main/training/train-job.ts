@@ -33,12 +33,21 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       }
     : {};
   const trainer = new Trainer(spec.config, spec.seed, cache, { ...init, gradients: gradientEngineOf(backend.active) });
-  const savedShards = init.init ? Number((init.init.parsed.meta as Record<string, unknown>).shards ?? 1) : undefined;
-  if (spec.init?.mode === 'resume' && savedShards !== undefined && savedShards !== trainer.shards) {
-    ctx.post({
-      type: 'log',
-      message: `resuming with ${trainer.shards} gradient shard(s) where the run used ${savedShards}: the losses will not repeat the uninterrupted run exactly (set workers to match)`,
-    });
+  const savedMeta = init.init ? (init.init.parsed.meta as Record<string, unknown>) : undefined;
+  if (spec.init?.mode === 'resume' && savedMeta) {
+    const savedShards = Number(savedMeta.shards ?? 1);
+    const savedEngine = String(savedMeta.gradients ?? 'tfjs');
+    if (savedEngine !== trainer.gradients) {
+      ctx.post({
+        type: 'log',
+        message: `resuming with gradients from ${trainer.gradients} where the run used ${savedEngine}: the losses will not repeat the uninterrupted run exactly (choose the run's backend to match)`,
+      });
+    } else if (savedShards !== trainer.shards) {
+      ctx.post({
+        type: 'log',
+        message: `resuming with ${trainer.shards} gradient shard(s) where the run used ${savedShards}: the losses will not repeat the uninterrupted run exactly (set workers to match)`,
+      });
+    }
   }
   const total = spec.config.steps;
   let pending: { step: number; loss: number }[] = [];

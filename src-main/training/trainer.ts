@@ -114,6 +114,8 @@ export class Trainer {
   private readonly ort: Promise<OrtGradientEngine> | undefined;
   /** shards per micro-batch: 1 in-process, else the workers (+1 with a local shard) */
   readonly shards: number;
+  /** where the loss gradients are computed */
+  readonly gradients: 'tfjs' | 'onnxruntime';
   /** optimiser steps completed */
   step = 0;
 
@@ -153,6 +155,7 @@ export class Trainer {
     // Started once here; their replicas build while the caller prepares the first step.
     const backend = init.parallel?.backend ?? tf.getBackend();
     const workers = resolveWorkerCount(config.workers, backend, config.batchSize);
+    this.gradients = init.gradients ?? 'tfjs';
     if (init.gradients === 'onnxruntime') {
       // ORT parallelises inside each op; `workers` > 0 sets its thread count
       this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined });
@@ -355,8 +358,10 @@ export class Trainer {
       step: this.step,
       optimizerStep: this.optimizer.step,
       emaUpdates: this.ema.updates,
-      // data-parallel shards per micro-batch: a resume with another count changes the numbers
+      // data-parallel shards per micro-batch and the gradient engine: a resume with another
+      // count or engine changes the numbers (float summation order, dropout masks)
       shards: this.shards,
+      gradients: this.gradients,
       dataPosition: this.step * this.config.gradAccum * this.config.batchSize,
       rng: { generator: 'philox4x32-10', streams: TRAIN_STREAMS },
       weightsDigest: this.weightsDigest(),
