@@ -158,7 +158,9 @@ export class Trainer {
     this.gradients = init.gradients ?? 'tfjs';
     if (init.gradients === 'onnxruntime') {
       // ORT parallelises inside each op; `workers` > 0 sets its thread count
-      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined });
+      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined }).catch((e: unknown) => {
+        throw new Error(`The ONNX Runtime training graph could not start: ${(e as Error).message}. Train with the wasm backend instead (Train page → Advanced → Backend, or --backend wasm).`);
+      });
       this.ort.catch(() => {}); // surfaced by the first trainStep
       this.shards = 1;
     } else if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
