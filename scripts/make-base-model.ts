@@ -3,7 +3,8 @@
  * model's weights; no optimiser state), a manifest entry with the training config, data, licence,
  * steps and loss, and a 4x4 sample grid.
  *   npx tsx scripts/make-base-model.ts --checkpoint LIB/runs/run_x/checkpoints/step-N.sfwt \
- *     --id emoji-32 --name "Emoji 32 px" --dataset "…" --licence "…"
+ *     --id emoji-32 --name "Emoji 32 px" --dataset "…" --licence "…" [--prior-steps N]
+ * (--prior-steps: steps of the run(s) the checkpoint's run was fine-tuned from, added to `steps`)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ const { values: a } = parseArgs({
     description: { type: 'string' },
     sampler: { type: 'string', default: 'dpmpp-2m' },
     'sampler-steps': { type: 'string', default: '20' },
+    // the checkpoint's run fine-tuned an earlier run: its steps count towards the model's total
+    'prior-steps': { type: 'string', default: '0' },
   },
 });
 if (!a.checkpoint || !a.id || !a.name) throw new Error('--checkpoint, --id and --name are required');
@@ -48,7 +51,7 @@ const entry = {
   description: a.description ?? '',
   licence: a.licence ?? '',
   data: a.dataset ?? '',
-  steps: meta.step,
+  steps: Number(meta.step) + Number(a['prior-steps']),
   loss: meta.loss,
   trainConfig,
   // the sampler that shows this model best (first run); the grid below uses it
