@@ -198,8 +198,9 @@ export class DiffGraph implements OpSink {
 
   /**
    * Emits the adjoints: `seeds` maps values to their adjoint values (e.g. the network output to
-   * ∂loss/∂output); returns the adjoint value of each of `wrt` (a zero constant-free Mul when a
-   * parameter got none: its gradient is exactly zero).
+   * ∂loss/∂output); returns the adjoint value of each of `wrt` (w·0 for one that got none: its
+   * gradient is exactly zero). Every consumer of a live value is on the tape, so a value's adjoint
+   * is complete when the reverse walk reaches its producer.
    */
   backward(seeds: ReadonlyMap<string, string>, wrt: readonly string[]): string[] {
     const parts = new Map<string, string[]>();
