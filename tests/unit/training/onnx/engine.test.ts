@@ -58,4 +58,38 @@ describe('ONNX Runtime training graph', () => {
       await engine.dispose();
     }
   });
+
+  it('with dropout: one mask input per res block, drawn from the dropout seed (same seed, same gradients)', async () => {
+    const config = { ...CONFIG, dropout: 0.2 };
+    const rows = 2;
+    const engine = await OrtGradientEngine.create(config, rows, { threads: 1 });
+    try {
+      expect(engine.graph.masks.map((m) => m.name)).toEqual(['mask.down.0.0', 'mask.down.1.0', 'mask.down.3.0', 'mask.down.4.0', 'mask.mid1', 'mask.mid2', 'mask.up.0.0', 'mask.up.1.0', 'mask.up.2.0', 'mask.up.4.0', 'mask.up.5.0', 'mask.up.6.0']);
+      const model = new UNet(config, { seed: 3 });
+      const weights = model.variables().map((v) => v.dataSync() as Float32Array);
+      model.dispose();
+      const batch = batchOf(rows, config.imageSize, 5);
+      const a = await engine.lossAndGrads(weights, batch, rows, 42);
+      const b = await engine.lossAndGrads(weights, batch, rows, 42);
+      const c = await engine.lossAndGrads(weights, batch, rows, 43);
+      expect(b.loss).toBe(a.loss);
+      expect(Array.from(b.grads[10])).toEqual(Array.from(a.grads[10]));
+      expect(c.loss).not.toBe(a.loss);
+      await expect(engine.lossAndGrads(weights, batch, rows)).rejects.toThrow(/dropout seed/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('refuses a batch of another size than it was built for', async () => {
+    const engine = await OrtGradientEngine.create(CONFIG, 2, { threads: 1 });
+    try {
+      const model = new UNet(CONFIG, { seed: 3 });
+      const weights = model.variables().map((v) => v.dataSync() as Float32Array);
+      model.dispose();
+      await expect(engine.lossAndGrads(weights, batchOf(3, CONFIG.imageSize, 1), 3)).rejects.toThrow(/built for 2 rows, got 3/);
+    } finally {
+      await engine.dispose();
+    }
+  });
 });
