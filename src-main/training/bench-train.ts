@@ -58,8 +58,8 @@ export interface TrainBenchResult {
   shard_compute_s?: number;
   /** median of step time minus the slowest shard: weight publishing, messaging, gradient sums, Adam */
   coordinator_overhead_s?: number;
-  /** onnxruntime: intra-op threads, and the median time of the gradient graph call (layout
-   *  conversions included); the rest of a step is the tfjs side (weights out, Adam) */
+  /** onnxruntime: intra-op threads, and the median time of the gradient graph call (input
+   *  copies included); the rest of a step is the tfjs side (weights out, gradients in, Adam) */
   ort_threads?: number;
   gradient_s?: number;
   /** onnxruntime with profile: ONNX Runtime's per-kernel times of one gradient-graph run */

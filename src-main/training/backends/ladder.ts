@@ -7,9 +7,9 @@
  * `onnxruntime` computes the loss gradients as an ONNX graph on ONNX Runtime's native CPU kernels
  * (training/onnx: onnxruntime-node has no training API, the gradient is itself a graph), all cores
  * inside each op; the model, Adam, EMA and previews stay in tfjs on wasm (cpu if wasm fails). It
- * ranks above wasm because it is faster on every CPU measured (bench UNet, batch 16, 2 cores:
- * 0.85 s for a step's gradients against 2.7 s for two wasm workers) and below the native tfjs
- * and GPU rungs, which run the whole step on their device.
+ * ranks above wasm because it is faster on the CPU measured (bench UNet, batch 16, 2 cores: a
+ * whole step in 0.90 s against 2.74 s with two wasm workers) and below the native tfjs and GPU
+ * rungs, which run the whole step on their device.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from './wasm';

@@ -13,13 +13,17 @@
  * without one throws when a gradient would have to flow through it.
  *
  * Convolution gradients (stride s, padding p, k x k, group 1) — the bulk of a training step:
- * - weight: im2col as k² strided slices of the padded input, then one GEMM
+ * - weight, stride > 1: im2col as k² strided slices of the padded input, then one GEMM
  *   dW[Co, Ci·k·k] = dY[Co, N·H'·W'] · cols[Ci·k·k, N·H'·W']ᵀ (the form DESIGN.md §3 asks for);
+ *   stride 1: k² GEMMs over shifted windows of the flattened padded input (no im2col copy; see
+ *   the Conv rule); 1x1: one GEMM;
  * - input, stride 1: the forward conv of dY with the flipped, channel-swapped kernel and padding
  *   k-1-p (Dumoulin & Visin 2016, §4.1), which runs on ORT's fast forward kernels; stride > 1:
  *   ConvTranspose with the output padding that restores the input size (their §4.5).
  * Measured on the bench UNet's largest conv (16 x 64 x 32 x 32, 3x3, 2 threads): forward 8.6 ms,
- * input gradient 8.3 ms (ConvTranspose: 12.2), weight gradient 12.8 ms (the conv-with-dY trick: 29.7).
+ * input gradient 8.3 ms (ConvTranspose: 12.2), weight gradient as im2col + one GEMM 12.8 ms (the
+ * conv-with-dY trick: 29.7); the shifted frames below then took the whole bench UNet's gradient
+ * graph from 855 to 805 ms.
  */
 import { GraphBuilder, type Attr } from '../../inference/onnx/graph';
 import type { OpSink } from '../../inference/onnx/unet-graph';
