@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // The browser end-to-end test lives in tests/e2e and is run by scripts/test.mjs separately.
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'],
+    include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/security/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,
