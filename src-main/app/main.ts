@@ -1,20 +1,64 @@
 /**
  * Electron main: lifecycle, the window, IPC wiring and the sfumato:// protocol. Domain work lives
- * in the service layer; heavy work runs in utility processes.
+ * in the service layer; heavy work runs in utility processes. The security decisions are in
+ * security.ts, the protocol handler in app-protocol.ts and the IPC table in ipc.ts (plain modules,
+ * unit-tested without Electron); this file only connects them to Electron's hooks.
  */
-import { app, BrowserWindow, ipcMain, net, protocol, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session, shell, type WebContents } from 'electron';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ALL_CHANNELS, EVENTS, type Channel } from '../api/channels';
-import { ApiError } from '../api/errors';
+import { fileURLToPath } from 'node:url';
+import { EVENTS } from '../api/channels';
 import type { JobProgress } from '../api/types';
 import { Sfumato } from '../services/sfumato';
+import { handleAppRequest } from './app-protocol';
+import { buildIpcHandlers } from './ipc';
+import { APP_ENTRY_URL, APP_SCHEME, isSafeExternalUrl, isTrustedUrl, navigationDecision, permissionDecision, trustedOrigins } from './security';
 import { utilityLauncher } from './utility-launcher';
 
 const mainDir = dirname(fileURLToPath(import.meta.url));
 let service: Sfumato | undefined;
 
-protocol.registerSchemesAsPrivileged([{ scheme: 'sfumato', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// The Vite dev server (electron-vite dev) is trusted only when it is on loopback.
+const devUrl = process.env.ELECTRON_RENDERER_URL;
+const trusted = trustedOrigins(devUrl);
+
+// Before app ready: the app's own scheme is standard (relative URLs, its own origin), secure
+// (a secure context like https), fetchable and streamable. Not corsEnabled and not bypassCSP:
+// other origins cannot read it, and the page's CSP applies to it.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true, codeCache: true } },
+]);
+// Every renderer sandboxed, whatever its webPreferences say.
+app.enableSandbox();
+
+function openExternal(url: string): void {
+  if (isSafeExternalUrl(url)) void shell.openExternal(url);
+  else console.warn(`Sfumato did not open ${JSON.stringify(url)}: only http and https links go to the browser.`);
+}
+
+/** Guards for every web contents the app ever creates (windows, and any frame that slips in). */
+function harden(contents: WebContents): void {
+  // Links that want a new window open in the browser (http/https only), never inside the app.
+  contents.setWindowOpenHandler(({ url }) => {
+    openExternal(url);
+    return { action: 'deny' };
+  });
+  // A clicked link, a dropped file or a redirect must not move the window (and the preload API)
+  // to another page.
+  const guard = (e: { preventDefault(): void }, url: string) => {
+    const d = navigationDecision(url, trusted);
+    if (d.allow) return;
+    e.preventDefault();
+    if (d.openExternal) openExternal(url);
+  };
+  contents.on('will-navigate', (e) => guard(e, e.url));
+  contents.on('will-redirect', (e) => guard(e, e.url));
+  contents.on('will-frame-navigate', (e) => {
+    if (!e.isMainFrame) guard(e, e.url);
+  });
+  // The app has no <webview>; none may be attached.
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+}
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -29,21 +73,24 @@ function createWindow(): BrowserWindow {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
     },
   });
-  // Links open in the browser, never inside the app.
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  const devUrl = process.env.ELECTRON_RENDERER_URL;
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(mainDir, '../renderer/index.html'));
+  void win.loadURL(devUrl ?? APP_ENTRY_URL);
   return win;
 }
 
 async function start(): Promise<void> {
   await app.whenReady();
+
+  // No page gets a permission it asks for, except clipboard writes from the app itself.
+  session.defaultSession.setPermissionRequestHandler((wc, permission, callback, details) => {
+    callback(permissionDecision(permission, details.requestingUrl ?? wc.getURL(), trusted));
+  });
+  session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionDecision(permission, requestingOrigin, trusted));
+
   service = await Sfumato.open({
     libraryPath: process.env.SFUMATO_HOME ? undefined : join(app.getPath('userData'), 'library'),
     mode: 'desktop',
@@ -51,26 +98,13 @@ async function start(): Promise<void> {
   });
   const s = service;
 
-  // sfumato://library/<relative path> serves library images (validated against the library root).
-  protocol.handle('sfumato', (req) => {
-    const url = new URL(req.url);
-    try {
-      const abs = s.library.abs(decodeURIComponent(url.pathname.replace(/^\//, '')));
-      return net.fetch(pathToFileURL(abs).toString());
-    } catch {
-      return new Response('bad path', { status: 400 });
-    }
-  });
+  // sfumato://app/ is the built renderer; sfumato://app/library/<rel> serves library images/JSON.
+  const rendererDir = join(mainDir, '../renderer');
+  protocol.handle(APP_SCHEME, (req) => handleAppRequest(req, { rendererDir, library: s.library }));
 
-  for (const channel of ALL_CHANNELS) {
-    ipcMain.handle(channel, async (_event, req: unknown) => {
-      try {
-        const fn = s.api[channel as Channel] as (r: unknown) => Promise<unknown>;
-        return { ok: true, result: await fn(req) };
-      } catch (e) {
-        return { ok: false, error: ApiError.from(e).toJSON() };
-      }
-    });
+  // Only frames of the app itself may call the contract.
+  for (const [channel, handler] of buildIpcHandlers(s.api, (url) => isTrustedUrl(url, trusted))) {
+    ipcMain.handle(channel, (event, req: unknown) => handler(event.senderFrame?.url, req));
   }
   s.events.on('jobs:progress', (p: JobProgress) => {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send(EVENTS.jobProgress, p);
@@ -81,6 +115,8 @@ async function start(): Promise<void> {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
 }
+
+app.on('web-contents-created', (_e, contents) => harden(contents));
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();

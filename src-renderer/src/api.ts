@@ -70,10 +70,13 @@ export const api: SfumatoApi = Object.fromEntries(
   (Object.values(CHANNELS) as Channel[]).map((ch) => [ch, (req: unknown) => invoke(ch, req as never)]),
 ) as unknown as SfumatoApi;
 
-/** URL of a library file (sample PNG, thumbnail) for <img src>. */
+/**
+ * URL of a library file (sample PNG, thumbnail) for <img src>. Desktop: on the app's own origin
+ * (sfumato://app), so canvases may read the pixels back.
+ */
 export function fileUrl(rel: string): string {
   const path = rel.split('/').map(encodeURIComponent).join('/');
-  return transport === 'ipc' ? `sfumato://library/${path}` : `/api/files/${path}?token=${encodeURIComponent(token)}`;
+  return transport === 'ipc' ? `sfumato://app/library/${path}` : `/api/files/${path}?token=${encodeURIComponent(token)}`;
 }
 
 type ProgressListener = (p: JobProgress) => void;
