@@ -37,6 +37,7 @@ export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  payload_too_large: 413,
   cancelled: 499,
   unavailable: 503,
   internal: 500,

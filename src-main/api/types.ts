@@ -441,6 +441,7 @@ export type ApiErrorCode =
   | 'bad_request'
   | 'not_found'
   | 'conflict'
+  | 'payload_too_large'
   | 'unauthorized'
   | 'cancelled'
   | 'unavailable'

@@ -28,15 +28,21 @@ export type Transport = 'ipc' | 'web';
 const bridge = typeof window !== 'undefined' ? window.sfumato : undefined;
 export const transport: Transport = bridge ? 'ipc' : 'web';
 
-/** Token for web mode: from `?token=` on first load, then kept for this tab. */
+/**
+ * Token for web mode: from `?token=` (loopback servers) or `#token=` (servers on another host,
+ * where the token must stay out of request URLs) on first load, then kept for this tab.
+ */
 function webToken(): string {
-  const fromUrl = new URLSearchParams(location.search).get('token');
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const fromUrl = new URLSearchParams(location.search).get('token') ?? hash.get('token');
   if (fromUrl) {
     sessionStorage.setItem('sfumato-token', fromUrl);
     // Keep the token out of the address bar, history and screenshots once it is stored.
     const url = new URL(location.href);
     url.searchParams.delete('token');
-    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+    hash.delete('token');
+    const rest = hash.toString();
+    history.replaceState(history.state, '', url.pathname + url.search + (rest ? '#' + rest : ''));
     return fromUrl;
   }
   return sessionStorage.getItem('sfumato-token') ?? '';
@@ -71,12 +77,21 @@ export const api: SfumatoApi = Object.fromEntries(
 ) as unknown as SfumatoApi;
 
 /**
+ * Web mode: asks the server (with the token in the Authorization header) for the HttpOnly cookie
+ * that lets `<img src>` load library files, so no URL carries the token. Call before mounting.
+ */
+export async function openWebSession(): Promise<void> {
+  if (transport !== 'web' || !token) return;
+  await fetch('/api/session', { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(() => undefined);
+}
+
+/**
  * URL of a library file (sample PNG, thumbnail) for <img src>. Desktop: on the app's own origin
- * (sfumato://app), so canvases may read the pixels back.
+ * (sfumato://app), so canvases may read the pixels back; web mode authenticates by cookie.
  */
 export function fileUrl(rel: string): string {
   const path = rel.split('/').map(encodeURIComponent).join('/');
-  return transport === 'ipc' ? `sfumato://app/library/${path}` : `/api/files/${path}?token=${encodeURIComponent(token)}`;
+  return transport === 'ipc' ? `sfumato://app/library/${path}` : `/api/files/${path}`;
 }
 
 type ProgressListener = (p: JobProgress) => void;
@@ -92,7 +107,9 @@ function connect(): void {
     return;
   }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  socket = new WebSocket(`${proto}//${location.host}/api/events?token=${encodeURIComponent(token)}`);
+  // Browsers cannot set headers on a WebSocket: the token travels as a subprotocol, and the server
+  // answers with plain `sfumato` (see src-main/server/http.ts).
+  socket = new WebSocket(`${proto}//${location.host}/api/events`, ['sfumato', `sfumato.token.${token}`]);
   socket.onopen = () => (retry = 0);
   socket.onmessage = (ev) => {
     const msg = JSON.parse(String(ev.data)) as { event: string; payload: JobProgress };

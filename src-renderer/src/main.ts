@@ -1,6 +1,8 @@
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
 import App from './App.vue';
+import { openWebSession } from './api';
 import './styles/base.css';
 
-createApp(App).use(createPinia()).mount('#app');
+// Web mode: the library-files cookie first, so the first <img> already loads.
+void openWebSession().finally(() => createApp(App).use(createPinia()).mount('#app'));
