@@ -33,16 +33,21 @@ export const transport: Transport = bridge ? 'ipc' : 'web';
  * where the token must stay out of request URLs) on first load, then kept for this tab.
  */
 function webToken(): string {
-  const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const fromUrl = new URLSearchParams(location.search).get('token') ?? hash.get('token');
+  const url = new URL(location.href);
+  let fromUrl = url.searchParams.get('token');
+  url.searchParams.delete('token');
+  // `#token=…` comes first in the fragment; whatever follows (`&…`) is kept. The router's own
+  // fragment (`#/datasets`) is left exactly as it is.
+  let hash = location.hash;
+  const m = /^#token=([^&]*)&?/.exec(hash);
+  if (m) {
+    fromUrl ??= decodeURIComponent(m[1]);
+    hash = '#' + hash.slice(m[0].length);
+  }
   if (fromUrl) {
     sessionStorage.setItem('sfumato-token', fromUrl);
     // Keep the token out of the address bar, history and screenshots once it is stored.
-    const url = new URL(location.href);
-    url.searchParams.delete('token');
-    hash.delete('token');
-    const rest = hash.toString();
-    history.replaceState(history.state, '', url.pathname + url.search + (rest ? '#' + rest : ''));
+    history.replaceState(history.state, '', url.pathname + url.search + (hash.length > 1 ? hash : ''));
     return fromUrl;
   }
   return sessionStorage.getItem('sfumato-token') ?? '';
