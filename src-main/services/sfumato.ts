@@ -1068,7 +1068,8 @@ async function readUserFile(file: string, maxBytes: number, field: string): Prom
   try {
     return await readRegularFile(resolve(file), maxBytes);
   } catch (e) {
-    if (e instanceof DatasetError) throw new ApiError(e.code === 'not_found' ? 'not_found' : 'bad_request', `${file} ${e.message}`, { field, reason: e.code });
+    // a missing file is bad input (exit code 2 in the CLI), like every other refusal here
+    if (e instanceof DatasetError) throw new ApiError('bad_request', `${file} ${e.message}`, { field, reason: e.code });
     throw e;
   }
 }
