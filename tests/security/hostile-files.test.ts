@@ -262,4 +262,38 @@ describe('Ctrl-C during a long CLI command', () => {
     expect(stdout).toBe('');
     expect(code).toBe(1);
   });
+
+  it('sample: the images made so far are listed, then a "cancelled" line, exit code 1', { timeout: 90_000 }, async () => {
+    const lib = join(tmp.dir, 'lib-cli');
+    const proc = spawn(process.execPath, [CLI, '--data-dir', lib, 'sample', '--model', 'emoji-32', '--count', '1', '--steps', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /\[sample\] \d+\/1000/.test(stderr)) {
+        sent = true;
+        proc.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+    expect(sent).toBe(true);
+    expect(stderr).not.toMatch(/TypeError|ReferenceError|\n\s+at .+:\d+:\d+/);
+    expect(stderr).toMatch(/sfumato: cancelled: 0 image\(s\) were finished before Ctrl-C/);
+    expect(code).toBe(1);
+  });
+});
+
+describe('CLI error lines', () => {
+  it('say what happened and what to do for decoder and runtime errors, without a stack', async () => {
+    const { userMessage } = await import('../../src-main/cli/main');
+    const { ApiError } = await import('../../src-main/api/errors');
+    const pixel = userMessage(new ApiError('internal', 'Input image exceeds pixel limit'));
+    expect(pixel.message).toMatch(/^an image is larger than Sfumato reads \(Input image exceeds pixel limit\)\. Use an image of at most 50 megapixels/);
+    expect(pixel.code).toBe('bad_request');
+    const bug = userMessage(new TypeError("Cannot read properties of undefined (reading 'file')"));
+    expect(bug.message).toMatch(/^unexpected error \(TypeError: Cannot read properties .*\)\. This is a bug in Sfumato: please report it/);
+    expect(bug.message).not.toMatch(/\n/);
+    const ours = new ApiError('not_found', 'No gallery sample smp_x.');
+    expect(userMessage(ours)).toEqual({ code: 'not_found', message: 'No gallery sample smp_x.' });
+  });
 });
