@@ -106,6 +106,21 @@ describe('PNG text-chunk bombs', () => {
     }
   });
 
+  it('the capped text reader stops inflating once refused bombs have spent the text budget', async () => {
+    const { readPngText, DEFAULT_PNG_READ_LIMITS } = await import('../../src-main/gallery/png-chunks');
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000000' } }).png().toBuffer();
+    const small = zlib.deflateSync(Buffer.alloc(2 * 1024 * 1024), { level: 9 }); // ~2 KB, expands past the 1 MB cap
+    const parts: Buffer[] = [png.subarray(0, 33)];
+    for (let i = 0; i < 200; i++) parts.push(chunk('zTXt', Buffer.concat([Buffer.from(`k${i}\0\0`, 'latin1'), small])));
+    parts.push(png.subarray(33));
+    const r = readPngText(Buffer.concat(parts));
+    const codes = r.problems.map((p) => p.code);
+    const inflated = codes.filter((c) => c === 'inflate_limit').length;
+    // each refusal cost up to maxTextBytes of inflating: at most budget / cap of them, then skipped
+    expect(inflated).toBeLessThanOrEqual(DEFAULT_PNG_READ_LIMITS.maxTotalTextBytes / DEFAULT_PNG_READ_LIMITS.maxTextBytes);
+    expect(codes).toContain('text_budget');
+  });
+
   it('a PNG with a little text metadata still imports', async () => {
     const dir = join(tmp.dir, 'small-text');
     mkdirSync(dir);
