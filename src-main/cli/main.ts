@@ -40,23 +40,48 @@ function parseList(name: string) {
   };
 }
 
-async function withService(g: GlobalOpts, fn: (s: Sfumato, out: Output) => Promise<number | void>): Promise<void> {
+/** Set by Ctrl-C in withService; the long commands turn it into a "cancelled" line and exit 1. */
+let interrupted = false;
+
+async function withService(g: GlobalOpts, fn: (s: Sfumato, out: Output, signal: AbortSignal) => Promise<number | void>): Promise<void> {
   const s = await Sfumato.open({ libraryPath: g.dataDir, mode: 'cli' });
   const out = new Output(!!g.json);
-  // Ctrl-C: cancel running jobs politely, then leave.
+  const abort = new AbortController();
+  let sweeper: NodeJS.Timeout | undefined;
+  const force = () => {
+    process.stderr.write('sfumato: stopped (Ctrl-C twice); a training run resumes from its last checkpoint with sfumato train --resume <run>\n');
+    process.exit(130);
+  };
+  // Ctrl-C: cancel running jobs politely (and any job that starts after it), then leave.
   const onSigint = () => {
+    interrupted = true;
     out.info('cancelling… (Ctrl-C again to force)');
-    for (const j of s.jobs.list()) s.jobs.get(j.id)?.cancel();
-    process.once('SIGINT', () => process.exit(130));
+    abort.abort();
+    const cancelAll = () => {
+      for (const j of s.jobs.list()) s.jobs.get(j.id)?.cancel();
+    };
+    cancelAll();
+    sweeper = setInterval(cancelAll, 100);
+    sweeper.unref();
+    process.once('SIGINT', force);
   };
   process.once('SIGINT', onSigint);
   try {
-    const r = await fn(s, out);
+    const r = await fn(s, out, abort.signal);
     if (typeof r === 'number') lastActionCode = r;
   } finally {
+    if (sweeper) clearInterval(sweeper);
     process.off('SIGINT', onSigint);
     await s.close();
+    process.off('SIGINT', force);
   }
+}
+
+/** The samples made, and a "cancelled" line on stderr when Ctrl-C stopped the job early (exit 1). */
+function printSamples(out: Output, r: { samples: SampleRecord[]; cancelled: boolean }): number {
+  out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
+  if (r.cancelled) out.info(`sfumato: cancelled: ${r.samples.length} image(s) were finished before Ctrl-C and are in the gallery; nothing else was written.`);
+  return r.cancelled ? 1 : 0;
 }
 
 function runLine(r: Run): string {
@@ -106,8 +131,8 @@ export function buildProgram(): Command {
     .option('--image-size <px>', 'training resolution of the prepared cache', parseIntStrict('image-size'), 32)
     .option('--background <#rrggbb>', 'colour that replaces transparency', '#ffffff')
     .action((dir: string, o: { name?: string; imageSize: number; background: string }) =>
-      withService(g(), async (s, out) => {
-        const r = await s.importDataset({ dir, name: o.name, imageSize: o.imageSize, background: o.background }, (p) => out.progress(p));
+      withService(g(), async (s, out, signal) => {
+        const r = await s.importDataset({ dir, name: o.name, imageSize: o.imageSize, background: o.background }, (p) => out.progress(p), signal);
         out.result(r, () =>
           [
             `dataset ${r.dataset.id} "${r.dataset.name}": imported ${r.imported} image(s) at ${r.dataset.imageSize} px`,
@@ -257,6 +282,10 @@ export function buildProgram(): Command {
         const final = await started.done;
         s.events.off('jobs:progress', onProgress);
         out.result({ run: final }, () => runLine(final));
+        if (final.status === 'cancelled') {
+          out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step} of ${final.config.steps}; its checkpoints are kept (sample them with sfumato sample --run ${final.id}).`);
+          return 1;
+        }
         if (final.status === 'failed' || final.status === 'interrupted') return 1;
         return 0;
       }),
@@ -295,6 +324,8 @@ export function buildProgram(): Command {
         out.info('training in the background of this command; it ends when the run ends');
         const final = await r.done;
         out.result({ run: final }, () => runLine(final));
+        if (final.status === 'cancelled') out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step}; its checkpoints are kept.`);
+        return ['cancelled', 'failed', 'interrupted'].includes(final.status) ? 1 : 0;
       }),
     );
   runs
@@ -347,8 +378,7 @@ export function buildProgram(): Command {
           },
           (p) => out.progress(p),
         );
-        out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
-        return r.cancelled ? 1 : 0;
+        return printSamples(out, r);
       }),
     );
 
@@ -477,10 +507,6 @@ export function buildProgram(): Command {
   const fromSample = async (s: Sfumato, id: string) => {
     const { sample } = await s.api['gallery:get']({ id });
     return sample;
-  };
-  const printSamples = (out: Output, r: { samples: SampleRecord[]; cancelled: boolean }) => {
-    out.result({ samples: r.samples, cancelled: r.cancelled }, () => r.samples.map(sampleLine).join('\n'));
-    return r.cancelled ? 1 : 0;
   };
   program
     .command('variations <sample>')
@@ -673,6 +699,28 @@ export async function main(argv: string[]): Promise<number> {
 
 let lastActionCode: number | undefined;
 
+/**
+ * A decoder's or the runtime's own wording, turned into a line that says what happened and what
+ * to do. ApiErrors made by the service layer already say both and pass through unchanged.
+ */
+export function userMessage(e: unknown): { code: string; message: string; details?: unknown } {
+  const raw = e instanceof Error ? e.message : e && typeof e === 'object' && 'message' in e ? String((e as { message: unknown }).message) : String(e);
+  const first = raw.split('\n')[0]!.trim();
+  const api = e instanceof ApiError ? e : e && typeof e === 'object' && !(e instanceof Error) && 'code' in e && 'message' in e ? ApiError.from(e) : undefined;
+  if (api && api.code !== 'internal') return api.toJSON();
+  // sharp/libvips words, whether raw or wrapped in an internal ApiError
+  if (/exceeds pixel limit/i.test(raw))
+    return { code: 'bad_request', message: `an image is larger than Sfumato reads (${first}). Use an image of at most 50 megapixels (for example 4096 px on the long side) and try again.` };
+  if (/^Input (file|buffer)|unsupported image format|VipsForeign|vips_|corrupt header|premature end/i.test(raw))
+    return { code: 'bad_request', message: `an image could not be read (${first}). Check that the file is a complete PNG, JPEG, WebP, GIF, TIFF or AVIF image (export it again if needed) and try again.` };
+  if (api) return api.toJSON();
+  const errno = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
+    return { code: 'internal', message: `a file operation failed (${first}). Check the path, free disk space and permissions, then try again.` };
+  const kind = e instanceof Error && e.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  return { code: 'internal', message: `unexpected error (${kind}${first}). This is a bug in Sfumato: please report it with the command you ran.` };
+}
+
 function reportError(e: unknown, json: boolean): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
@@ -684,11 +732,10 @@ function reportError(e: unknown, json: boolean): number {
     code = 2;
     shape = { code: 'bad_request', message: e.message };
   } else {
-    const err = ApiError.from(e);
-    if (err.code === 'bad_request') code = 2;
-    shape = err.toJSON();
+    shape = userMessage(e);
+    if (shape.code === 'bad_request') code = 2;
   }
   if (json) process.stdout.write(JSON.stringify({ error: shape }) + '\n');
-  process.stderr.write(`sfumato: ${shape.message}\n`);
+  process.stderr.write(`sfumato: ${shape.code === 'cancelled' ? 'cancelled: ' : ''}${shape.message}\n`);
   return code;
 }

@@ -13,7 +13,9 @@
  * after the last pixel row (PNG) or the decoder only says "unable to parse" (WebP).
  */
 import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
 import sharp, { type Metadata } from 'sharp';
+import { readPngText } from '../gallery/png-chunks';
 import { DatasetError } from './errors';
 import { formatLabel, sniff, type ImageFormat } from './sniff';
 
@@ -78,6 +80,50 @@ export function pngHasEnd(data: Uint8Array): boolean {
   return false;
 }
 
+/** Text metadata a PNG may carry before it is refused (after inflating; per chunk and in all). */
+export const PNG_TEXT_LIMITS = Object.freeze({ maxTextBytes: 1024 * 1024, maxTotalTextBytes: 8 * 1024 * 1024, maxChunks: 100_000 });
+/** Largest colour profile (iCCP, after inflating) a PNG may carry; real profiles are well under 1 MB. */
+export const PNG_MAX_ICC_BYTES = 16 * 1024 * 1024;
+
+const STRIP_AND_RETRY =
+  'Open it in an image editor and export it again as a new PNG without metadata (or remove the file from the folder), then import again.';
+
+/**
+ * Checks a PNG's chunks with our own capped reader before any decoder sees the file. libvips
+ * inflates every text chunk (tEXt/zTXt/iTXt) and the colour profile while reading the header:
+ * a 400 KB file can hold 20 zTXt chunks of 20 MB of zeros each. Text never holds pixels, so more
+ * than {@link PNG_TEXT_LIMITS} of it, a compressed chunk that expands past its cap, an iCCP
+ * profile above {@link PNG_MAX_ICC_BYTES} or more than 100,000 chunks make the file `too_large`,
+ * with a message that says what to do. Inflating here is itself capped (zlib stops at the limit).
+ */
+export function checkPngChunks(data: Uint8Array): void {
+  const text = readPngText(data, { limits: PNG_TEXT_LIMITS, acceptBadCrc: true });
+  const bomb = text.problems.find((p) => p.code === 'inflate_limit' || p.code === 'text_too_large' || p.code === 'text_budget');
+  if (bomb) {
+    throw new DatasetError(
+      'too_large',
+      `PNG carries too much text metadata (${bomb.chunk ?? 'text'} chunks holding more than ${mb(PNG_TEXT_LIMITS.maxTextBytes)} each or ${mb(PNG_TEXT_LIMITS.maxTotalTextBytes)} in all once decompressed; pictures never need that much, and this may be a decompression bomb). ${STRIP_AND_RETRY}`,
+    );
+  }
+  if (text.problems.some((p) => p.code === 'too_many_chunks'))
+    throw new DatasetError('too_large', `PNG is split into more than ${PNG_TEXT_LIMITS.maxChunks.toLocaleString('en-US')} chunks, far more than any picture needs. ${STRIP_AND_RETRY}`);
+  const iccp = text.chunks.chunks.find((c) => c.type === 'iCCP');
+  if (iccp) {
+    // §11.3.3.3: profile name (1-79 bytes), null, compression method (0), zlib datastream.
+    const nul = iccp.data.subarray(0, 80).indexOf(0);
+    if (nul >= 0 && iccp.data.length > nul + 2) {
+      try {
+        zlib.inflateSync(iccp.data.subarray(nul + 2), { maxOutputLength: PNG_MAX_ICC_BYTES });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err?.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+          throw new DatasetError('too_large', `PNG colour profile (iCCP) expands to more than ${mb(PNG_MAX_ICC_BYTES)}; real profiles are well under 1 MB, so this may be a decompression bomb. ${STRIP_AND_RETRY}`);
+        // a broken profile is the decoder's to judge (it reports a damaged file)
+      }
+    }
+  }
+}
+
 /** True when a RIFF (WebP) file holds at least the bytes its header announces. */
 export function riffComplete(data: Uint8Array): boolean {
   if (data.length < 12) return false;
@@ -106,6 +152,7 @@ export async function checkImageBytes(data: Uint8Array, name: string | undefined
   const format = sniffed.format;
   if ((format === 'png' && !pngHasEnd(data)) || (format === 'webp' && !riffComplete(data)))
     throw new DatasetError('corrupt', `damaged or incomplete ${formatLabel(format)} image: the data ends early (the file was probably cut off while copying or downloading). ${AGAIN}`);
+  if (format === 'png') checkPngChunks(data);
   let meta: Metadata;
   try {
     meta = await sharp(data, { failOn: 'error', limitInputPixels: false }).metadata();

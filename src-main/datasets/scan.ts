@@ -15,12 +15,13 @@
  *   visited once, so link loops end); a link that leads outside is reported `unsupported`, a
  *   broken one `unreadable`. FIFOs, sockets and devices are never opened (`unsupported`).
  */
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImportError } from '../api/types';
 import { DatasetError, throwIfAborted } from './errors';
 import { checkFileSize, checkImageBytes, decodeStrict, DEFAULT_LIMITS, sha256Hex, type ImportLimits } from './inspect';
 import type { ImageFormat } from './sniff';
+import { readRegularFile } from './user-file';
 import { defaultConcurrency, mapLimit } from './util';
 
 /** A path as the file system takes it: a string, or the raw bytes of a name that is not UTF-8. */
@@ -247,17 +248,21 @@ export async function walkFolder(dir: string, signal?: AbortSignal): Promise<Wal
 }
 
 /**
- * Reads a file after checking its size (so a huge file is refused without reading it).
- * Throws `DatasetError` with `empty`, `too_large` or `unreadable`.
+ * Reads a file after checking its size (so a huge file is refused without reading it) and that it
+ * is a regular file (a FIFO swapped in after the walk is refused, never waited on).
+ * Throws `DatasetError` with `empty`, `too_large`, `unsupported` or `unreadable`.
  */
 export async function readFileChecked(absPath: FsPath, limits: ImportLimits): Promise<Buffer> {
   let data: Buffer;
   try {
-    const st = await stat(absPath);
-    checkFileSize(st.size, limits);
-    data = await readFile(absPath);
+    data = await readRegularFile(absPath, limits.maxBytes);
   } catch (e) {
-    if (e instanceof DatasetError) throw e;
+    if (e instanceof DatasetError && e.code === 'too_large') checkFileSize((e.details as { bytes?: number } | undefined)?.bytes ?? limits.maxBytes + 1, limits);
+    if (e instanceof DatasetError && e.code === 'empty') checkFileSize(0, limits);
+    if (e instanceof DatasetError && e.code === 'unsupported')
+      throw new DatasetError('unsupported', 'not a regular file (a pipe, socket or device), so it was not opened. Remove it from the folder.');
+    if (e instanceof DatasetError && e.code === 'not_found') throw new DatasetError('unreadable', fsErrorMessage(Object.assign(new Error('gone'), { code: 'ENOENT' })));
+    if (e instanceof DatasetError) throw new DatasetError('unreadable', `file ${e.message}`);
     throw new DatasetError('unreadable', fsErrorMessage(e));
   }
   checkFileSize(data.length, limits);

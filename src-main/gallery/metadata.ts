@@ -19,6 +19,7 @@
  */
 import type { SampleRecord } from '../api/types';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../api/sampling-bounds';
 import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from './png-chunks';
 
 export const SFUMATO_KEYWORD = 'sfumato';
@@ -500,6 +501,13 @@ export function parseSfumatoChunk(text: string): { record?: SampleMetadataRecord
       complete = false;
     }
   }
+  // The recipe is a cost (steps x correctors, tolerances): the same bounds as a sampling request.
+  const recipeProblems = checkSamplingRecipe({ sampler: partial.sampler, steps: partial.steps, samplerOptions: partial.samplerOptions }, 'record.');
+  for (const rp of recipeProblems) {
+    problems.push(`sfumato chunk: ${rp.message}`);
+    delete partial[rp.field.startsWith('record.steps') ? 'steps' : 'samplerOptions'];
+    complete = false;
+  }
   const unknown = Object.keys(src).filter((k) => !Object.prototype.hasOwnProperty.call(FIELDS, k));
   if (unknown.length) problems.push(`sfumato chunk: ignored unknown field(s) ${unknown.slice(0, 10).map((k) => k.slice(0, 40)).join(', ')}${unknown.length > 10 ? ', …' : ''}`);
   return complete ? { record: partial as SampleMetadataRecord, partial, problems } : { partial, problems };
@@ -633,7 +641,7 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
   };
   const seed = parseIntStrict(take('Seed'), 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) s.seed = seed;
-  const steps = parseIntStrict(take('Steps'), 1, 10_000);
+  const steps = parseIntStrict(take('Steps'), SAMPLING_BOUNDS.steps.min, SAMPLING_BOUNDS.steps.max);
   if (steps !== undefined) s.steps = steps;
   const size = /^\s*(\d{1,5})x(\d{1,5})\s*$/.exec(take('Size') ?? '');
   if (size) {
@@ -656,11 +664,12 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
   const etaText = take('Eta DDIM') ?? take('Eta');
   if (etaText !== undefined) {
     const eta = Number(etaText);
-    if (etaText.trim() !== '' && Number.isFinite(eta) && eta >= 0 && eta <= 10) s.eta = eta;
-    else unmapped.push(`Eta: ${clip(etaText)} (not a number)`);
+    if (etaText.trim() !== '' && Number.isFinite(eta) && eta >= SAMPLING_BOUNDS.eta.min && eta <= SAMPLING_BOUNDS.eta.max) s.eta = eta;
+    else unmapped.push(`Eta: ${clip(etaText)} (not a number from ${SAMPLING_BOUNDS.eta.min} to ${SAMPLING_BOUNDS.eta.max})`);
   }
   const options = parseJsonObject(take('Sfumato sampler options'));
-  if (options) s.samplerOptions = options;
+  if (options && checkSamplingRecipe({ samplerOptions: options }).length === 0) s.samplerOptions = options;
+  else if (options) unmapped.push('Sfumato sampler options (outside the allowed ranges)');
   const schedule = parseJsonObject(take('Sfumato schedule'));
   const scheduleType = take('Schedule type');
   if (schedule) s.schedule = schedule;

@@ -195,6 +195,22 @@ function limitsOf(l?: Partial<PngReadLimits>): PngReadLimits {
   };
 }
 
+// ------------------------------------------------------------------ header
+
+/**
+ * Width and height from the IHDR chunk (§11.2.2), which §5.6 puts first, read from the first 24
+ * bytes without parsing or decoding anything else: undefined when the data does not start with
+ * a PNG signature and an IHDR. Lets a caller refuse a huge image before a decoder allocates it.
+ */
+export function pngHeaderSize(input: Uint8Array): { width: number; height: number } | undefined {
+  const b = input instanceof Uint8Array ? input : new Uint8Array(0);
+  if (b.length < 33 || !PNG_SIGNATURE.every((v, i) => b[i] === v)) return undefined;
+  if (u32(b, 8) !== 13 || typeString(b, 12) !== 'IHDR') return undefined;
+  const width = u32(b, 16);
+  const height = u32(b, 20);
+  return width > 0 && height > 0 ? { width, height } : undefined;
+}
+
 // ------------------------------------------------------------------ chunk list
 
 /**
@@ -365,6 +381,9 @@ export function readPngText(input: Uint8Array, options: ReadTextOptions = {}): P
     const inflate = (z: Uint8Array): Uint8Array | undefined => {
       const r = inflateCapped(z, cap);
       if (r.ok) return r.bytes;
+      // A refused bomb still cost `cap` bytes of inflating: charge them, so a file of many small
+      // bombs spends the budget after a few and the rest are skipped without inflating.
+      if (r.limit) budget -= cap;
       problems.add(
         r.limit
           ? { ...at, code: 'inflate_limit', message: `${c.type} "${keyword.slice(0, 40)}" expands past ${cap} bytes; refused` }

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
@@ -36,6 +36,8 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
 import { readSampleMetadata } from '../gallery/metadata';
+import { pngHeaderSize } from '../gallery/png-chunks';
+import { readRegularFile } from '../datasets/user-file';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
 import { Library, resolveLibraryPath } from '../store/library';
@@ -46,7 +48,8 @@ import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
 import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
 import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
-import { prepareImage } from '../datasets/preprocess';
+import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
+import { readFileChecked, walkFolder } from '../datasets/scan';
 import { sniff } from '../datasets/sniff';
 import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
@@ -122,7 +125,7 @@ export class Sfumato {
 
   // ------------------------------------------------------------ datasets
 
-  async importDataset(req: ImportDatasetRequest, onProgress?: (p: JobProgress) => void): Promise<ImportDatasetResult> {
+  async importDataset(req: ImportDatasetRequest, onProgress?: (p: JobProgress) => void, signal?: AbortSignal): Promise<ImportDatasetResult> {
     const dir = resolve(req.dir);
     const id = newId('ds');
     const jobId = newId('job');
@@ -144,6 +147,7 @@ export class Sfumato {
         thumbDir: this.library.abs(this.library.rel('datasets', id, 'thumbs')),
         cachePath: this.library.abs(cacheRel),
         onProgress: (done, total, file) => progress(done, total, file),
+        signal,
       });
     } catch (e) {
       await fs.rm(this.library.abs(relDir), { recursive: true, force: true });
@@ -188,21 +192,26 @@ export class Sfumato {
     const want = req.count ?? 4;
     const st = await fs.stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new ApiError('bad_request', `${dir} is not a folder; give the path of a folder of images.`, { field: 'dir' });
-    const names = ((await fs.readdir(dir, { recursive: true })) as string[]).sort();
+    // The same walk and checks as the import: no FIFOs or devices opened, links only inside the
+    // folder, sizes, PNG chunk caps and pixel limits checked before any decoder sees a file.
+    const walk = await walkFolder(dir).catch((e: unknown) => {
+      throw toApiError(e);
+    });
+    const o = resolvePrepareOptions({ size, background: req.background ?? '#ffffff', crop: req.crop ?? 'center' });
     const items: DatasetPreviewResult['items'] = [];
-    for (const name of names) {
+    for (const c of walk.candidates) {
       if (items.length >= want) break;
-      const file = join(dir, name);
-      const head = await readHead(file);
-      if (!head || sniff(head, name).kind !== 'image') continue;
       try {
-        const prepared = await prepareImage(file, { size, background: req.background ?? '#ffffff', crop: req.crop ?? 'center', name });
-        const before = await sharp(file).rotate().resize(96, 96, { fit: 'inside' }).png().toBuffer();
+        const bytes = await readFileChecked(c.absPath, o.limits);
+        if (sniff(bytes, c.file).kind !== 'image') continue;
+        const prepared = await prepareBytes(bytes, o, c.file);
+        // checked above (chunks, header, pixel count): decoding it again for the "before" is bounded
+        const before = await sharp(bytes, { limitInputPixels: o.limits.maxPixels }).rotate().resize(96, 96, { fit: 'inside' }).png().toBuffer();
         // The training pixels, enlarged without smoothing so each pixel shows.
         const after = await sharp(Buffer.from(prepared.rgb), { raw: { width: size, height: size, channels: 3 } }).resize(96, 96, { kernel: 'nearest' }).png().toBuffer();
-        items.push({ file: name.split('\\').join('/'), width: prepared.width, height: prepared.height, before: dataUrl(before), after: dataUrl(after) });
+        items.push({ file: c.file, width: prepared.width, height: prepared.height, before: dataUrl(before), after: dataUrl(after) });
       } catch {
-        // a broken file: the import lists it; the preview just skips it
+        // a broken or refused file: the import lists it with its reason; the preview just skips it
       }
     }
     return { items };
@@ -551,12 +560,8 @@ export class Sfumato {
    * reproduce work as for our own models. The user states what it predicts and its schedule.
    */
   async importOnnxModel(req: { file: string; prediction: string; schedule: unknown; name?: string }): Promise<ImportedModel> {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(resolve(req.file));
-    } catch (e) {
-      throw new ApiError('bad_request', `Cannot read ${req.file}: ${(e as Error).message}`, { field: 'file' });
-    }
+    // never a FIFO or device (it would block forever), never more than MAX_ONNX_BYTES in memory
+    const bytes = await readUserFile(req.file, MAX_ONNX_BYTES, 'file');
     const { inspectOnnxUNet, OnnxModelError } = await import('../inference/onnx/inspect');
     let sig;
     try {
@@ -617,7 +622,15 @@ export class Sfumato {
     if (o.sourceSampleId) {
       const smp = await this.store.samples.get(o.sourceSampleId);
       if (!smp) throw new ApiError('not_found', `No gallery sample ${o.sourceSampleId}.`);
-      const { data } = await sharp(this.library.abs(smp.file)).removeAlpha().resize(size, size, { fit: 'cover', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+      // a gallery file is ours, but a bounded decode costs nothing: its recorded size, checked from the header
+      const { data } = await sharp(this.library.abs(smp.file), { limitInputPixels: Math.max(1, smp.width * smp.height) })
+        .removeAlpha()
+        .resize(size, size, { fit: 'cover', kernel: 'lanczos3' })
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+        .catch((e: Error) => {
+          throw new ApiError('conflict', `The gallery image of ${smp.id} (${smp.file}) cannot be read as the ${smp.width} x ${smp.height} image it was (${e.message.split('\n')[0]}); it was changed on disk. Pick another source image.`, { field: 'origin.sourceSampleId' });
+        });
       rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       ref = { sampleId: smp.id };
     } else if (o.sourceDatasetItemId) {
@@ -750,23 +763,26 @@ export class Sfumato {
 
   /** Reproduce from a PNG file's embedded Sfumato record (the checkpoint must be in this library). */
   async reproduceFile(file: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(file);
-    } catch (e) {
-      throw new ApiError('bad_request', `Cannot read ${file}: ${(e as Error).message}`);
-    }
+    const bytes = await readUserFile(file, MAX_REPRODUCE_FILE_BYTES, 'file');
+    // The pixel count comes from the header, checked before anything decodes the file.
+    const dims = pngHeaderSize(bytes);
+    if (!dims) throw new ApiError('bad_request', `${file} is not a PNG image. Reproduce reads the PNG files Sfumato writes (they carry the recipe); give one of those.`, { field: 'file' });
     const meta = readSampleMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     if (!meta.record) {
-      throw new ApiError('bad_request', `${file} carries no complete Sfumato record${meta.problems.length ? ` (${meta.problems.slice(0, 3).join('; ')})` : ''}; only images made by Sfumato can be reproduced.`);
+      // problems about the recipe's bounds first: they name the field and the allowed range
+      const problems = [...meta.problems].sort((a, b) => Number(/ must be /.test(b)) - Number(/ must be /.test(a)));
+      throw new ApiError('bad_request', `${file} carries no complete Sfumato record${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}; only unmodified images made by Sfumato can be reproduced.`, { field: 'file' });
     }
-    // The file's fields were type-checked by the reader; what we act on is validated again here:
-    // the sampler settings by validateSamplerSettings (in runSampling), the origin below, and the
-    // schedule and model come from this library's checkpoint, not from the file.
+    // The file's fields were type- and bounds-checked by the reader; what we act on is validated
+    // again here: the sampler settings by validateSamplerSettings (in runSampling), the origin
+    // below, and the schedule and model come from this library's checkpoint, not from the file.
     const rec = meta.record as unknown as SampleRecord;
     if (!(SAMPLER_NAMES as readonly string[]).includes(rec.sampler)) throw new ApiError('bad_request', `${file}: unknown sampler ${JSON.stringify(rec.sampler)}.`);
+    if (dims.width !== rec.width || dims.height !== rec.height) {
+      throw new ApiError('bad_request', `${file} is ${dims.width} x ${dims.height} px but its record says ${rec.width} x ${rec.height}: the image was resized or altered, so it cannot be compared. Reproduce the original PNG that Sfumato wrote.`, { field: 'file' });
+    }
     rec.origin = validateOrigin(rec.origin);
-    return this.reproduceRecord(rec, file, onProgress);
+    return this.reproduceRecord(rec, bytes, onProgress);
   }
 
   /**
@@ -779,7 +795,7 @@ export class Sfumato {
     const frames = { what: opts.what ?? 'x0', out: [] as Uint8Array[] };
     const r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
     const { denoisingAnimation } = await import('../gallery/export');
-    const final = await rawPixels(this.library.abs(rec.file));
+    const final = await rawPixels(this.library.abs(rec.file), rec.width);
     const format = opts.format ?? (opts.out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
     const bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, { format, delayMs: opts.delayMs ?? 120, lastFrameDelayMs: 1500, scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)) });
     const { promises: fsp } = await import('node:fs');
@@ -791,7 +807,8 @@ export class Sfumato {
 
   private async reproduceRecord(
     rec: SampleRecord,
-    file: string,
+    /** the image to compare with: a library file, or the bytes of a user's PNG */
+    file: string | Buffer,
     onProgress?: (p: JobProgress) => void,
     frames?: { what: 'x0' | 'xt'; out: Uint8Array[] },
   ): Promise<ReproduceResult> {
@@ -800,6 +817,10 @@ export class Sfumato {
       throw new ApiError('not_found', `The checkpoint this image came from (sha256 ${rec.checkpoint.sha256.slice(0, 12)}…) is not in this library.`);
     }
     const run = (await this.store.runs.get(checkpoint.runId))!;
+    const size = run.config.imageSize;
+    if (rec.width !== size || rec.height !== size) {
+      throw new ApiError('conflict', `The image is ${rec.width} x ${rec.height} px but checkpoint ${checkpoint.id} makes ${size} x ${size} images, so it cannot come from that checkpoint unchanged. Reproduce the original PNG that Sfumato wrote.`);
+    }
     let sourceImage: Float32Array | undefined;
     if (rec.origin.kind === 'img2img') {
       const src = await this.sourcePixels({ sourceSampleId: rec.origin.source.sampleId, sourceDatasetItemId: rec.origin.source.datasetItemId }, run.config.imageSize);
@@ -828,7 +849,8 @@ export class Sfumato {
         onProgress,
       );
       const again = r.samples[0];
-      const [a, b] = await Promise.all([rawPixels(file), rawPixels(this.library.abs(again.file))]);
+      if (r.cancelled || !again) throw new ApiError('cancelled', 'Reproduce was cancelled before the image was regenerated; nothing was compared and nothing was added to the gallery.');
+      const [a, b] = await Promise.all([rawPixels(file, size), rawPixels(this.library.abs(again.file), size)]);
       let maxDiff = 0;
       let differing = 0;
       const px = Math.min(a.length, b.length) / 3;
@@ -1018,27 +1040,38 @@ export function validateOrigin(raw: unknown): SampleOrigin {
 
 const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
 
-/** The first bytes of a regular file (for sniffing), or undefined for folders and unreadable files. */
-async function readHead(file: string): Promise<Uint8Array | undefined> {
+/**
+ * Decoded RGB bytes of an image (alpha dropped) that should be `size` x `size`: sharp refuses
+ * anything larger from its header, before decoding, and the error says what to do.
+ */
+async function rawPixels(input: string | Buffer, size: number): Promise<Uint8Array> {
   try {
-    const fh = await fs.open(file, 'r');
-    try {
-      if (!(await fh.stat()).isFile()) return undefined;
-      const buf = new Uint8Array(64);
-      const { bytesRead } = await fh.read(buf, 0, 64, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
+    const { data } = await sharp(input, { limitInputPixels: size * size }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } catch (e) {
+    const what = typeof input === 'string' ? input : 'The image';
+    const why = /pixel limit/i.test(String((e as Error)?.message)) ? `is larger than the ${size} x ${size} px the model makes` : `cannot be decoded (${String((e as Error)?.message ?? e).split('\n')[0]})`;
+    throw new ApiError('bad_request', `${what} ${why}. Reproduce the original, unmodified PNG that Sfumato wrote.`);
   }
 }
 
-/** Decoded RGB bytes of an image file (alpha dropped). */
-async function rawPixels(file: string): Promise<Uint8Array> {
-  const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+/** Most bytes a PNG given to `reproduce` may have (Sfumato's samples are a few KB). */
+const MAX_REPRODUCE_FILE_BYTES = 64 * 1024 * 1024;
+/** Most bytes an imported ONNX model may have (protobuf's own limit is 2 GB). */
+const MAX_ONNX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A user-named file read safely: regular files only (a FIFO or device is refused at once instead
+ * of blocking), at most `maxBytes`. Errors name the file, say what is wrong and what to do.
+ */
+async function readUserFile(file: string, maxBytes: number, field: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(resolve(file), maxBytes);
+  } catch (e) {
+    // a missing file is bad input (exit code 2 in the CLI), like every other refusal here
+    if (e instanceof DatasetError) throw new ApiError('bad_request', `${file} ${e.message}`, { field, reason: e.code });
+    throw e;
+  }
 }
 
 function isAlive(pid: number): boolean {

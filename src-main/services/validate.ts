@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { describeBound, SAMPLING_BOUNDS, SAMPLING_CHOICES, type NumberBound } from '../api/sampling-bounds';
 
 const id = z.string().min(1).max(100);
 const empty = z.object({}).strict();
@@ -14,18 +15,26 @@ const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f,]+$/, 'tags
 // Training settings are validated field by field by resolveTrainConfig (errors name the field).
 const trainConfig = z.record(z.string(), z.unknown());
 
+/** A number field with the recipe bounds (api/sampling-bounds.ts), and a message naming the range. */
+function bounded(name: keyof typeof SAMPLING_BOUNDS) {
+  const b: NumberBound = SAMPLING_BOUNDS[name];
+  const msg = `${name} must be ${describeBound(b)}`;
+  const n = z.number(msg).min(b.min, msg).max(b.max, msg);
+  return b.integer ? n.int(msg) : n;
+}
+
 const samplerOptions = z
   .object({
-    eta: z.number(),
-    spacing: z.enum(['leading', 'linspace', 'trailing']),
-    sigmas: z.enum(['karras', 'exponential', 'uniform-in-t']),
-    rho: z.number(),
-    churn: z.number(),
-    snr: z.number(),
-    correctorSteps: z.number().int(),
-    variance: z.enum(['beta', 'beta-tilde']),
-    rtol: z.number(),
-    atol: z.number(),
+    eta: bounded('eta'),
+    spacing: z.enum(SAMPLING_CHOICES.spacing),
+    sigmas: z.enum(SAMPLING_CHOICES.sigmas),
+    rho: bounded('rho'),
+    churn: bounded('churn'),
+    snr: bounded('snr'),
+    correctorSteps: bounded('correctorSteps'),
+    variance: z.enum(SAMPLING_CHOICES.variance),
+    rtol: bounded('rtol'),
+    atol: bounded('atol'),
   })
   .partial()
   .strict();
@@ -85,7 +94,7 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
       count: z.number().int().min(1).max(256),
       seed: seed.optional(),
       sampler: z.enum(SAMPLER_NAMES).optional(),
-      steps: z.number().int().min(1).max(10000).optional(),
+      steps: bounded('steps').optional(),
       options: samplerOptions.optional(),
       origin: z
         .discriminatedUnion('kind', [

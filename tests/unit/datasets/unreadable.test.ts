@@ -17,6 +17,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       if (denied(p)) throw eacces(p);
       return (real.readFile as (...a: unknown[]) => unknown)(p, ...rest);
     }) as typeof real.readFile,
+    // files are read through open + fstat (datasets/user-file.ts), so open is denied too
+    open: (async (p: Parameters<typeof real.open>[0], ...rest: unknown[]) => {
+      if (denied(p)) throw eacces(p);
+      return (real.open as (...a: unknown[]) => unknown)(p, ...rest);
+    }) as typeof real.open,
     readdir: (async (p: Parameters<typeof real.readdir>[0], ...rest: unknown[]) => {
       if (denied(p)) throw eacces(p);
       return (real.readdir as (...a: unknown[]) => unknown)(p, ...rest);
