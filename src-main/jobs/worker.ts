@@ -51,6 +51,9 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   }
 }
 
+/** full disk, quota, read-only: the user must free space (code `unavailable`), not a bug */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
 const port = parentPort();
 const abort = new AbortController();
 let started = false;
@@ -83,7 +86,9 @@ port.on((msg) => {
                   ? 'bad_request'
                   : err?.name === 'ExportError'
                     ? err.code === 'exists' ? 'conflict' : 'bad_request'
-                    : 'internal',
+                    : err?.name === 'StorageFullError' || NO_SPACE.has(err?.code ?? '')
+                      ? 'unavailable'
+                      : 'internal',
               message: err?.message ?? String(e),
               details: err?.stack,
             },
