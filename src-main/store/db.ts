@@ -92,7 +92,7 @@ export class Db {
     if (isBusyError(e)) {
       return new ApiError(
         'unavailable',
-        `The library database ${this.file} stayed locked by another program for ${Math.round(waitedMs / 1000)} s (${code}); nothing was recorded. Close other programs using the library folder ${dirname(this.file)} (another Sfumato, a database browser) and try again.`,
+        `The library database ${this.file} stayed locked by another program for ${(waitedMs / 1000).toFixed(1)} s (${code}); nothing was recorded. Close other programs using the library folder ${dirname(this.file)} (another Sfumato, a database browser) and try again.`,
         { sqlite: code },
       );
     }
