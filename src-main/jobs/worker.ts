@@ -89,7 +89,10 @@ port.on((msg) => {
                     : err?.name === 'StorageFullError' || NO_SPACE.has(err?.code ?? '')
                       ? 'unavailable'
                       : 'internal',
-              message: err?.message ?? String(e),
+              message:
+                err?.name !== 'StorageFullError' && NO_SPACE.has(err?.code ?? '')
+                  ? `${err.message}: the disk is full or read-only; nothing was half-written. Free space on that disk and try again.`
+                  : (err?.message ?? String(e)),
               details: err?.stack,
             },
           });

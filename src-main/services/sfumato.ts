@@ -579,8 +579,9 @@ export class Sfumato {
     const existing = await this.store.checkpoints.bySha256(m.sha256);
     if (existing) return existing;
     const rel = this.library.rel('models', `${m.id}.sfwt`);
-    await fs.mkdir(this.library.abs('models'), { recursive: true });
-    await fs.copyFile(m.file, this.library.abs(rel));
+    // Atomic (a full disk leaves no half-copied model); the file is keyed by model id, so a copy
+    // whose rows could not be written is simply reused next time.
+    await writeFileAtomic(this.library.abs(rel), await fs.readFile(m.file), { folder: this.library.root });
     const runId = newId('run');
     await this.store.runs.insert({ id: runId, datasetId: null, config: m.trainConfig, seed: 0, initFrom: { modelId: m.id, sha256: m.sha256 } });
     const steps = m.trainConfig.steps;
@@ -630,11 +631,17 @@ export class Sfumato {
     if (existing && modelId) return this.importedModel(modelId);
     const id = newId('model');
     const rel = this.library.rel('models', `${id}.onnx`);
-    await writeFileAtomic(this.library.abs(rel), bytes);
+    await writeFileAtomic(this.library.abs(rel), bytes, { folder: this.library.root });
     const runId = newId('run');
-    await this.store.runs.insert({ id: runId, datasetId: null, config, seed: 0, initFrom: { modelId: id, sha256, name: req.name ?? basename(req.file), kind: 'onnx', signature: sig } as never });
-    await this.store.runs.setStatus(runId, 'completed');
-    await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: 0, file: rel, sha256, loss: null, weightsDigest: null });
+    try {
+      await this.store.runs.insert({ id: runId, datasetId: null, config, seed: 0, initFrom: { modelId: id, sha256, name: req.name ?? basename(req.file), kind: 'onnx', signature: sig } as never });
+      await this.store.runs.setStatus(runId, 'completed');
+      await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: 0, file: rel, sha256, loss: null, weightsDigest: null });
+    } catch (e) {
+      // No checkpoint row, no model file (a half-registered run without a checkpoint is harmless).
+      await fs.rm(this.library.abs(rel), { force: true }).catch(() => undefined);
+      throw e;
+    }
     return this.importedModel(id);
   }
 

@@ -19,6 +19,8 @@ import type { FromJob } from '../../src-main/jobs/protocol';
 import type { JobLauncher } from '../../src-main/jobs/launcher';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { Db } from '../../src-main/store/db';
+import { exportUNetToOnnx } from '../../src-main/inference/onnx/export';
+import { configOfWeights, parseWeights } from '../../src-main/model/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
 
 const WORKER = join(ROOT, 'src-main', 'jobs', 'worker.ts');
@@ -221,6 +223,35 @@ describe('SQLite lock held by another connection', () => {
   });
 });
 
+describe('other writes under a lock past the retry budget leave no file without a row', () => {
+  it('dataset import: no dataset folder (cache, thumbnails) without its row', async () => {
+    const short = await open({ dbRetryMs: 300 });
+    const before = await fs.readdir(join(lib.dir, 'datasets'));
+    const lock = await holdWriteLock(s.library.dbFile);
+    const err = await short.importDataset({ dir: EMOJI_DIR, imageSize: 16 }).catch((e: unknown) => e);
+    await lock.release();
+    expect((err as ApiError).code).toBe('unavailable');
+    expect((err as ApiError).message).toMatch(/stayed locked/);
+    expect(await fs.readdir(join(lib.dir, 'datasets'))).toEqual(before);
+  });
+
+  it('ONNX model import: no model file without its checkpoint row', async () => {
+    const short = await open({ dbRetryMs: 300 });
+    const ck = (await s.store.checkpoints.latest(runId))!;
+    const parsed = parseWeights(new Uint8Array(await fs.readFile(s.library.abs(ck.file))));
+    const onnx = join(lib.dir, 'tmp', 'model.onnx');
+    await fs.writeFile(onnx, exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: 'eps', schedule: { kind: 'discrete', beta: 'linear', trainSteps: 1000 }, appVersion: 'test' }));
+    const lock = await holdWriteLock(s.library.dbFile);
+    const err = await short.importOnnxModel({ file: onnx, prediction: 'eps', schedule: 'linear' }).catch((e: unknown) => e);
+    await lock.release();
+    await fs.rm(onnx);
+    expect((err as ApiError).code).toBe('unavailable');
+    const models = (await fs.readdir(join(lib.dir, 'models')).catch(() => [] as string[])).filter((f) => f.endsWith('.onnx'));
+    const rows = (await s.store.db.all<{ file: string }>("SELECT file FROM checkpoints WHERE file LIKE 'models/%.onnx'")).map((r) => r.file.slice('models/'.length));
+    expect(models.sort()).toEqual(rows.sort());
+  });
+});
+
 describe('full disk', () => {
   it('sampling: the third PNG hits ENOSPC: a clear error naming the library folder, two rows, two PNGs, no temp file', async () => {
     const full = await open({ launcher: fullDiskLauncher('.png.', 2) });
@@ -245,6 +276,22 @@ describe('full disk', () => {
     expect(final.status).toBe('failed');
     expect(final.error).toContain(`Free space on the disk that holds the library folder ${lib.dir} `);
     expect((await s.store.checkpoints.list(run.id)).map((c) => c.step)).toEqual([2]);
+    await expectConsistentLibrary();
+  });
+
+  it('export: the manifest hits ENOSPC: a clear error, and the export folder is left empty (nothing half-written)', async () => {
+    const full = await open({ launcher: fullDiskLauncher('manifest.json.', 0) });
+    const ids = (await s.generate({ runId, count: 2, seed: 400, steps: 2 })).samples.map((x) => x.id);
+    const to = join(lib.dir, '..', `${relative(join(lib.dir, '..'), lib.dir)}-export`);
+    try {
+      const err = await full.exportSamples({ ids, to }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code).toBe('unavailable');
+      expect((err as ApiError).message).toMatch(/ENOSPC.*the disk is full or read-only; nothing was half-written\. Free space on that disk and try again\./);
+      expect(await fs.readdir(to)).toEqual([]);
+    } finally {
+      await fs.rm(to, { recursive: true, force: true });
+    }
     await expectConsistentLibrary();
   });
 
