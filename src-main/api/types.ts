@@ -348,7 +348,8 @@ export interface GalleryPage {
 }
 
 export type JobKind = 'import' | 'train' | 'sample' | 'export';
-export type JobState = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+/** `queued`: waiting for a free slot (one training job, two sampling jobs at a time); no process yet. */
+export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface JobInfo {
   id: string;

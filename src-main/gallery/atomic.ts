@@ -67,10 +67,14 @@ export async function writeTemp(dir: string, nameHint: string, data: Uint8Array)
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true });
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw e;
   }
-  await fh.close();
+  // close can report a deferred write error (network file systems): no temp file stays behind.
+  await fh.close().catch(async (e: unknown) => {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  });
   return tmp;
 }
 

@@ -22,7 +22,7 @@ import {
   type SamplerPlan,
 } from '../diffusion/index';
 import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../model/weights';
-import { writeFileAtomic } from '../store/files';
+import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
@@ -165,7 +165,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
           createdAt: new Date().toISOString(),
         };
         const png = await encodeSamplePng(toRgbBytes(x0, shape, b), size, size, record);
-        await writeFileAtomic(join(spec.outDir, name), png);
+        await writeFileAtomic(join(spec.outDir, name), png, { folder: libraryRootOf(spec.outDir, spec.outDirRel) });
         ctx.post({ type: 'sample', index: k, record });
       }
     }

@@ -51,6 +51,9 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   }
 }
 
+/** full disk, quota, read-only: the user must free space (code `unavailable`), not a bug */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
 const port = parentPort();
 const abort = new AbortController();
 let started = false;
@@ -83,8 +86,13 @@ port.on((msg) => {
                   ? 'bad_request'
                   : err?.name === 'ExportError'
                     ? err.code === 'exists' ? 'conflict' : 'bad_request'
-                    : 'internal',
-              message: err?.message ?? String(e),
+                    : err?.name === 'StorageFullError' || NO_SPACE.has(err?.code ?? '')
+                      ? 'unavailable'
+                      : 'internal',
+              message:
+                err?.name !== 'StorageFullError' && NO_SPACE.has(err?.code ?? '')
+                  ? `${err.message}: the disk is full or read-only; nothing was half-written. Free space on that disk and try again.`
+                  : (err?.message ?? String(e)),
               details: err?.stack,
             },
           });

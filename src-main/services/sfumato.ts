@@ -43,7 +43,7 @@ import { newId } from '../store/ids';
 import { Library, resolveLibraryPath } from '../store/library';
 import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
-import { JobManager, type JobOutcome } from '../jobs/manager';
+import { JobManager, type JobLimits, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
 import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
 import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
@@ -61,6 +61,10 @@ export interface OpenOptions {
   libraryPath?: string;
   mode: SystemInfo['mode'];
   launcher?: JobLauncher;
+  /** how long a database write waits for a lock held by another program (default 45 s) */
+  dbRetryMs?: number;
+  /** job processes run at once per kind (default: one training, two sampling jobs) */
+  jobLimits?: JobLimits;
 }
 
 export interface StartedRun {
@@ -82,16 +86,17 @@ export class Sfumato {
     readonly store: Store,
     readonly mode: SystemInfo['mode'],
     launcher: JobLauncher,
+    jobLimits?: JobLimits,
   ) {
-    this.jobs = new JobManager(launcher);
+    this.jobs = new JobManager(launcher, jobLimits);
     this.jobs.on('handler-error', (e: Error) => console.error('[sfumato] job message handler failed:', e));
     this.api = this.buildApi();
   }
 
   static async open(opts: OpenOptions): Promise<Sfumato> {
     const library = new Library(resolveLibraryPath(opts.libraryPath));
-    const db = await Db.open(library.dbFile);
-    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher);
+    const db = await Db.open(library.dbFile, { retryMs: opts.dbRetryMs });
+    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher, opts.jobLimits);
     await s.recoverRuns();
     return s;
   }
@@ -163,16 +168,24 @@ export class Sfumato {
       sha256: it.sha256,
       thumb: relative(this.library.root, it.thumbFile).split('\\').join('/'),
     }));
-    const dataset = await this.store.datasets.insert({
-      id,
-      name: req.name ?? basename(dir),
-      sourceDir: dir,
-      imageSize,
-      background,
-      cacheFile: cacheRel,
-      items,
-      errors: result.errors,
-    });
+    let dataset;
+    try {
+      dataset = await this.store.datasets.insert({
+        id,
+        name: req.name ?? basename(dir),
+        sourceDir: dir,
+        imageSize,
+        background,
+        cacheFile: cacheRel,
+        items,
+        errors: result.errors,
+      });
+    } catch (e) {
+      // No row, no files: the prepared cache and thumbnails go too.
+      await fs.rm(this.library.abs(relDir), { recursive: true, force: true });
+      progress(0, 0, (e as Error).message, 'failed');
+      throw toApiError(e);
+    }
     progress(items.length, items.length, `imported ${items.length}, ${result.errors.length} problem(s)`, 'completed');
     return {
       dataset,
@@ -330,6 +343,10 @@ export class Sfumato {
     };
     const jobId = newId('job');
     const base = { jobId, kind: 'train' as const, runId };
+    // Recorded before the job starts, so the job's own 'started' (running) always comes after it.
+    await this.store.runs.setStatus(runId, 'queued', { pid: null });
+    /** a file the job wrote whose row could not be recorded: remove it (no orphan files) */
+    const dropFile = (rel: string) => fs.rm(this.library.abs(rel), { force: true }).catch(() => undefined);
     const job = this.jobs.start(
       jobId,
       spec,
@@ -354,19 +371,29 @@ export class Sfumato {
             });
             break;
           case 'checkpoint':
-            await this.store.checkpoints.insert({
-              id: newId('ckpt'),
-              runId,
-              step: msg.step,
-              file: msg.file,
-              sha256: msg.sha256,
-              loss: msg.loss,
-              weightsDigest: msg.weightsDigest,
-            });
+            try {
+              await this.store.checkpoints.insert({
+                id: newId('ckpt'),
+                runId,
+                step: msg.step,
+                file: msg.file,
+                sha256: msg.sha256,
+                loss: msg.loss,
+                weightsDigest: msg.weightsDigest,
+              });
+            } catch (e) {
+              await dropFile(msg.file);
+              throw e;
+            }
             await this.pruneCheckpoints(runId, config.keepCheckpoints);
             break;
           case 'preview':
-            await this.store.runs.addPreview(runId, msg.step, msg.file);
+            try {
+              await this.store.runs.addPreview(runId, msg.step, msg.file);
+            } catch (e) {
+              await dropFile(msg.file);
+              throw e;
+            }
             this.emitProgress({ ...base, state: 'running', done: msg.step, total: config.steps, preview: msg.file });
             break;
           case 'log':
@@ -377,11 +404,29 @@ export class Sfumato {
         }
       },
       { runId },
+      {
+        // After a failed write the job is stopped; files it still announces get no row: remove them.
+        onDiscard: async (msg) => {
+          if (msg.type === 'checkpoint' || msg.type === 'preview') await dropFile(msg.file);
+        },
+      },
     );
-    await this.store.runs.setStatus(runId, 'queued', { pid: job.pid ?? null });
+    if (job.info.state === 'queued') {
+      this.emitProgress({ ...base, state: 'queued', done: run.step, total: config.steps, message: 'waiting for another training job to finish' });
+    }
     const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome));
     this.runFinished.set(runId, done);
-    void done.finally(() => this.runFinished.delete(runId));
+    // `done` is always handled here (web mode and the desktop app do not await it): a failure to
+    // record the end of the run is reported, never an unhandled rejection that ends the process.
+    done.then(
+      () => this.runFinished.delete(runId),
+      (e: unknown) => {
+        this.runFinished.delete(runId);
+        this.jobs.emit('handler-error', e);
+        const err = toApiError(e);
+        this.emitProgress({ ...base, state: 'failed', done: -1, total: config.steps, error: { code: err.code, message: err.message } });
+      },
+    );
     return { run: (await this.store.runs.get(runId))!, done };
   }
 
@@ -417,7 +462,7 @@ export class Sfumato {
       total: run.config.steps,
       runId,
       loss: run.lastLoss ?? undefined,
-      error: outcome.error ? { code: 'internal', message: outcome.error.message } : undefined,
+      error: outcome.error ? { code: outcome.error.code === 'unavailable' ? 'unavailable' : 'internal', message: outcome.error.message } : undefined,
     });
     return run;
   }
@@ -543,8 +588,9 @@ export class Sfumato {
     const existing = await this.store.checkpoints.bySha256(m.sha256);
     if (existing) return existing;
     const rel = this.library.rel('models', `${m.id}.sfwt`);
-    await fs.mkdir(this.library.abs('models'), { recursive: true });
-    await fs.copyFile(m.file, this.library.abs(rel));
+    // Atomic (a full disk leaves no half-copied model); the file is keyed by model id, so a copy
+    // whose rows could not be written is simply reused next time.
+    await writeFileAtomic(this.library.abs(rel), await fs.readFile(m.file), { folder: this.library.root });
     const runId = newId('run');
     await this.store.runs.insert({ id: runId, datasetId: null, config: m.trainConfig, seed: 0, initFrom: { modelId: m.id, sha256: m.sha256 } });
     const steps = m.trainConfig.steps;
@@ -590,11 +636,17 @@ export class Sfumato {
     if (existing && modelId) return this.importedModel(modelId);
     const id = newId('model');
     const rel = this.library.rel('models', `${id}.onnx`);
-    await writeFileAtomic(this.library.abs(rel), bytes);
+    await writeFileAtomic(this.library.abs(rel), bytes, { folder: this.library.root });
     const runId = newId('run');
-    await this.store.runs.insert({ id: runId, datasetId: null, config, seed: 0, initFrom: { modelId: id, sha256, name: req.name ?? basename(req.file), kind: 'onnx', signature: sig } as never });
-    await this.store.runs.setStatus(runId, 'completed');
-    await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: 0, file: rel, sha256, loss: null, weightsDigest: null });
+    try {
+      await this.store.runs.insert({ id: runId, datasetId: null, config, seed: 0, initFrom: { modelId: id, sha256, name: req.name ?? basename(req.file), kind: 'onnx', signature: sig } as never });
+      await this.store.runs.setStatus(runId, 'completed');
+      await this.store.checkpoints.insert({ id: newId('ckpt'), runId, step: 0, file: rel, sha256, loss: null, weightsDigest: null });
+    } catch (e) {
+      // No checkpoint row, no model file (a half-registered run without a checkpoint is harmless).
+      await fs.rm(this.library.abs(rel), { force: true }).catch(() => undefined);
+      throw e;
+    }
     return this.importedModel(id);
   }
 
@@ -734,17 +786,37 @@ export class Sfumato {
           prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
         } else if (msg.type === 'sample') {
-          samples.push(p.scratchDir ? msg.record : await this.store.samples.insert(msg.record));
+          if (p.scratchDir) samples.push(msg.record);
+          else {
+            try {
+              samples.push(await this.store.samples.insert(msg.record));
+            } catch (e) {
+              // The row could not be written (lock held past the retry budget, full disk): the
+              // PNG goes too, and the job fails (JobManager stops it).
+              await fs.rm(this.library.abs(msg.record.file), { force: true }).catch(() => undefined);
+              throw e;
+            }
+          }
           emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id) });
         }
       },
       { runId: run.id },
+      {
+        onDiscard: async (msg) => {
+          if (msg.type === 'sample' && !p.scratchDir) await fs.rm(this.library.abs(msg.record.file), { force: true }).catch(() => undefined);
+        },
+      },
     );
+    if (job.info.state === 'queued') {
+      emit({ state: 'queued', done: 0, total: prog.total, sampleIds: [], message: 'waiting for another sampling job to finish' });
+      void job.started.then(() => emit({ state: 'running', done: 0, total: prog.total, sampleIds: [] }));
+    }
     const outcome = await job.done;
     const sampleIds = samples.map((s) => s.id);
     if (outcome.state === 'failed' || outcome.state === 'interrupted') {
       emit({ state: 'failed', done: samples.length, total: seeds.length, sampleIds, error: { code: 'internal', message: outcome.error?.message ?? 'sampling failed' } });
-      throw new ApiError(outcome.error?.code === 'bad_request' ? 'bad_request' : 'internal', `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
+      const code = outcome.error?.code === 'bad_request' || outcome.error?.code === 'unavailable' ? outcome.error.code : 'internal';
+      throw new ApiError(code, `Sampling failed: ${outcome.error?.message ?? 'the job ended early'}`, { samplesWritten: sampleIds });
     }
     const cancelled = outcome.state === 'cancelled';
     emit({ state: cancelled ? 'cancelled' : 'completed', done: cancelled ? prog.done : prog.total, total: prog.total, sampleIds });
@@ -893,7 +965,7 @@ export class Sfumato {
     if (outcome.state === 'cancelled') throw new ApiError('cancelled', 'The export was cancelled; nothing was left half-written.');
     if (!result) {
       const code = outcome.error?.code;
-      throw new ApiError(code === 'bad_request' ? 'bad_request' : code === 'conflict' ? 'conflict' : 'internal', outcome.error?.message ?? 'The export failed.');
+      throw new ApiError(code === 'bad_request' || code === 'conflict' || code === 'unavailable' ? code : 'internal', outcome.error?.message ?? 'The export failed.');
     }
     return result;
   }

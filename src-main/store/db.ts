@@ -3,23 +3,60 @@
  * numbered migrations applied at open. Only the main process (Electron main, web server or CLI)
  * writes the database; job processes report through messages, so a crashing job cannot corrupt it.
  */
+import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
+import { ApiError } from '../api/errors';
 import { MIGRATIONS } from './migrations';
 
 export type SqlValue = string | number | null | Buffer;
+
+export interface DbOptions {
+  /**
+   * How long a statement that finds the database locked by another connection (SQLITE_BUSY /
+   * SQLITE_LOCKED) keeps retrying, with backoff, before it fails. Default 45 s, or the
+   * SFUMATO_DB_RETRY_MS environment variable.
+   */
+  retryMs?: number;
+}
+
+export const DEFAULT_DB_RETRY_MS = 45_000;
+/** SQLite's own busy wait per attempt: short, so a locked database never holds a libuv thread long. */
+const BUSY_TIMEOUT_MS = 250;
+const MAX_BACKOFF_MS = 1_000;
+
+const sqliteCode = (e: unknown): string | undefined => (e as { code?: unknown })?.code as string | undefined;
+
+export function isBusyError(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c === 'SQLITE_BUSY' || c === 'SQLITE_LOCKED';
+}
+
+/** Errors that mean "no room to write": the disk is full, over quota or read-only. */
+export function isNoSpaceError(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c === 'SQLITE_FULL' || c === 'ENOSPC' || c === 'EDQUOT' || c === 'EROFS' || c === 'SQLITE_READONLY';
+}
+
+export function dbRetryMsFromEnv(): number | undefined {
+  const v = process.env.SFUMATO_DB_RETRY_MS;
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
 
 export class Db {
   private constructor(
     private readonly raw: sqlite3.Database,
     readonly file: string,
+    readonly retryMs: number,
   ) {}
 
-  static async open(file: string): Promise<Db> {
+  static async open(file: string, opts: DbOptions = {}): Promise<Db> {
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
       const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
     });
-    const db = new Db(raw, file);
-    raw.configure('busyTimeout', 5000);
+    const db = new Db(raw, file, opts.retryMs ?? dbRetryMsFromEnv() ?? DEFAULT_DB_RETRY_MS);
+    raw.configure('busyTimeout', BUSY_TIMEOUT_MS);
     await db.exec('PRAGMA journal_mode = WAL');
     await db.exec('PRAGMA foreign_keys = ON');
     await db.exec('PRAGMA synchronous = NORMAL');
@@ -27,7 +64,65 @@ export class Db {
     return db;
   }
 
+  /**
+   * Runs `op`; while it fails with SQLITE_BUSY/SQLITE_LOCKED (another connection holds the write
+   * lock), retries with backoff on timers (the event loop stays free) for up to `retryMs`. Then, and
+   * for a full disk, it throws an ApiError that names the library folder and says what to do.
+   */
+  private async retrying<T>(op: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    let delay = 20;
+    for (;;) {
+      try {
+        return await op();
+      } catch (e) {
+        if (isBusyError(e) && Date.now() - t0 < this.retryMs) {
+          await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, this.retryMs - (Date.now() - t0)))));
+          delay = Math.min(MAX_BACKOFF_MS, delay * 2);
+          continue;
+        }
+        throw this.explain(e, Date.now() - t0);
+      }
+    }
+  }
+
+  /** A clear error for a locked or full database; other errors pass through unchanged. */
+  private explain(e: unknown, waitedMs: number): unknown {
+    const code = sqliteCode(e);
+    if (isBusyError(e)) {
+      return new ApiError(
+        'unavailable',
+        `The library database ${this.file} stayed locked by another program for ${(waitedMs / 1000).toFixed(1)} s (${code}); nothing was recorded. Close other programs using the library folder ${dirname(this.file)} (another Sfumato, a database browser) and try again.`,
+        { sqlite: code },
+      );
+    }
+    if (isNoSpaceError(e)) {
+      return new ApiError(
+        'unavailable',
+        `The library database ${this.file} could not be written: the disk is full or read-only (${code}); the database is unchanged. Free space on the disk that holds the library folder ${dirname(this.file)} and try again.`,
+        { sqlite: code },
+      );
+    }
+    return e;
+  }
+
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+    return this.retrying(() => this.runOnce(sql, params));
+  }
+
+  get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+    return this.retrying(() => this.getOnce<T>(sql, params));
+  }
+
+  all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    return this.retrying(() => this.allOnce<T>(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.retrying(() => this.execOnce(sql));
+  }
+
+  private runOnce(sql: string, params: SqlValue[]): Promise<{ changes: number; lastID: number }> {
     return new Promise((resolve, reject) => {
       this.raw.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
         if (err) reject(err);
@@ -36,19 +131,19 @@ export class Db {
     });
   }
 
-  get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+  private getOnce<T>(sql: string, params: SqlValue[]): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
       this.raw.get(sql, params, (err: Error | null, row: T | undefined) => (err ? reject(err) : resolve(row)));
     });
   }
 
-  all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+  private allOnce<T>(sql: string, params: SqlValue[]): Promise<T[]> {
     return new Promise((resolve, reject) => {
       this.raw.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)));
     });
   }
 
-  exec(sql: string): Promise<void> {
+  private execOnce(sql: string): Promise<void> {
     return new Promise((resolve, reject) => this.raw.exec(sql, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -57,6 +152,7 @@ export class Db {
   /**
    * Run `fn` inside BEGIN IMMEDIATE … COMMIT. Transactions are serialised on this connection
    * (sqlite3 shares one connection between all callers, so two interleaved BEGINs would fail).
+   * A locked database is waited for at BEGIN IMMEDIATE (and COMMIT), by `exec`'s bounded retry.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(async () => {

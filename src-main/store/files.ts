@@ -1,36 +1,55 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { fsyncDir, writeTemp } from '../gallery/atomic';
+
+/** errno codes that mean "no room to write here": full disk, quota, read-only file system. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
+
+/** A write that failed because the disk is full, over quota or read-only; names the folder. */
+export class StorageFullError extends Error {
+  constructor(
+    readonly code: string,
+    readonly file: string,
+    folder: string,
+  ) {
+    super(
+      `Could not write ${file}: ${code === 'EROFS' ? 'the disk is read-only' : code === 'EDQUOT' ? 'the disk quota is exhausted' : 'the disk is full'} (${code}); nothing was half-written. Free space on the disk that holds the library folder ${folder} and try again.`,
+    );
+    this.name = 'StorageFullError';
+  }
+}
+
+export function isNoSpaceErrno(e: unknown): boolean {
+  return NO_SPACE.has((e as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/** The library folder of an absolute path whose library-relative form is `rel` (job specs carry both). */
+export function libraryRootOf(abs: string, rel: string): string {
+  const tail = rel.split('/').filter(Boolean).length;
+  let root = abs;
+  for (let i = 0; i < tail; i++) root = dirname(root);
+  return root;
+}
 
 /**
  * Write a file atomically: write to a temp file in the same folder, fsync it, rename over the
- * target, then fsync the folder. A crash leaves either the old file or the new one, never half.
+ * target, then fsync the folder. A crash leaves either the old file or the new one, never half;
+ * any error removes the temp file. The temp-file writing is gallery/atomic.ts's `writeTemp` (the
+ * one implementation; exports add a no-clobber move on top of it). A full disk (ENOSPC, EDQUOT,
+ * EROFS) becomes a StorageFullError naming `folder` (the library folder; default: the file's).
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(file: string, data: Uint8Array | string, opts: { folder?: string } = {}): Promise<void> {
   const dir = dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, 'w');
+  let tmp: string | undefined;
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    await fs.mkdir(dir, { recursive: true });
+    tmp = await writeTemp(dir, basename(file), typeof data === 'string' ? Buffer.from(data) : data);
     await fs.rename(tmp, file);
+    tmp = undefined;
   } catch (e) {
-    await fs.rm(tmp, { force: true });
+    if (tmp) await fs.rm(tmp, { force: true }).catch(() => undefined);
+    if (isNoSpaceErrno(e)) throw new StorageFullError((e as NodeJS.ErrnoException).code!, file, opts.folder ?? dir);
     throw e;
   }
-  try {
-    const dh = await fs.open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Directory fsync is not supported on every platform (Windows); the rename is still atomic.
-  }
+  await fsyncDir(dir);
 }

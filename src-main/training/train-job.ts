@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { JobContext } from '../jobs/worker';
 import type { TrainJobSpec } from '../jobs/protocol';
 import { readCache } from '../datasets/cache';
-import { writeFileAtomic } from '../store/files';
+import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { APP_VERSION } from '../services/system';
 import { AbortError } from '../diffusion/index';
 import { parseWeights } from '../model/weights';
@@ -59,7 +59,7 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   const checkpoint = async () => {
     const bytes = trainer.checkpointBytes({ appVersion: APP_VERSION, runId: spec.runId, loss: last.loss });
     const name = `step-${String(trainer.step).padStart(8, '0')}.sfwt`;
-    await writeFileAtomic(join(spec.checkpointDir, name), bytes);
+    await writeFileAtomic(join(spec.checkpointDir, name), bytes, { folder: libraryRootOf(spec.checkpointDir, spec.checkpointDirRel) });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     ctx.post({
       type: 'checkpoint',
@@ -123,7 +123,7 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
         const png = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
         const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
-        await writeFileAtomic(join(spec.previewDir, name), png);
+        await writeFileAtomic(join(spec.previewDir, name), png, { folder: libraryRootOf(spec.previewDir, spec.previewDirRel) });
         ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}` });
       }
       // Let the cancel message through between steps.
