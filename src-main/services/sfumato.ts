@@ -932,8 +932,10 @@ export class Sfumato {
       'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
       'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
       'gallery:emptyTrash': async (req) => {
-        const files = await this.store.samples.emptyTrash(req.ids);
-        for (const f of files) await fs.rm(this.library.abs(f), { force: true });
+        // Files go as each chunk of rows is deleted (a failure part-way leaves no orphan files).
+        const files = await this.store.samples.emptyTrash(req.ids, async (chunk) => {
+          for (const f of chunk) await fs.rm(this.library.abs(f), { force: true });
+        });
         return { deleted: files.length };
       },
       'gallery:meta': async (req) => {
