@@ -43,7 +43,7 @@ import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
-import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
+import { FINE_TUNE_DEFAULTS, resolveTrainConfig, TrainConfigError } from '../training/config';
 import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
 import { prepareImage } from '../datasets/preprocess';
@@ -249,7 +249,8 @@ export class Sfumato {
         }
         (overrides as Record<string, unknown>)[k] = init.trainConfig[k];
       }
-      if (req.config?.lr === undefined) overrides.lr = FINE_TUNE_LR;
+      // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
+      for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
     let config: TrainConfig;
     try {
