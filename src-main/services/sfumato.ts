@@ -45,7 +45,7 @@ import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
-import { FINE_TUNE_LR, resolveTrainConfig, TrainConfigError } from '../training/config';
+import { FINE_TUNE_DEFAULTS, resolveTrainConfig, TrainConfigError } from '../training/config';
 import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
 import { importFolder } from '../datasets/import';
 import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
@@ -271,7 +271,8 @@ export class Sfumato {
         }
         (overrides as Record<string, unknown>)[k] = init.trainConfig[k];
       }
-      if (req.config?.lr === undefined) overrides.lr = FINE_TUNE_LR;
+      // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
+      for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
     let config: TrainConfig;
     try {
@@ -1026,8 +1027,10 @@ export class Sfumato {
       'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
       'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
       'gallery:emptyTrash': async (req) => {
-        const files = await this.store.samples.emptyTrash(req.ids);
-        for (const f of files) await fs.rm(this.library.abs(f), { force: true });
+        // Files go as each chunk of rows is deleted (a failure part-way leaves no orphan files).
+        const files = await this.store.samples.emptyTrash(req.ids, async (chunk) => {
+          for (const f of chunk) await fs.rm(this.library.abs(f), { force: true });
+        });
         return { deleted: files.length };
       },
       'gallery:meta': async (req) => {

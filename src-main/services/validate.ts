@@ -12,6 +12,22 @@ const id = z.string().min(1).max(100);
 const empty = z.object({}).strict();
 const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f,]+$/, 'tags are 1–64 characters without commas or control characters');
 
+/**
+ * Bulk gallery requests carry at most this many ids (the store writes them in short transactions;
+ * the cap bounds how long one request keeps the database busy).
+ */
+export const MAX_BULK_IDS = 10_000;
+/** Export writes no rows; its cap is the zip limit gallery/export.ts enforces. */
+export const MAX_EXPORT_IDS = 65_000;
+export const MAX_TAGS_PER_REQUEST = 100;
+const fmt = (n: number): string => n.toLocaleString('en-US');
+/** An id list of 1..max entries; too many gets a message with the count and what to do. */
+const bulkIds = (max: number, empty = 'give at least one id') =>
+  z.array(id).min(1, empty).max(max, {
+    error: (iss) => `too many ids: at most ${fmt(max)} per request, got ${fmt((iss.input as unknown[] | undefined)?.length ?? 0)}; send them in smaller batches`,
+  });
+const tagList = z.array(tag).max(MAX_TAGS_PER_REQUEST, `at most ${MAX_TAGS_PER_REQUEST} tags per request; send them in smaller batches`);
+
 // Training settings are validated field by field by resolveTrainConfig (errors name the field).
 const trainConfig = z.record(z.string(), z.unknown());
 
@@ -125,22 +141,25 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
     })
     .strict(),
   'gallery:get': z.object({ id }).strict(),
-  'gallery:delete': z.object({ ids: z.array(id).min(1) }).strict(),
-  'gallery:restore': z.object({ ids: z.array(id).min(1) }).strict(),
-  'gallery:emptyTrash': z.object({ ids: z.array(id).optional() }).strict(),
+  'gallery:delete': z.object({ ids: bulkIds(MAX_BULK_IDS) }).strict(),
+  'gallery:restore': z.object({ ids: bulkIds(MAX_BULK_IDS) }).strict(),
+  // No ids: the whole trash. An empty list is refused (an empty selection must not empty the trash).
+  'gallery:emptyTrash': z
+    .object({ ids: bulkIds(MAX_BULK_IDS, 'give at least one id, or leave ids out to empty the whole trash').optional() })
+    .strict(),
   'gallery:meta': z.object({ id }).strict(),
   'gallery:update': z
     .object({
-      ids: z.array(id).min(1),
+      ids: bulkIds(MAX_BULK_IDS),
       favorite: z.boolean().optional(),
-      addTags: z.array(tag).optional(),
-      removeTags: z.array(tag).optional(),
+      addTags: tagList.optional(),
+      removeTags: tagList.optional(),
       collection: z.string().trim().min(1).max(100).optional(),
     })
     .strict(),
   'gallery:reproduce': z.object({ id }).strict(),
   'gallery:export': z
-    .object({ ids: z.array(id).min(1).max(65_000), to: z.string().min(1, 'to: give a folder or a .zip file'), format: z.enum(['png', 'webp']).optional(), contactSheet: z.boolean().optional() })
+    .object({ ids: bulkIds(MAX_EXPORT_IDS), to: z.string().min(1, 'to: give a folder or a .zip file'), format: z.enum(['png', 'webp']).optional(), contactSheet: z.boolean().optional() })
     .strict(),
   'jobs:list': empty,
   'jobs:cancel': z.object({ id }).strict(),

@@ -117,4 +117,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (collection_id, sample_id)
   );
   `,
+  // 4: indexes for the foreign keys that point at samples, so deleting a sample does not scan the
+  // whole samples / collection_items tables (emptying a big trash was quadratic).
+  `
+  CREATE INDEX samples_parent ON samples(parent_id);
+  CREATE INDEX collection_items_sample ON collection_items(sample_id);
+  `,
 ];

@@ -13,7 +13,7 @@ import type {
   SampleRecord,
   TrainConfig,
 } from '../api/types';
-import type { Db } from './db';
+import type { Db, SqlValue } from './db';
 
 const now = (): string => new Date().toISOString();
 
@@ -476,65 +476,118 @@ export class SampleRepo {
   }
 
   async setFavorite(ids: string[], favorite: boolean): Promise<number> {
-    let n = 0;
-    await this.db.transaction(async () => {
-      for (const id of ids) n += (await this.db.run('UPDATE samples SET favorite = ? WHERE id = ?', [favorite ? 1 : 0, id])).changes;
-    });
-    return n;
+    const n = await inChunks(this.db, ids, async (chunk, marks) => (await this.db.run(`UPDATE samples SET favorite = ? WHERE id IN (${marks})`, [favorite ? 1 : 0, ...chunk])).changes);
+    return sum(n);
   }
 
   async tag(ids: string[], add: string[], remove: string[]): Promise<void> {
-    await this.db.transaction(async () => {
-      for (const id of ids) {
-        for (const t of add) await this.db.run('INSERT OR IGNORE INTO sample_tags (sample_id, tag) SELECT id, ? FROM samples WHERE id = ?', [t, id]);
-        for (const t of remove) await this.db.run('DELETE FROM sample_tags WHERE sample_id = ? AND tag = ?', [id, t]);
-      }
+    await inChunks(this.db, ids, async (chunk, marks) => {
+      for (const t of add) await this.db.run(`INSERT OR IGNORE INTO sample_tags (sample_id, tag) SELECT id, ? FROM samples WHERE id IN (${marks})`, [t, ...chunk]);
+      for (const t of remove) await this.db.run(`DELETE FROM sample_tags WHERE tag = ? AND sample_id IN (${marks})`, [t, ...chunk]);
     });
   }
 
   async addToCollection(name: string, ids: string[], newCollectionId: string): Promise<void> {
-    await this.db.transaction(async () => {
+    const c = await this.db.transaction(async () => {
       await this.db.run('INSERT OR IGNORE INTO collections (id, name, created_at) VALUES (?, ?, ?)', [newCollectionId, name, now()]);
-      const c = await this.db.get<{ id: string }>('SELECT id FROM collections WHERE name = ?', [name]);
-      for (const id of ids) await this.db.run('INSERT OR IGNORE INTO collection_items (collection_id, sample_id) SELECT ?, id FROM samples WHERE id = ?', [c!.id, id]);
+      return (await this.db.get<{ id: string }>('SELECT id FROM collections WHERE name = ?', [name]))!;
+    });
+    await inChunks(this.db, ids, async (chunk, marks) => {
+      await this.db.run(`INSERT OR IGNORE INTO collection_items (collection_id, sample_id) SELECT ?, id FROM samples WHERE id IN (${marks})`, [c.id, ...chunk]);
     });
   }
 
   /** Move to the trash (undoable). */
   async trash(ids: string[]): Promise<number> {
-    let n = 0;
     const t = now();
-    await this.db.transaction(async () => {
-      for (const id of ids) n += (await this.db.run('UPDATE samples SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', [t, id])).changes;
-    });
-    return n;
+    const n = await inChunks(this.db, ids, async (chunk, marks) => (await this.db.run(`UPDATE samples SET deleted_at = ? WHERE id IN (${marks}) AND +deleted_at IS NULL`, [t, ...chunk])).changes);
+    return sum(n);
   }
 
   async restore(ids: string[]): Promise<number> {
-    let n = 0;
-    await this.db.transaction(async () => {
-      for (const id of ids) n += (await this.db.run('UPDATE samples SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL', [id])).changes;
-    });
-    return n;
+    const n = await inChunks(this.db, ids, async (chunk, marks) => (await this.db.run(`UPDATE samples SET deleted_at = NULL WHERE id IN (${marks}) AND +deleted_at IS NOT NULL`, chunk)).changes);
+    return sum(n);
   }
 
-  /** Delete trashed samples for good; returns their files for the caller to remove. */
-  async emptyTrash(ids?: string[]): Promise<string[]> {
+  /**
+   * Delete trashed samples (the given ones, or the whole trash) for good, BULK_CHUNK rows per
+   * transaction. After each chunk commits, `onDeleted` gets its files for the caller to remove, so
+   * a failure part-way never leaves deleted rows whose files nobody will remove. Returns all files.
+   */
+  async emptyTrash(ids?: string[], onDeleted?: (files: string[]) => Promise<void>): Promise<string[]> {
     const removed: string[] = [];
-    await this.db.transaction(async () => {
-      const rows = ids?.length
-        ? (await Promise.all(ids.map((id) => this.db.get<{ id: string; file: string }>('SELECT id, file FROM samples WHERE id = ? AND deleted_at IS NOT NULL', [id])))).filter(
-            (r): r is { id: string; file: string } => !!r,
-          )
-        : await this.db.all<{ id: string; file: string }>('SELECT id, file FROM samples WHERE deleted_at IS NOT NULL');
-      for (const r of rows) {
-        await this.db.run('DELETE FROM samples WHERE id = ?', [r.id]);
-        removed.push(r.file);
-      }
-    });
-    return removed;
+    const deleteRows = async (where: string, params: SqlValue[]): Promise<string[]> => {
+      const rows = await this.db.all<{ id: string; file: string }>(`SELECT id, file FROM samples WHERE ${where}`, params);
+      if (rows.length) await this.db.run(`DELETE FROM samples WHERE id IN (${placeholders(rows.length)})`, rows.map((r) => r.id));
+      return rows.map((r) => r.file);
+    };
+    const handOver = async (files: string[]): Promise<void> => {
+      removed.push(...files);
+      if (onDeleted && files.length) await onDeleted(files);
+    };
+    if (ids) {
+      await inChunks(this.db, ids, (chunk, marks) => deleteRows(`id IN (${marks}) AND +deleted_at IS NOT NULL`, chunk), handOver);
+      return removed;
+    }
+    for (let pause = 0; ; ) {
+      if (pause) await pauseForOtherWriters(pause);
+      const t0 = performance.now();
+      const files = await this.db.transaction(() => deleteRows('deleted_at IS NOT NULL LIMIT ?', [BULK_CHUNK]));
+      pause = performance.now() - t0;
+      if (!files.length) return removed;
+      await handOver(files);
+    }
   }
 }
+
+// ---------------------------------------------------------------- bulk writes
+
+/**
+ * Ids per transaction in bulk writes. A gallery bulk request (up to 10,000 ids) becomes several
+ * short transactions instead of one that holds SQLite's write lock for seconds.
+ */
+export const BULK_CHUNK = 500;
+
+/*
+ * SampleRepo's chunk statements write `+deleted_at` (SQLite's unary plus): it keeps the planner on
+ * the primary key for `id IN (…)`; left to itself it may walk the samples_deleted index instead,
+ * visiting every live (or trashed) sample for each chunk.
+ */
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * Wait between two chunk transactions about as long as the last one took (1–50 ms), so that other
+ * writers get the write lock in between: transactions queued on this connection (training
+ * progress) and other connections to the library (another Sfumato process, the CLI), whose
+ * busy handler only succeeds if it polls while the lock is free.
+ */
+function pauseForOtherWriters(lastMs: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, lastMs))));
+}
+
+/**
+ * Runs `fn` over the distinct `ids` in chunks of BULK_CHUNK, each in its own transaction
+ * (`marks` is the chunk's "?, ?, …" list), then `afterCommit` with its result, pausing between
+ * chunks. Not atomic across chunks: if one fails, the earlier ones stay done; every bulk
+ * operation here (trash, restore, favourite, tag, collect, empty trash) is safe to repeat.
+ */
+async function inChunks<R>(db: Db, ids: string[], fn: (chunk: string[], marks: string) => Promise<R>, afterCommit?: (r: R) => Promise<void>): Promise<R[]> {
+  const unique = [...new Set(ids)];
+  const out: R[] = [];
+  let lastMs = 0;
+  for (let i = 0; i < unique.length; i += BULK_CHUNK) {
+    if (i > 0) await pauseForOtherWriters(lastMs);
+    const chunk = unique.slice(i, i + BULK_CHUNK);
+    const t0 = performance.now();
+    const r = await db.transaction(() => fn(chunk, placeholders(chunk.length)));
+    lastMs = performance.now() - t0;
+    out.push(r);
+    if (afterCommit) await afterCommit(r);
+  }
+  return out;
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 export interface Store {
   db: Db;

@@ -11,9 +11,15 @@
  *   4. x_prev = sqrt(abar_prev) x0 + sqrt(1 - abar_prev - std^2) eps + std z          (eq. 12)
  * Input x is x_T ~ N(0, I) in the VP scale; the result is x0 (data scale).
  *
- * Convention: the previous timestep is the next entry of the spacing's timestep list. For
- * 'leading' and 'trailing' this equals diffusers' t - T // steps; for 'linspace' diffusers still
- * uses t - T // steps (a known quirk) while we walk the listed timesteps.
+ * Convention: the previous timestep is the next entry of the spacing's timestep list (and
+ * alphaBar 1 after the last). Where that differs from diffusers, which always steps to
+ * t - T // steps (alphaBar 1 once that is negative), we follow the list:
+ *   leading:  the same as diffusers (entries are exactly T // steps apart).
+ *   trailing: the same when T % steps == 0. Otherwise entries are T / steps apart, rounded, so
+ *             t - T // steps can miss the next entry: T = 1000, 3 steps lists 999, 666, 332;
+ *             diffusers goes 999 -> 666 -> 333, then 332 -> alphaBar 1, we go 666 -> 332. Near
+ *             steps = T it can even end on alphaBar[0] instead of 1 (T = 1000, 600 steps).
+ *   linspace: diffusers still uses t - T // steps (a known quirk).
  * Noise: step i draws noise.step(i, 0) only when eta > 0.
  */
 import type { Denoiser, SamplerCommon, Shape } from '../types';

@@ -1,10 +1,11 @@
 import { defineStore } from 'pinia';
-import { computed, reactive, ref } from 'vue';
+import { computed, reactive, ref, watch } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
+import { FINE_TUNE_DEFAULTS } from '../../../src-main/training/config';
 import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */
@@ -90,6 +91,10 @@ export interface TrainForm {
   seed: string;
 }
 
+/** The form fields whose defaults differ between training from scratch and fine-tuning. */
+const TUNED = ['lr', 'warmupSteps', 'ema'] as const;
+type Tuned = Record<(typeof TUNED)[number], number>;
+
 const ACTIVE: readonly RunStatus[] = ['queued', 'running', 'paused'];
 const RESUMABLE: readonly RunStatus[] = ['paused', 'interrupted', 'failed', 'cancelled'];
 
@@ -130,6 +135,32 @@ export const useRunsStore = defineStore('runs', () => {
     workers: 0,
     seed: '',
   });
+  /**
+   * What the form itself last put in the TUNED fields (a preset's values, or the fine-tune
+   * defaults). A field that still holds it has not been edited since, so it follows the next
+   * switch between scratch and fine-tune; a value the user typed stays.
+   */
+  const autoTuned: Tuned = { lr: form.lr, warmupSteps: form.warmupSteps, ema: form.ema };
+  /** Scratch values of the TUNED fields for the chosen preset (presets train without warm-up). */
+  function presetTuned(): Tuned {
+    const v = form.preset === 'custom' ? {} : TRAIN_PRESETS[form.preset].values;
+    return { lr: v.lr ?? 2e-4, warmupSteps: v.warmupSteps ?? 0, ema: v.ema ?? 0.999 };
+  }
+  function applyTuned(values: Tuned, force: boolean): void {
+    for (const k of TUNED) {
+      if (force || form[k] === autoTuned[k]) form[k] = values[k];
+      autoTuned[k] = values[k];
+    }
+  }
+  // Picking a base model or checkpoint brings the fine-tune lr, warm-up and EMA; going back to
+  // "Scratch" brings the preset's again (each only where the user has not changed it).
+  watch(
+    () => form.init !== '',
+    (fineTune, was) => {
+      if (fineTune !== was) applyTuned(fineTune ? FINE_TUNE_DEFAULTS : presetTuned(), false);
+    },
+  );
+
   const starting = ref(false);
   const startError = ref<string | null>(null);
   const selectedId = ref<string | null>(null);
@@ -236,9 +267,11 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** A preset sets its values; while fine-tuning, lr, warm-up and EMA stay the fine-tune ones. */
   function applyPreset(id: PresetId): void {
     Object.assign(form, TRAIN_PRESETS[id].values);
     form.preset = id;
+    applyTuned(form.init !== '' ? FINE_TUNE_DEFAULTS : presetTuned(), true);
   }
 
   /** The attention resolution a preset wants at this image size (none when it does not occur). */
