@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isNoSpaceErrno, StorageFullError } from '../store/files';
 
 /**
  * Files in flight at once: 2 to 4 by CPU count. Each image is fully decoded (up to the pixel limit,
@@ -61,8 +62,18 @@ async function fsyncDir(dir: string): Promise<void> {
  * Writes `chunks` to `file` atomically: a temp file in the same directory, fsync, rename, fsync
  * of the directory. Readers see the old file or the whole new one, never a part. When
  * `beforeRename` throws (e.g. a cancellation check) the temp file is removed and nothing changes.
+ * A full disk (ENOSPC, EDQUOT, EROFS) becomes the store's StorageFullError, naming the folder.
  */
 export async function atomicWriteFile(file: string, chunks: readonly Uint8Array[], beforeRename?: () => void): Promise<void> {
+  try {
+    await writeChunksAtomic(file, chunks, beforeRename);
+  } catch (e) {
+    if (isNoSpaceErrno(e)) throw new StorageFullError((e as NodeJS.ErrnoException).code!, file, path.dirname(file));
+    throw e;
+  }
+}
+
+async function writeChunksAtomic(file: string, chunks: readonly Uint8Array[], beforeRename?: () => void): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx');
