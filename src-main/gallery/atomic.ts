@@ -10,20 +10,17 @@
  * Temp files are named `.<name>.<pid>.<random>.sfumato-tmp`; `removeStaleTemps` deletes those of
  * processes that no longer run (a kill -9 mid-export leaves one behind, never the final name).
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fsyncDir, TEMP_SUFFIX, tempNameFor, writeTemp } from '../store/files';
 
-export const TEMP_SUFFIX = '.sfumato-tmp';
+// The temp-file writer is the store's (one implementation for every atomic write); exports add
+// the no-clobber move and stale-temp cleanup below.
+export { fsyncDir, TEMP_SUFFIX, tempNameFor, writeTemp };
+
 const TEMP_RE = /^\..*\.(\d+)\.[0-9a-f]{12}\.sfumato-tmp$/;
 export const STAGING_PREFIX = '.sfumato-export-';
 const STAGING_RE = /^\.sfumato-export-(\d+)-[A-Za-z0-9]{6}$/;
-
-export function tempNameFor(name: string): string {
-  // Keep the temp name short enough for 255-byte file-name limits.
-  const base = name.length > 120 ? name.slice(0, 120) : name;
-  return `.${base}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-}
 
 /** Cancellation error with a stable name, as AbortSignal.throwIfAborted would raise. */
 export function abortError(signal?: AbortSignal): Error {
@@ -36,46 +33,6 @@ export function abortError(signal?: AbortSignal): Error {
 
 export function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError(signal);
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: fs.FileHandle | undefined;
-  try {
-    fh = await fs.open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Windows and some file systems cannot fsync a directory; the rename/link is still atomic.
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
-async function writeAll(fh: fs.FileHandle, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.byteLength) {
-    const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
-    off += bytesWritten;
-  }
-}
-
-/** Writes `data` to a new temp file in `dir` (exclusive create), fsyncs it, returns its path. */
-export async function writeTemp(dir: string, nameHint: string, data: Uint8Array): Promise<string> {
-  const tmp = path.join(dir, tempNameFor(nameHint));
-  const fh = await fs.open(tmp, 'wx');
-  try {
-    await writeAll(fh, data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  }
-  // close can report a deferred write error (network file systems): no temp file stays behind.
-  await fh.close().catch(async (e: unknown) => {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
-  });
-  return tmp;
 }
 
 /** `name` with -1, -2, … before the extension: `a.png` -> `a-1.png`; `.hidden` keeps its dot. */

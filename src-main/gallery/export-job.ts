@@ -8,7 +8,7 @@ import { basename, dirname } from 'node:path';
 import type { JobContext } from '../jobs/worker';
 import type { ExportJobSpec } from '../jobs/protocol';
 import type { ExportResult } from '../api/types';
-import { APP_VERSION } from '../services/system';
+import { APP_VERSION } from '../version';
 import { commitNoClobber, writeTemp } from './atomic';
 import { contactSheet, exportFolder, exportZip, type ExportProgress } from './export';
 

@@ -4,9 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import type { BackendStatus } from '../api/types';
-import pkg from '../../package.json' with { type: 'json' };
+import { APP_VERSION } from '../version';
 
-export const APP_VERSION: string = pkg.version;
+export { APP_VERSION };
 
 const require = createRequire(import.meta.url);
 

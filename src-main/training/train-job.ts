@@ -10,7 +10,7 @@ import type { JobContext } from '../jobs/worker';
 import type { TrainJobSpec } from '../jobs/protocol';
 import { readCache } from '../datasets/cache';
 import { libraryRootOf, writeFileAtomic } from '../store/files';
-import { APP_VERSION } from '../services/system';
+import { APP_VERSION } from '../version';
 import { AbortError } from '../diffusion/index';
 import { parseWeights } from '../model/weights';
 import { initTrainingBackend } from './backend';
