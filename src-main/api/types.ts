@@ -345,6 +345,8 @@ export interface ExportResult {
 export interface GalleryPage {
   samples: SampleRecord[];
   total: number;
+  /** ids of this page's samples that are favourites (organisation, not recipe: for the tiles' ★) */
+  favorites: string[];
 }
 
 export type JobKind = 'import' | 'train' | 'sample' | 'export';

@@ -411,7 +411,7 @@ export class SampleRepo {
     return r && toSample(r);
   }
 
-  async query(q: GalleryQuery): Promise<{ samples: SampleRecord[]; total: number }> {
+  async query(q: GalleryQuery): Promise<{ samples: SampleRecord[]; total: number; favorites: string[] }> {
     const where: string[] = [q.trash ? 's.deleted_at IS NOT NULL' : 's.deleted_at IS NULL'];
     const params: (string | number)[] = [];
     if (q.runId) {
@@ -462,7 +462,7 @@ export class SampleRepo {
     const w = 'WHERE ' + where.join(' AND ');
     const total = (await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM samples s ${w}`, params))?.n ?? 0;
     const rows = await this.db.all<SampleRow>(`SELECT s.* FROM samples s ${w} ORDER BY ${order} LIMIT ? OFFSET ?`, [...params, q.limit ?? 200, q.offset ?? 0]);
-    return { samples: rows.map(toSample), total };
+    return { samples: rows.map(toSample), total, favorites: rows.filter((r) => r.favorite === 1).map((r) => r.id) };
   }
 
   async meta(id: string): Promise<SampleMeta | undefined> {

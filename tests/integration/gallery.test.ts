@@ -87,6 +87,11 @@ describe('gallery provenance', () => {
     await s.api['gallery:update']({ ids: [a.id], favorite: true, addTags: ['night', 'blue'], collection: 'picks' });
     expect((await s.api['gallery:meta']({ id: a.id })).meta).toEqual({ favorite: true, tags: ['blue', 'night'], collections: ['picks'], deletedAt: null });
     expect((await s.api['gallery:query']({ favorite: true })).samples.map((x) => x.id)).toEqual([a.id]);
+    // Each page names its favourites, so the grid can badge their tiles without a request per tile.
+    const page = await s.api['gallery:query']({});
+    expect(page.favorites).toEqual([a.id]);
+    expect(page.samples.map((x) => x.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect((await s.api['gallery:query']({ favorite: false })).favorites).toEqual([]);
     expect((await s.api['gallery:query']({ tag: 'night' })).samples.map((x) => x.id)).toEqual([a.id]);
     expect((await s.api['gallery:query']({ text: 'blue' })).samples.map((x) => x.id)).toEqual([a.id]);
     expect((await s.api['gallery:query']({ text: '100%' })).total).toBe(0);
