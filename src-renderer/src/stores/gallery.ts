@@ -27,6 +27,8 @@ export const useGalleryStore = defineStore('gallery', () => {
   const total = ref(0);
   /** page index -> records (shallow: records are plain data) */
   const pages = shallowReactive(new Map<number, SampleRecord[]>());
+  /** ids of loaded records that are favourites (the tiles' ★), kept in step with the pages and edits */
+  const favorites = shallowReactive(new Set<string>());
   const pending = new Set<number>();
   let generation = 0;
   const loading = ref(false);
@@ -67,6 +69,7 @@ export const useGalleryStore = defineStore('gallery', () => {
       const res = await api['gallery:query']({ ...query(), limit: PAGE_SIZE, offset: index * PAGE_SIZE });
       if (gen !== generation) return;
       pages.set(index, res.samples);
+      noteFavorites(res);
       total.value = res.total;
       error.value = null;
     } catch (e) {
@@ -86,7 +89,9 @@ export const useGalleryStore = defineStore('gallery', () => {
       const res = await api['gallery:query']({ ...query(), limit: PAGE_SIZE, offset: 0 });
       if (gen !== generation) return;
       pages.clear();
+      favorites.clear();
       pages.set(0, res.samples);
+      noteFavorites(res);
       total.value = res.total;
       error.value = null;
     } catch (e) {
@@ -94,6 +99,18 @@ export const useGalleryStore = defineStore('gallery', () => {
     } finally {
       if (gen === generation) loading.value = false;
     }
+  }
+
+  function noteFavorites(res: { samples: SampleRecord[]; favorites?: string[] }): void {
+    const fav = new Set(res.favorites ?? []);
+    for (const r of res.samples) {
+      if (fav.has(r.id)) favorites.add(r.id);
+      else favorites.delete(r.id);
+    }
+  }
+
+  function isFavorite(id: string): boolean {
+    return favorites.has(id);
   }
 
   /** The record at a position, or undefined while its page loads (and then it loads it). */
@@ -144,6 +161,10 @@ export const useGalleryStore = defineStore('gallery', () => {
   async function update(ids: string[], change: { favorite?: boolean; addTags?: string[]; removeTags?: string[] }): Promise<void> {
     try {
       await api['gallery:update']({ ids, ...change });
+      for (const id of ids) {
+        if (change.favorite === true) favorites.add(id);
+        else if (change.favorite === false) favorites.delete(id);
+      }
       if (openId.value && ids.includes(openId.value)) meta.value = (await api['gallery:meta']({ id: openId.value })).meta;
       if (filters.favorite || filters.tag) await refresh();
     } catch (e) {
@@ -217,6 +238,8 @@ export const useGalleryStore = defineStore('gallery', () => {
     filters,
     total,
     pages,
+    favorites,
+    isFavorite,
     loading,
     error,
     open,
