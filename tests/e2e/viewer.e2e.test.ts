@@ -127,6 +127,7 @@ describe('seeing images: full-height grid, lightbox, A/B compare, favourite badg
       expect(d.height).toBeGreaterThanOrEqual(0.8 * d.below);
       expect(d.docOverflow).toBeLessThanOrEqual(0);
       expect(d.mainOverflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: join(SCREENS, `gallery-detail-${vp.width}x${vp.height}.png`) });
       await page.getByTestId('gallery-detail-close').click();
     }
     await page.setViewportSize({ width: 1440, height: 900 });
