@@ -73,7 +73,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
   if (isOnnx || spec.engine !== 'tfjs') {
     try {
-      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('./onnx/index');
+      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
       const model = isOnnx
         ? bytes
         : (() => {

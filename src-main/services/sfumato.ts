@@ -609,7 +609,7 @@ export class Sfumato {
   async importOnnxModel(req: { file: string; prediction: string; schedule: unknown; name?: string }): Promise<ImportedModel> {
     // never a FIFO or device (it would block forever), never more than MAX_ONNX_BYTES in memory
     const bytes = await readUserFile(req.file, MAX_ONNX_BYTES, 'file');
-    const { inspectOnnxUNet, OnnxModelError } = await import('../inference/onnx/inspect');
+    const { inspectOnnxUNet, OnnxModelError } = await import('../onnx/inspect');
     let sig;
     try {
       sig = inspectOnnxUNet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
