@@ -27,7 +27,7 @@ import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
 import { familyDenoiser, processOf } from '../training/family';
-import { tfjsNetwork } from './tfjs-denoiser';
+import { tfjsNetwork } from '../model/tfjs-network';
 
 const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;

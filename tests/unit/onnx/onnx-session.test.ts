@@ -19,7 +19,7 @@ import {
 } from '../../../src-main/onnx/session';
 import type { UNet } from '../../../src-main/model/unet';
 import { toRgbBytes } from '../../../src-main/gallery/png';
-import { tfjsNetwork } from '../../../src-main/inference/tfjs-denoiser';
+import { tfjsNetwork } from '../../../src-main/model/tfjs-network';
 import { DataType } from '../../../src-main/onnx/proto';
 import { maxAbs, maxAbsDiff, randomUNet, TINY, toyUNetBytes } from './helpers';
 
