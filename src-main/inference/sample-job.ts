@@ -26,7 +26,7 @@ import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
-import { familyDenoiser, processOf } from '../training/family';
+import { familyDenoiser, processOf } from '../diffusion/model-family';
 import { tfjsNetwork } from '../model/tfjs-network';
 
 const MAX_BATCH = 16;

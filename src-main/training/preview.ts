@@ -8,7 +8,7 @@ import type { UNet } from '../model/unet';
 import type { EMA } from '../model/ema';
 import { tfjsNetwork } from '../model/tfjs-network';
 import { encodePng } from '../gallery/png';
-import { familyDenoiser } from './family';
+import { familyDenoiser } from '../diffusion/model-family';
 
 export const PREVIEW_SEEDS = [0, 1, 2, 3];
 

@@ -10,7 +10,7 @@ import { batchNoise, planSampler, runSampler, startState, validateSamplerSetting
 import { tfjsNetwork } from '../../src-main/model/tfjs-network';
 import { selectTrainingBackend } from '../../src-main/training/backends/ladder';
 import { resolveTrainConfig } from '../../src-main/training/config';
-import { familyDenoiser } from '../../src-main/training/family';
+import { familyDenoiser } from '../../src-main/diffusion/model-family';
 import { Trainer } from '../../src-main/training/trainer';
 
 beforeAll(async () => {
