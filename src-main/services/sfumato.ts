@@ -36,7 +36,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
 import { readSampleMetadata } from '../gallery/metadata';
-import { pngHeaderSize } from '../gallery/png-chunks';
+import { pngHeaderSize } from '../png/chunks';
 import { readRegularFile } from '../datasets/user-file';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
