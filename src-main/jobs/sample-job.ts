@@ -5,8 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { JobContext } from '../jobs/worker';
-import type { SampleJobSpec } from '../jobs/protocol';
+import type { JobContext, SampleJobSpec } from './protocol';
 import {
   batchNoise,
   INITIAL_STREAM,
