@@ -1,5 +1,6 @@
 import type { ScheduleSpec } from '../diffusion/process';
 import type { SamplerName as DiffusionSamplerName } from '../diffusion/samplers/index';
+import type { LossWeighting as DiffusionLossWeighting, Objective as DiffusionObjective } from '../diffusion/model-family';
 
 /**
  * Plain data types that cross the contract. No Node imports: the renderer imports this file.
@@ -98,9 +99,9 @@ export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'onnxruntime' | 'w
 export type ScheduleJson = ScheduleSpec;
 
 /** What the network predicts (eps, x0, v: Ho 2020 / Salimans & Ho 2022; score: Song 2021; edm: Karras 2022 F). */
-export type Objective = 'eps' | 'x0' | 'v' | 'score' | 'edm';
+export type Objective = DiffusionObjective;
 /** Per-timestep loss weighting: uniform, min-SNR-gamma (Hang et al. 2023), P2 (Choi et al. 2022). */
-export type LossWeighting = 'uniform' | 'min-snr' | 'p2';
+export type LossWeighting = DiffusionLossWeighting;
 
 /** Everything that defines a training run. Defaults and validation live in src-main/training/config.ts. */
 export interface TrainConfig {

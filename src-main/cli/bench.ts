@@ -228,7 +228,7 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
     .action(async (o: { provider: string; batch: number; steps: number; threads: number; repeats: number; torch: boolean; torchRef?: string }) => {
-      const { benchOrtSampling, measureMatmulPeakGflops } = await import('../inference/onnx/bench');
+      const { benchOrtSampling, measureMatmulPeakGflops } = await import('../onnx/bench');
       const peak = await measureMatmulPeakGflops(o.threads);
       const ours = await benchOrtSampling({ provider: o.provider as never, batch: o.batch, steps: o.steps, threads: o.threads, repeats: o.repeats, log: (m) => process.stderr.write(`[bench] ${m}\n`) });
       const line: Record<string, unknown> = { bench: 'sample', ...ours, peak_gflops: peak.gflops, fraction_of_peak: ours.gflops / peak.gflops };

@@ -626,7 +626,7 @@ export function buildProgram(): Command {
         if (ck.file.endsWith('.onnx')) throw new UsageError(`${id} is already an ONNX model (${ck.file})`);
         const run = (await s.store.runs.get(ck.runId))!;
         const { parseWeights, configOfWeights } = await import('../model/weights');
-        const { exportUNetToOnnx } = await import('../inference/onnx/export');
+        const { exportUNetToOnnx } = await import('../onnx/export');
         const parsed = parseWeights(new Uint8Array(readFileSync(s.library.abs(ck.file))));
         const bytes = exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: run.config.objective as never, schedule: run.config.schedule, appVersion: APP_VERSION, name: run.id });
         const { existsSync, writeFileSync } = await import('node:fs');

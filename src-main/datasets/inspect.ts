@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import sharp, { type Metadata } from 'sharp';
-import { readPngText } from '../gallery/png-chunks';
+import { readPngText } from '../png/chunks';
 import { DatasetError } from './errors';
 import { formatLabel, sniff, type ImageFormat } from './sniff';
 

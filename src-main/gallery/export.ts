@@ -26,7 +26,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import type { SampleRecord } from '../api/types';
 import { checkAborted, commitNoClobber, fsyncDir, removeStaleTemps, STAGING_PREFIX, tempNameFor, writeTemp } from './atomic';
 import { encodePng } from './png';
-import { parsePngChunks } from './png-chunks';
+import { parsePngChunks } from '../png/chunks';
 import { a1111Parameters, embedSampleMetadata, readSampleMetadata, sfumatoChunkText } from './metadata';
 
 export class ExportError extends Error {

@@ -1,7 +1,7 @@
 /**
  * Provenance inside the PNG: what Sfumato writes into every sample and how it reads it back.
  *
- * Two text chunks (PNG 2nd ed. §11.3.4, see png-chunks.ts):
+ * Two text chunks (PNG 2nd ed. §11.3.4, see png/chunks.ts):
  *   `parameters`  the AUTOMATIC1111 web UI "infotext", so other tools (A1111, Forge, Civitai,
  *                 exiftool users) show seed, steps, sampler and size;
  *   `sfumato`     JSON {format: 'sfumato-sample', version: 1, record: <the full SampleRecord>}.
@@ -20,7 +20,7 @@
 import type { SampleRecord } from '../api/types';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../api/sampling-bounds';
-import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from './png-chunks';
+import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from '../png/chunks';
 
 export const SFUMATO_KEYWORD = 'sfumato';
 export const A1111_KEYWORD = 'parameters';

@@ -98,3 +98,15 @@ export type FromJob =
   | { type: 'frame'; step: number; rgb: Uint8Array }
   | { type: 'done'; cancelled: boolean; paused?: boolean }
   | { type: 'error'; error: ApiErrorShape };
+
+/**
+ * What a job handler (train-job.ts, sample-job.ts, export-job.ts) gets from the job process
+ * (worker.ts): a way to send messages, the cancel signal and the pause flag. Declared here, not in
+ * worker.ts, so that handlers never import the process entry point (which has side effects).
+ */
+export interface JobContext {
+  post(msg: FromJob): void;
+  signal: AbortSignal;
+  /** true once the main side asked a training job to pause (checkpoint, then stop) */
+  pauseRequested(): boolean;
+}

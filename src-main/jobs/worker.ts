@@ -3,7 +3,7 @@
  * messages (protocol.ts) and never opens the database: files it produces (checkpoints, images)
  * are written atomically and announced, and the main side records them.
  */
-import type { FromJob, JobSpec, ToJob } from './protocol';
+import type { FromJob, JobContext, JobSpec, ToJob } from './protocol';
 
 interface ParentPort {
   post(msg: FromJob): void;
@@ -31,22 +31,15 @@ function parentPort(): ParentPort {
   };
 }
 
-export interface JobContext {
-  post(msg: FromJob): void;
-  signal: AbortSignal;
-  /** true once the main side asked a training job to pause (checkpoint, then stop) */
-  pauseRequested(): boolean;
-}
-
 async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   if (spec.kind === 'train') {
-    const { runTrainJob } = await import('../training/train-job');
+    const { runTrainJob } = await import('./train-job');
     await runTrainJob(spec, ctx);
   } else if (spec.kind === 'sample') {
-    const { runSampleJob } = await import('../inference/sample-job');
+    const { runSampleJob } = await import('./sample-job');
     await runSampleJob(spec, ctx);
   } else {
-    const { runExportJob } = await import('../gallery/export-job');
+    const { runExportJob } = await import('./export-job');
     await runExportJob(spec, ctx);
   }
 }

@@ -36,7 +36,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
 import { readSampleMetadata } from '../gallery/metadata';
-import { pngHeaderSize } from '../gallery/png-chunks';
+import { pngHeaderSize } from '../png/chunks';
 import { readRegularFile } from '../datasets/user-file';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
@@ -609,7 +609,7 @@ export class Sfumato {
   async importOnnxModel(req: { file: string; prediction: string; schedule: unknown; name?: string }): Promise<ImportedModel> {
     // never a FIFO or device (it would block forever), never more than MAX_ONNX_BYTES in memory
     const bytes = await readUserFile(req.file, MAX_ONNX_BYTES, 'file');
-    const { inspectOnnxUNet, OnnxModelError } = await import('../inference/onnx/inspect');
+    const { inspectOnnxUNet, OnnxModelError } = await import('../onnx/inspect');
     let sig;
     try {
       sig = inspectOnnxUNet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));

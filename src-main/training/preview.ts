@@ -6,9 +6,9 @@ import type { TrainConfig } from '../api/types';
 import { batchNoise, isVpType, runSampler, startState, planSampler, validateSamplerSettings, type Process, type SamplerSettings } from '../diffusion/index';
 import type { UNet } from '../model/unet';
 import type { EMA } from '../model/ema';
-import { tfjsNetwork } from '../inference/tfjs-denoiser';
+import { tfjsNetwork } from '../model/tfjs-network';
 import { encodePng } from '../gallery/png';
-import { familyDenoiser } from './family';
+import { familyDenoiser } from '../diffusion/model-family';
 
 export const PREVIEW_SEEDS = [0, 1, 2, 3];
 

@@ -1,6 +1,6 @@
 /**
  * The trainer: data, optimiser, EMA, checkpoints and previews around the UNet (model/) and the
- * diffusion process (diffusion/, through family.ts) — the model / diffusion / trainer split of
+ * diffusion process (diffusion/, through diffusion/model-family.ts) — the model / diffusion / trainer split of
  * lucidrains' denoising-diffusion-pytorch.
  *
  * One optimiser step (Ho et al. 2020, Algorithm 1, generalised): for each of `gradAccum`
@@ -20,7 +20,7 @@ import { UNet } from '../model/unet';
 import type { UNetConfig } from '../model/config';
 import { EMA } from '../model/ema';
 import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../model/weights';
-import { drawNoiseLevel, lossWeight, processOf, targetOf } from './family';
+import { drawNoiseLevel, lossWeight, processOf, targetOf } from '../diffusion/model-family';
 import { Adam, learningRate } from './optimizer';
 import { DataParallel, resolveWorkerCount } from './parallel/data-parallel';
 import { shardDropoutSeed } from './parallel/shards';

@@ -7,10 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNoise, planSampler, runSampler, startState, validateSamplerSettings } from '../../src-main/diffusion/index';
-import { tfjsNetwork } from '../../src-main/inference/tfjs-denoiser';
+import { tfjsNetwork } from '../../src-main/model/tfjs-network';
 import { selectTrainingBackend } from '../../src-main/training/backends/ladder';
 import { resolveTrainConfig } from '../../src-main/training/config';
-import { familyDenoiser } from '../../src-main/training/family';
+import { familyDenoiser } from '../../src-main/diffusion/model-family';
 import { Trainer } from '../../src-main/training/trainer';
 
 beforeAll(async () => {

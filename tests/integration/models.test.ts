@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportUNetToOnnx } from '../../src-main/inference/onnx/export';
+import { exportUNetToOnnx } from '../../src-main/onnx/export';
 import { configOfWeights, parseWeights } from '../../src-main/model/weights';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { EMOJI_DIR, tempDir } from '../helpers/library';

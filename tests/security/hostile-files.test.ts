@@ -107,7 +107,7 @@ describe('PNG text-chunk bombs', () => {
   });
 
   it('the capped text reader stops inflating once refused bombs have spent the text budget', async () => {
-    const { readPngText, DEFAULT_PNG_READ_LIMITS } = await import('../../src-main/gallery/png-chunks');
+    const { readPngText, DEFAULT_PNG_READ_LIMITS } = await import('../../src-main/png/chunks');
     const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000000' } }).png().toBuffer();
     const small = zlib.deflateSync(Buffer.alloc(2 * 1024 * 1024), { level: 9 }); // ~2 KB, expands past the 1 MB cap
     const parts: Buffer[] = [png.subarray(0, 33)];

@@ -19,7 +19,7 @@ import type { FromJob } from '../../src-main/jobs/protocol';
 import type { JobLauncher } from '../../src-main/jobs/launcher';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { Db } from '../../src-main/store/db';
-import { exportUNetToOnnx } from '../../src-main/inference/onnx/export';
+import { exportUNetToOnnx } from '../../src-main/onnx/export';
 import { configOfWeights, parseWeights } from '../../src-main/model/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
 

@@ -9,7 +9,7 @@
  * `backward` walks the tape in reverse and emits each op's vector-Jacobian product (Griewank &
  * Walther, "Evaluating Derivatives", 2nd ed., ch. 3: the adjoint of y = f(x) is x̄ += ȳ ∂f/∂x),
  * summing the adjoints of values used more than once. Only values that depend on a differentiable
- * input get adjoints. The VJPs cover the ops emitUNet (inference/onnx/unet-graph.ts) uses; an op
+ * input get adjoints. The VJPs cover the ops emitUNet (onnx/unet-graph.ts) uses; an op
  * without one throws when a gradient would have to flow through it.
  *
  * Convolution gradients (stride s, padding p, k x k, group 1) — the bulk of a training step:
@@ -25,8 +25,8 @@
  * conv-with-dY trick: 29.7); the shifted frames below then took the whole bench UNet's gradient
  * graph from 855 to 805 ms.
  */
-import { GraphBuilder, type Attr } from '../../inference/onnx/graph';
-import type { OpSink } from '../../inference/onnx/unet-graph';
+import { GraphBuilder, type Attr } from '../../onnx/graph';
+import type { OpSink } from '../../onnx/unet-graph';
 
 interface TapeEntry {
   opType: string;

@@ -12,7 +12,7 @@ import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
 import type { UNetConfig } from '../../model/config';
 import { dropoutMask } from '../../diffusion/index';
-import { createOrtSession, physicalCoreCount, type OrtSession } from '../../inference/onnx/session';
+import { createOrtSession, physicalCoreCount, type OrtSession } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
 

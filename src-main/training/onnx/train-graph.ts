@@ -20,9 +20,9 @@
  */
 import { unetParamSpecs, unetPlan } from '../../model/architecture';
 import { validateUNetConfig, type UNetConfig } from '../../model/config';
-import { valueInfo } from '../../inference/onnx/graph';
-import { DataType, encodeModel } from '../../inference/onnx/proto';
-import { emitUNet } from '../../inference/onnx/unet-graph';
+import { valueInfo } from '../../onnx/graph';
+import { DataType, encodeModel } from '../../onnx/proto';
+import { emitUNet } from '../../onnx/unet-graph';
 import { DiffGraph } from './autodiff';
 
 export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef' } as const;

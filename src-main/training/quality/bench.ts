@@ -11,9 +11,9 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../api/types';
 import { batchNoise, normals, planSampler, runSampler, startState, validateSamplerSettings } from '../../diffusion/index';
-import { tfjsNetwork } from '../../inference/tfjs-denoiser';
+import { tfjsNetwork } from '../../model/tfjs-network';
 import { resolveTrainConfig } from '../config';
-import { familyDenoiser } from '../family';
+import { familyDenoiser } from '../../diffusion/model-family';
 import { Trainer, type TrainingData } from '../trainer';
 import { kernelMmd2, memorisationShare, pixelSwd, randomConvFeatures } from './metrics';
 

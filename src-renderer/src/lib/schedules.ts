@@ -3,7 +3,7 @@
  * trainer): curves of beta(t), alpha-bar(t), log-SNR(t) and the per-timestep loss weight, and the
  * presets the trainer knows by name. No Vue here; pinned by the tuner's e2e checks.
  */
-import { lossWeight } from '../../../src-main/training/family';
+import { lossWeight } from '../../../src-main/diffusion/model-family';
 import { DiffusionConfigError, makeProcess, validateLogSnrPoints, validateScheduleSpec, type DiscreteScheduleConfig } from '../../../src-main/diffusion/index';
 import type { LossWeighting, Objective, ScheduleJson } from '../../../src-main/api/types';
 

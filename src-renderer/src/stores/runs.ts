@@ -5,7 +5,7 @@ import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
-import { FINE_TUNE_DEFAULTS } from '../../../src-main/training/config';
+import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
 import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */

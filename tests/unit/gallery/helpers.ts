@@ -5,7 +5,7 @@
 import zlib from 'node:zlib';
 import type { SampleRecord } from '../../../src-main/api/types';
 import { encodePng } from '../../../src-main/gallery/png';
-import { crc32Js } from '../../../src-main/gallery/png-chunks';
+import { crc32Js } from '../../../src-main/png/chunks';
 
 export function sampleRecord(over: Partial<SampleRecord> = {}): SampleRecord {
   return {

@@ -13,7 +13,7 @@ import {
 } from '../../../src-main/gallery/metadata';
 import sharp from 'sharp';
 import { encodePng, encodeSamplePng } from '../../../src-main/gallery/png';
-import { readPngText } from '../../../src-main/gallery/png-chunks';
+import { readPngText } from '../../../src-main/png/chunks';
 import { cat, latin1, makePng, rawChunk, rgbPattern, sampleRecord, utf8, withChunksAfterIhdr } from './helpers';
 
 /**

@@ -11,7 +11,7 @@ import {
   keywordProblem,
   parsePngChunks,
   readPngText,
-} from '../../../src-main/gallery/png-chunks';
+} from '../../../src-main/png/chunks';
 import { readSampleMetadata } from '../../../src-main/gallery/metadata';
 import { cat, latin1, makePng, prng, rawChunk, utf8, withChunksAfterIhdr } from './helpers';
 

@@ -7,8 +7,8 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { normals } from '../../../../src-main/diffusion/index';
-import { valueInfo, type Attr } from '../../../../src-main/inference/onnx/graph';
-import { DataType, encodeModel } from '../../../../src-main/inference/onnx/proto';
+import { valueInfo, type Attr } from '../../../../src-main/onnx/graph';
+import { DataType, encodeModel } from '../../../../src-main/onnx/proto';
 import { DiffGraph } from '../../../../src-main/training/onnx/autodiff';
 
 interface Case {

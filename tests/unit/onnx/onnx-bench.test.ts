@@ -1,6 +1,6 @@
 /** The ORT sampling bench (bench.ts), run on a tiny network so the test stays fast. */
 import { describe, expect, it } from 'vitest';
-import { benchOrtSampling, measureMatmulPeakGflops, randomUNetTensors, torchRefTimesteps } from '../../../src-main/inference/onnx/bench';
+import { benchOrtSampling, measureMatmulPeakGflops, randomUNetTensors, torchRefTimesteps } from '../../../src-main/onnx/bench';
 import { forwardFlops, paramCountOf, unetParamSpecs } from '../../../src-main/model/architecture';
 import { BENCH_UNET_CONFIG, type UNetConfig } from '../../../src-main/model/config';
 import { TINY } from './helpers';

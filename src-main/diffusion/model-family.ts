@@ -9,7 +9,8 @@
  * - EDM: 1000·c_noise with c_noise = ln(σ)/4 (Karras et al. 2022, Table 1), scaled the same way so
  *   its range covers hundreds of embedding units like the others.
  */
-import type { Objective, ScheduleJson, TrainConfig } from '../api/types';
+import type { ScheduleSpec as ScheduleJson } from './process';
+import type { Prediction } from './parameterisation';
 import {
   continuousCoordinates,
   denoiserFromNetwork,
@@ -22,7 +23,23 @@ import {
   type Denoiser,
   type NetworkFn,
   type Process,
-} from '../diffusion/index';
+} from './index';
+
+/**
+ * What the network predicts (eps, x0, v: Ho 2020 / Salimans & Ho 2022; score: Song 2021; edm:
+ * Karras 2022 F). Defined here, with the maths that gives it meaning; api/types.ts re-exports it.
+ */
+export type Objective = Prediction | 'edm';
+/** Per-timestep loss weighting: uniform, min-SNR-gamma (Hang et al. 2023), P2 (Choi et al. 2022). */
+export type LossWeighting = 'uniform' | 'min-snr' | 'p2';
+/** The fields of a run's configuration (api TrainConfig) that set the loss weight. */
+export interface LossWeightSettings {
+  objective: Objective;
+  weighting: LossWeighting;
+  minSnrGamma: number;
+  p2K: number;
+  p2Gamma: number;
+}
 
 export const CONTINUOUS_TIME_SCALE = 999;
 export const EDM_NOISE_SCALE = 1000;
@@ -100,7 +117,7 @@ export function targetOf(objective: Objective, d: NoiseDraw, x0: number, eps: nu
  * - min-SNR-γ: w_eps = min(SNR, γ)/SNR (Hang et al. 2023, eq. 9).
  * - P2: w_eps = 1/(k + SNR)^γ (Choi et al. 2022, eq. 8).
  */
-export function lossWeight(c: Pick<TrainConfig, 'objective' | 'weighting' | 'minSnrGamma' | 'p2K' | 'p2Gamma'>, d: Pick<NoiseDraw, 'alpha' | 'sigmaT'>): number {
+export function lossWeight(c: LossWeightSettings, d: Pick<NoiseDraw, 'alpha' | 'sigmaT'>): number {
   if (c.objective === 'edm') return 1;
   const snr = (d.alpha * d.alpha) / (d.sigmaT * d.sigmaT);
   if (c.weighting === 'uniform') return c.objective === 'score' ? d.sigmaT * d.sigmaT : 1;

@@ -1,10 +1,10 @@
-/** Shared helpers of the ONNX inference tests: seeded weights, tfjs reference forward, tiny ONNX graphs. */
+/** Shared helpers of the ONNX tests: seeded weights, tfjs reference forward, tiny ONNX graphs. */
 import * as tf from '@tensorflow/tfjs';
 import type { UNetConfig } from '../../../src-main/model/config';
 import { UNet } from '../../../src-main/model/unet';
 import { normals } from '../../../src-main/diffusion/rng';
-import { GraphBuilder, valueInfo } from '../../../src-main/inference/onnx/graph';
-import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from '../../../src-main/inference/onnx/proto';
+import { GraphBuilder, valueInfo } from '../../../src-main/onnx/graph';
+import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from '../../../src-main/onnx/proto';
 
 export const TINY: UNetConfig = {
   imageSize: 16,

@@ -1,4 +1,4 @@
-/** Public surface of the ONNX inference package: export, import checks, sessions, bench. */
+/** Public surface of the ONNX package: UNet export, import checks, ORT sessions, bench, protobuf codec. */
 export {
   exportUNetToOnnx,
   buildUNetModelProto,

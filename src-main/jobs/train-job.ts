@@ -1,22 +1,21 @@
 /**
- * The training job, run inside a job process (jobs/worker.ts): prepare the backend, build or
+ * The training job, run inside a job process (worker.ts): prepare the backend, build or
  * restore the trainer, train to the configured step, write checkpoints atomically and announce
  * them, report every step's loss (batched messages), and preview grids.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { JobContext } from '../jobs/worker';
-import type { TrainJobSpec } from '../jobs/protocol';
+import type { JobContext, TrainJobSpec } from './protocol';
 import { readCache } from '../datasets/cache';
 import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { APP_VERSION } from '../version';
 import { AbortError } from '../diffusion/index';
 import { parseWeights } from '../model/weights';
-import { initTrainingBackend } from './backend';
-import { gradientEngineOf } from './backends/ladder';
-import { Trainer } from './trainer';
-import { previewGrid } from './preview';
+import { initTrainingBackend } from '../training/backend';
+import { gradientEngineOf } from '../training/backends/ladder';
+import { Trainer } from '../training/trainer';
+import { previewGrid } from '../training/preview';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
 const PROGRESS_INTERVAL_MS = 250;

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NetworkFn, Shape } from '../diffusion/index';
-import type { UNet } from '../model/unet';
+import type { UNet } from './unet';
 
 export function tfjsNetwork(model: UNet, weights?: readonly tf.Tensor[]): NetworkFn {
   return async (xIn: Float32Array, shape: Shape, t: number): Promise<Float32Array> => {

@@ -9,14 +9,14 @@
  *
  * Pure functions (no CLI, no printing): `npm run bench -- sample` wires them.
  */
-import { ddim } from '../../diffusion/samplers/ddim';
-import { epsDenoiserDiscrete } from '../../diffusion/parameterisation';
-import { makeDiscreteSchedule } from '../../diffusion/schedules/index';
-import { batchNoise, consecutiveSeeds } from '../../diffusion/rng';
-import { BENCH_UNET_CONFIG, type UNetConfig } from '../../model/config';
-import { forwardFlops, paramCountOf, unetParamSpecs } from '../../model/architecture';
-import { initialValue } from '../../model/unet';
-import type { NamedTensorData } from '../../model/weights';
+import { ddim } from '../diffusion/samplers/ddim';
+import { epsDenoiserDiscrete } from '../diffusion/parameterisation';
+import { makeDiscreteSchedule } from '../diffusion/schedules/index';
+import { batchNoise, consecutiveSeeds } from '../diffusion/rng';
+import { BENCH_UNET_CONFIG, type UNetConfig } from '../model/config';
+import { forwardFlops, paramCountOf, unetParamSpecs } from '../model/architecture';
+import { initialValue } from '../model/unet';
+import type { NamedTensorData } from '../model/weights';
 import { exportUNetToOnnx } from './export';
 import { GraphBuilder, valueInfo } from './graph';
 import { DataType, encodeModel } from './proto';

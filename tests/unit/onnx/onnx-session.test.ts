@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNoise, ddim, epsDenoiserDiscrete, x0DenoiserDiscrete, makeProcess, planSampler, runSampler, SAMPLER_NAMES, startState, validateSamplerSettings, type DiscreteSchedule, type SamplerSettings } from '../../../src-main/diffusion/index';
-import { exportUNetToOnnx } from '../../../src-main/inference/onnx/export';
+import { exportUNetToOnnx } from '../../../src-main/onnx/export';
 import {
   createOrtSession,
   cudaAddonInstalled,
@@ -16,11 +16,11 @@ import {
   releaseAllOrtSessions,
   sharedSessionCount,
   type OrtSession,
-} from '../../../src-main/inference/onnx/session';
+} from '../../../src-main/onnx/session';
 import type { UNet } from '../../../src-main/model/unet';
 import { toRgbBytes } from '../../../src-main/gallery/png';
-import { tfjsNetwork } from '../../../src-main/inference/tfjs-denoiser';
-import { DataType } from '../../../src-main/inference/onnx/proto';
+import { tfjsNetwork } from '../../../src-main/model/tfjs-network';
+import { DataType } from '../../../src-main/onnx/proto';
 import { maxAbs, maxAbsDiff, randomUNet, TINY, toyUNetBytes } from './helpers';
 
 const silent = () => {};

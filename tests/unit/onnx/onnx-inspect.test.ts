@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataType, encodeModel } from '../../../src-main/inference/onnx/proto';
-import { valueInfo } from '../../../src-main/inference/onnx/graph';
-import { inspectOnnxUNet, OnnxModelError, type OnnxModelErrorCode } from '../../../src-main/inference/onnx/inspect';
-import { exportUNetToOnnx } from '../../../src-main/inference/onnx/export';
-import { createOrtSession, ortNetwork, type OrtSession } from '../../../src-main/inference/onnx/session';
+import { DataType, encodeModel } from '../../../src-main/onnx/proto';
+import { valueInfo } from '../../../src-main/onnx/graph';
+import { inspectOnnxUNet, OnnxModelError, type OnnxModelErrorCode } from '../../../src-main/onnx/inspect';
+import { exportUNetToOnnx } from '../../../src-main/onnx/export';
+import { createOrtSession, ortNetwork, type OrtSession } from '../../../src-main/onnx/session';
 import { batchNoise, ddim, epsDenoiserDiscrete, makeDiscreteSchedule } from '../../../src-main/diffusion/index';
 import { randomUNet, TINY, toyUNetBytes, toyUNetModel } from './helpers';
 

@@ -11,9 +11,9 @@
  * Add beta; 'native' uses GroupNormalization-21 (opset 21); 'layernorm' LayerNormalization-17 on
  * the same [B, G, -1] view. SiLU is Mul(x, Sigmoid(x)).
  */
-import { unetPlan, type ResBlockPlan } from '../../model/architecture';
-import type { UNetConfig } from '../../model/config';
-import { GROUP_NORM_EPS } from '../../model/layers';
+import { unetPlan, type ResBlockPlan } from '../model/architecture';
+import type { UNetConfig } from '../model/config';
+import { GROUP_NORM_EPS } from '../model/layers';
 import { float, type Attr } from './graph';
 
 /** What emitUNet needs of a graph builder (GraphBuilder, and the differentiating DiffGraph). */

@@ -5,12 +5,11 @@
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { JobContext } from '../jobs/worker';
-import type { ExportJobSpec } from '../jobs/protocol';
+import type { JobContext, ExportJobSpec } from './protocol';
 import type { ExportResult } from '../api/types';
 import { APP_VERSION } from '../version';
-import { commitNoClobber, writeTemp } from './atomic';
-import { contactSheet, exportFolder, exportZip, type ExportProgress } from './export';
+import { commitNoClobber, writeTemp } from '../gallery/atomic';
+import { contactSheet, exportFolder, exportZip, type ExportProgress } from '../gallery/export';
 
 export async function runExportJob(spec: ExportJobSpec, ctx: JobContext): Promise<void> {
   const total = spec.samples.length * 2 + (spec.contactSheet ? 1 : 0);

@@ -12,9 +12,9 @@ import { BENCH_UNET_CONFIG, type UNetConfig } from '../../../src-main/model/conf
 import { unetParamSpecs } from '../../../src-main/model/architecture';
 import { EMA_PREFIX, parseWeights, readUNetWeights, serializeUNet } from '../../../src-main/model/weights';
 import { normals, uniforms } from '../../../src-main/diffusion/rng';
-import { buildUNetModelProto, exportUNetToOnnx, hwioToOihw, META_KEYS, OPSET } from '../../../src-main/inference/onnx/export';
-import { decodeModel, DataType } from '../../../src-main/inference/onnx/proto';
-import { createOrtSession, loadOrt, type OrtSession } from '../../../src-main/inference/onnx/session';
+import { buildUNetModelProto, exportUNetToOnnx, hwioToOihw, META_KEYS, OPSET } from '../../../src-main/onnx/export';
+import { decodeModel, DataType } from '../../../src-main/onnx/proto';
+import { createOrtSession, loadOrt, type OrtSession } from '../../../src-main/onnx/session';
 import { maxAbs, maxAbsDiff, randomUNet, tfjsForward, TINY } from './helpers';
 
 const META = { prediction: 'eps' as const, schedule: { kind: 'discrete', beta: 'linear', trainSteps: 1000 }, appVersion: '0.1.0-test' };

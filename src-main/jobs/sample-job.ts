@@ -5,8 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { JobContext } from '../jobs/worker';
-import type { SampleJobSpec } from '../jobs/protocol';
+import type { JobContext, SampleJobSpec } from './protocol';
 import {
   batchNoise,
   INITIAL_STREAM,
@@ -26,8 +25,8 @@ import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
-import { familyDenoiser, processOf } from '../training/family';
-import { tfjsNetwork } from './tfjs-denoiser';
+import { familyDenoiser, processOf } from '../diffusion/model-family';
+import { tfjsNetwork } from '../model/tfjs-network';
 
 const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;
@@ -73,7 +72,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
   if (isOnnx || spec.engine !== 'tfjs') {
     try {
-      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('./onnx/index');
+      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
       const model = isOnnx
         ? bytes
         : (() => {

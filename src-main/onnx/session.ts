@@ -21,8 +21,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, platform as osPlatform } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import type { NetworkFn } from '../../diffusion/parameterisation';
-import type { Shape } from '../../diffusion/types';
+import type { NetworkFn } from '../diffusion/parameterisation';
+import type { Shape } from '../diffusion/types';
 import { ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
 
 export const ORT_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;

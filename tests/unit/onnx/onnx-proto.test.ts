@@ -1,6 +1,6 @@
 /** The hand-written protobuf codec for the ONNX subset (proto.ts): round trips and wire-format edge cases. */
 import { describe, expect, it } from 'vitest';
-import { AttrType, DataType, decodeModel, encodeModel, ProtoDecodeError, type ModelProto } from '../../../src-main/inference/onnx/proto';
+import { AttrType, DataType, decodeModel, encodeModel, ProtoDecodeError, type ModelProto } from '../../../src-main/onnx/proto';
 
 const MODEL: ModelProto = {
   irVersion: 8,

@@ -25,11 +25,11 @@
  * Transpose + MatMul, which ORT fuses into FusedMatMul (transA / transB) with the 1/sqrt(C) Mul.
  * At optimisation level 'all' ORT's CPU EP runs every Conv in its blocked NCHWc layout.
  */
-import type { Prediction } from '../../diffusion/parameterisation';
-import { validateUNetConfig, type UNetConfig } from '../../model/config';
-import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
-import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../../model/weights';
-import type { UNet } from '../../model/unet';
+import type { Prediction } from '../diffusion/parameterisation';
+import { validateUNetConfig, type UNetConfig } from '../model/config';
+import { unetParamSpecs, type ParamSpec } from '../model/architecture';
+import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../model/weights';
+import type { UNet } from '../model/unet';
 import { GraphBuilder, valueInfo } from './graph';
 import { emitUNet } from './unet-graph';
 import { DataType, encodeModel, type ModelProto } from './proto';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Objective, ScheduleJson, TrainConfig } from '../../../src-main/api/types';
 import { isDiscrete, normals } from '../../../src-main/diffusion/index';
 import { DEFAULT_TRAIN_CONFIG, SCHEDULE_PRESETS } from '../../../src-main/training/config';
-import { clippedDenoiser, drawNoiseLevel, lossWeight, processOf, rawFamilyDenoiser, targetOf, type NoiseDraw } from '../../../src-main/training/family';
+import { clippedDenoiser, drawNoiseLevel, lossWeight, processOf, rawFamilyDenoiser, targetOf, type NoiseDraw } from '../../../src-main/diffusion/model-family';
 import { learningRate } from '../../../src-main/training/optimizer';
 
 const cases: [string, ScheduleJson, Objective[]][] = [
