@@ -164,6 +164,7 @@ describe('knowing when work ends (web mode)', () => {
 
   it('without a decision: offered on the first long job, not on page load; a browser "no" is remembered', async () => {
     const ctx = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    let runId: string | undefined;
     try {
       const p = await ctx.newPage();
       p.on('console', (msg) => {
@@ -180,6 +181,7 @@ describe('knowing when work ends (web mode)', () => {
       // Long enough that it is still going after the reload below; cancelled at the end.
       const long = { ...TRAIN, steps: 100_000, checkpointEvery: 100_000 };
       const { run } = await service!.api['runs:start']({ datasetId, seed: 4, config: long });
+      runId = run.id;
       const offer = p.getByTestId('toast').filter({ hasText: 'Get a desktop notification when it ends?' });
       await offer.waitFor({ timeout: 30_000 });
       expect(await offer.getByTestId('toast-action').textContent()).toBe('Notify me');
@@ -199,6 +201,9 @@ describe('knowing when work ends (web mode)', () => {
       expect(await offer.count()).toBe(0);
       expect(await notes(p)).toEqual([]);
     } finally {
+      // On a failure above, the 100,000-step run must not outlive the test.
+      const left = runId ? (await service!.api['runs:get']({ id: runId })).run : undefined;
+      if (left && ['queued', 'running'].includes(left.status)) await service!.api['runs:cancel']({ id: left.id }).then(() => waitForRunEnd(left.id));
       await ctx.close();
     }
     expect(consoleErrors).toEqual([]);
