@@ -85,7 +85,7 @@ function createWindow(): BrowserWindow {
 async function start(): Promise<void> {
   await app.whenReady();
 
-  // No page gets a permission it asks for, except clipboard writes from the app itself.
+  // No page gets a permission it asks for, except clipboard writes and notifications from the app itself.
   session.defaultSession.setPermissionRequestHandler((wc, permission, callback, details) => {
     callback(permissionDecision(permission, details.requestingUrl ?? wc.getURL(), trusted));
   });

@@ -74,13 +74,21 @@ export function navigationDecision(targetUrl: string, trusted: ReadonlySet<strin
   return { allow: false, openExternal: isSafeExternalUrl(targetUrl) };
 }
 
+/** What the app's own pages may use; everything else is denied to every page. */
+const APP_PERMISSIONS: ReadonlySet<string> = new Set([
+  // the gallery's "copy seed" button; this permission can only write, never read
+  'clipboard-sanitized-write',
+  // "training finished" while the window is in the background: the renderer's web Notification
+  // (one code path with web mode; the text is the app's own, never a page's)
+  'notifications',
+]);
+
 /**
  * Permission requests and checks (session.setPermissionRequestHandler / setPermissionCheckHandler):
- * denied, except writing text to the clipboard from the app itself (the gallery's "copy seed"
- * button; 'clipboard-sanitized-write' can only write, never read).
+ * denied, except clipboard writes and notifications from the app itself.
  */
 export function permissionDecision(permission: string, requestingUrl: string | undefined, trusted: ReadonlySet<string>): boolean {
-  return permission === 'clipboard-sanitized-write' && isTrustedUrl(requestingUrl, trusted);
+  return APP_PERMISSIONS.has(permission) && isTrustedUrl(requestingUrl, trusted);
 }
 
 /**

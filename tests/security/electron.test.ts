@@ -68,7 +68,7 @@ describe('origins and permissions', () => {
     expect(originOf('about:blank')).toBeUndefined();
     expect(originOf(undefined)).toBeUndefined();
   });
-  it.each(['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'fileSystem', 'hid', 'serial', 'usb', 'fullscreen'])(
+  it.each(['media', 'geolocation', 'clipboard-read', 'openExternal', 'fileSystem', 'hid', 'serial', 'usb', 'fullscreen'])(
     'denies %s even to the app',
     (perm) => {
       expect(permissionDecision(perm, APP_ENTRY_URL, trusted)).toBe(false);
@@ -79,6 +79,14 @@ describe('origins and permissions', () => {
     expect(permissionDecision('clipboard-sanitized-write', 'sfumato://app', trusted)).toBe(true);
     expect(permissionDecision('clipboard-sanitized-write', 'https://evil.example/', trusted)).toBe(false);
     expect(permissionDecision('clipboard-sanitized-write', undefined, trusted)).toBe(false);
+  });
+  it('allows notifications from the app only (a job ending while the window is in the background)', () => {
+    expect(permissionDecision('notifications', APP_ENTRY_URL, trusted)).toBe(true);
+    expect(permissionDecision('notifications', 'sfumato://app', trusted)).toBe(true);
+    expect(permissionDecision('notifications', 'https://evil.example/', trusted)).toBe(false);
+    expect(permissionDecision('notifications', 'sfumato://other/index.html', trusted)).toBe(false);
+    expect(permissionDecision('notifications', 'http://localhost:5173/', trusted)).toBe(false);
+    expect(permissionDecision('notifications', undefined, trusted)).toBe(false);
   });
 });
 
