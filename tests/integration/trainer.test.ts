@@ -56,7 +56,7 @@ describe('trainer', () => {
     expect(c.weightsDigest()).toBe(digestA);
     expect(Array.from(c.ema.shadows()[0].dataSync())).toEqual(emaA);
     await c.dispose();
-  });
+  }, 300_000); // real training twice over; generous for a loaded 2-core machine
 
   it('a different seed gives a different run', async () => {
     const config = resolveTrainConfig({ ...SMALL, steps: 2 }, data.count);
