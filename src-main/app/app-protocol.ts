@@ -10,9 +10,9 @@
  * Both live on one origin so that the renderer may read library thumbnails back from a canvas.
  */
 import { promises as fs } from 'node:fs';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { ApiError } from '../api/errors';
-import type { Library } from '../store/library';
+import { mimeOf, type Library } from '../store/library';
 import { DESKTOP_CSP } from './security';
 
 export interface AppProtocolOptions {
@@ -21,29 +21,6 @@ export interface AppProtocolOptions {
   library: Library;
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-};
-
-export function mimeOf(file: string): string {
-  return MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
 
 const LIBRARY_PREFIX = '/library/';
 

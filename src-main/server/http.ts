@@ -42,6 +42,7 @@ import { ALL_CHANNELS, channelPath, type Channel } from '../api/channels';
 import { ApiError, HTTP_STATUS } from '../api/errors';
 import type { JobProgress } from '../api/types';
 import type { Sfumato } from '../services/sfumato';
+import { mimeOfExtension } from '../store/library';
 
 export interface WebServerOptions {
   port?: number;
@@ -74,22 +75,6 @@ const MAX_WS_BUFFER = 4 << 20;
 export const WS_PROTOCOL = 'sfumato';
 export const WS_TOKEN_PREFIX = 'sfumato.token.';
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.svg': 'image/svg+xml',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** out/renderer of this checkout (src-main/server/ -> ../../out/renderer). */
 export const DEFAULT_STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'out', 'renderer');
@@ -255,7 +240,7 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
     try {
       if (gone(res)) return;
       res.writeHead(200, {
-        'content-type': MIME[ext] ?? 'application/octet-stream',
+        'content-type': mimeOfExtension(ext),
         'content-length': size,
         'cache-control': cache,
         'x-content-type-options': 'nosniff',

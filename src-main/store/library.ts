@@ -11,6 +11,36 @@ import { ApiError } from '../api/errors';
 /** Library files that the web server and the desktop sfumato:// protocol may hand out. */
 export const SERVABLE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.webp', '.gif', '.jpg', '.jpeg', '.json']);
 
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+};
+
+/** Content type for a file extension (`.png`), as served to the renderer by web mode and sfumato://. */
+export function mimeOfExtension(ext: string): string {
+  return MIME[ext.toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Content type of a file served to the renderer. */
+export function mimeOf(file: string): string {
+  return mimeOfExtension(extname(file));
+}
+
 /** An opened library file for serving; the caller closes `handle`. */
 export interface ServableFile {
   abs: string;
