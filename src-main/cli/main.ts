@@ -715,6 +715,8 @@ export function userMessage(e: unknown): { code: string; message: string; detail
     return { code: 'bad_request', message: `an image could not be read (${first}). Check that the file is a complete PNG, JPEG, WebP, GIF, TIFF or AVIF image (export it again if needed) and try again.` };
   if (api) return api.toJSON();
   const errno = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  // A raw SQLite error the store did not explain: still a line that says what to check.
+  if (typeof errno === 'string' && errno.startsWith('SQLITE_')) return { code: 'unavailable', message: ApiError.from(e).message };
   if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
     return { code: 'internal', message: `a file operation failed (${first}). Check the path, free disk space and permissions, then try again.` };
   const kind = e instanceof Error && e.name && e.name !== 'Error' ? `${e.name}: ` : '';
