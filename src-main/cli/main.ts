@@ -498,8 +498,8 @@ export function buildProgram(): Command {
     .option('--delay <ms>', 'milliseconds per frame', parseIntStrict('delay'), 120)
     .option('--scale <n>', 'whole-number enlargement (default: about 256 px)', parseIntStrict('scale'))
     .action((id: string, o: { out: string; show: 'x0' | 'xt'; delay: number; scale?: number }) =>
-      withService(g(), async (s, out) => {
-        const r = await s.animateSample(id, { out: o.out, what: o.show, delayMs: o.delay, scale: o.scale }, (p) => out.progress(p));
+      withService(g(), async (s, out, signal) => {
+        const r = await s.animateSample(id, { out: o.out, what: o.show, delayMs: o.delay, scale: o.scale, signal }, (p) => out.progress(p));
         out.result({ animation: r }, () => `wrote ${r.file} (${r.frames} frames)`);
       }),
     );

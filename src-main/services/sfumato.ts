@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { basename, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
@@ -31,7 +31,7 @@ import type {
   SamplerOptions,
   ImportedModel,
 } from '../api/types';
-import { writeFileAtomic } from '../store/files';
+import { isNoSpaceErrno, writeFileAtomic } from '../store/files';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
@@ -354,11 +354,16 @@ export class Sfumato {
       async (msg) => {
         switch (msg.type) {
           case 'started':
+            if (await this.cancelledElsewhere(runId)) {
+              job.cancel();
+              break;
+            }
             await this.store.runs.setStatus(runId, 'running', { backend: msg.backend, pid: job.pid ?? null });
             this.emitProgress({ ...base, state: 'running', done: run.step, total: config.steps, message: `training on ${msg.backend}` });
             break;
           case 'train-progress':
             await this.store.runs.recordProgress(runId, msg.step, msg.losses);
+            if (await this.cancelledElsewhere(runId)) job.cancel();
             this.emitProgress({
               ...base,
               state: 'running',
@@ -429,6 +434,15 @@ export class Sfumato {
       },
     );
     return { run: (await this.store.runs.get(runId))!, done };
+  }
+
+  /**
+   * True when another Sfumato process on this library (the CLI's `runs cancel` next to the app, or
+   * the app next to a CLI `train`) recorded the run as cancelled: that process cannot reach this
+   * job, so the owner stops it at its next progress report.
+   */
+  private async cancelledElsewhere(runId: string): Promise<boolean> {
+    return (await this.store.runs.get(runId))?.status === 'cancelled';
   }
 
   /** Keep the newest K checkpoints; never those a gallery sample was made from. Row first, then file. */
@@ -862,20 +876,54 @@ export class Sfumato {
    * A denoising animation of a gallery sample: regenerate it (as reproduce does) while recording
    * image 0's predicted x0 (or its state x_t) at every step, then encode GIF or animated WebP.
    */
-  async animateSample(id: string, opts: { out: string; what?: 'x0' | 'xt'; format?: 'gif' | 'webp'; delayMs?: number; scale?: number }, onProgress?: (p: JobProgress) => void): Promise<{ file: string; frames: number; identical: boolean }> {
+  async animateSample(
+    id: string,
+    opts: { out: string; what?: 'x0' | 'xt'; format?: 'gif' | 'webp'; delayMs?: number; scale?: number; signal?: AbortSignal },
+    onProgress?: (p: JobProgress) => void,
+  ): Promise<{ file: string; frames: number; identical: boolean }> {
     const rec = await this.store.samples.get(id);
     if (!rec) throw new ApiError('not_found', `No gallery sample ${id}.`);
+    const out = resolve(opts.out);
+    const cancelled = () => new ApiError('cancelled', `The animation was cancelled; nothing was written to ${out}.`);
     const frames = { what: opts.what ?? 'x0', out: [] as Uint8Array[] };
-    const r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
+    let r: ReproduceResult;
+    try {
+      r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
+    } catch (e) {
+      throw e instanceof ApiError && e.code === 'cancelled' ? cancelled() : e;
+    }
+    if (opts.signal?.aborted) throw cancelled();
     const { denoisingAnimation } = await import('../gallery/export');
     const final = await rawPixels(this.library.abs(rec.file), rec.width);
-    const format = opts.format ?? (opts.out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
-    const bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, { format, delayMs: opts.delayMs ?? 120, lastFrameDelayMs: 1500, scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)) });
-    const { promises: fsp } = await import('node:fs');
-    await fsp.writeFile(opts.out, bytes, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-      throw new ApiError(e.code === 'EEXIST' ? 'conflict' : 'bad_request', e.code === 'EEXIST' ? `${opts.out} exists; choose another file name.` : `Cannot write ${opts.out}: ${e.message}`);
+    const format = opts.format ?? (out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
+    let bytes: Uint8Array;
+    try {
+      bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, {
+        format,
+        delayMs: opts.delayMs ?? 120,
+        lastFrameDelayMs: 1500,
+        scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)),
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw cancelled();
+      throw e;
+    }
+    if (opts.signal?.aborted) throw cancelled();
+    // Atomic and never over an existing file: a temp file beside `out`, fsync, no-clobber move.
+    const { writeNewFile } = await import('../gallery/atomic');
+    await writeNewFile(out, bytes).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') throw new ApiError('conflict', `${out} exists; choose another file name.`, { field: 'out' });
+      if (isNoSpaceErrno(e)) {
+        throw new ApiError(
+          'unavailable',
+          `Could not write the animation ${out}: ${e.code === 'EROFS' ? 'the disk is read-only' : 'the disk is full'} (${e.code}); nothing was written there. Free space on the disk that holds ${dirname(out)}, or choose another file, and try again.`,
+          { field: 'out' },
+        );
+      }
+      throw new ApiError('bad_request', `Cannot write the animation ${out}: ${e.message}. Check that the folder exists and that you may write to it.`, { field: 'out' });
     });
-    return { file: opts.out, frames: frames.out.length + 1, identical: r.identical };
+    return { file: out, frames: frames.out.length + 1, identical: r.identical };
   }
 
   private async reproduceRecord(
