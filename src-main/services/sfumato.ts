@@ -67,6 +67,14 @@ export interface OpenOptions {
   jobLimits?: JobLimits;
 }
 
+/** How long, and how often, a run end that could not be recorded is retried in the background. */
+const RUN_END_RETRY_MS = 10 * 60_000;
+const RUN_END_RETRY_FIRST_MS = 250;
+const RUN_END_RETRY_MAX_DELAY_MS = 5_000;
+
+/** The error recorded by startup recovery for a run whose job process was gone. */
+const RECOVERED_AT_START = 'The job process was gone when Sfumato started (the app or machine stopped).';
+
 export interface StartedRun {
   run: Run;
   /** resolves with the run's final record when its job process ends */
@@ -103,6 +111,12 @@ export class Sfumato {
 
   async close(): Promise<void> {
     await this.jobs.shutdown();
+    // Background retries of run ends stop here (the next start's recovery records those runs);
+    // one already writing is waited for.
+    const pending = [...this.pendingRunEnds.values()];
+    this.pendingRunEnds.clear();
+    for (const p of pending) if (p.timer) clearTimeout(p.timer);
+    await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
     await this.store.db.close();
   }
 
@@ -118,7 +132,7 @@ export class Sfumato {
   private async recoverRuns(): Promise<void> {
     for (const run of await this.store.runs.active()) {
       if (run.pid && isAlive(run.pid)) continue;
-      await this.finishRunAfterDeath(run.id, 'The job process was gone when Sfumato started (the app or machine stopped).');
+      await this.finishRunAfterDeath(run.id, RECOVERED_AT_START);
     }
   }
 
@@ -420,7 +434,7 @@ export class Sfumato {
     if (job.info.state === 'queued') {
       this.emitProgress({ ...base, state: 'queued', done: run.step, total: config.steps, message: 'waiting for another training job to finish' });
     }
-    const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome));
+    const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome, job.pid));
     this.runFinished.set(runId, done);
     // `done` is always handled here (web mode and the desktop app do not await it): a failure to
     // record the end of the run is reported, never an unhandled rejection that ends the process.
@@ -453,14 +467,70 @@ export class Sfumato {
     }
   }
 
-  private async finishRun(runId: string, jobId: string, outcome: JobOutcome): Promise<Run> {
+  private async finishRun(runId: string, jobId: string, outcome: JobOutcome, pid?: number): Promise<Run> {
     let run: Run;
-    if (outcome.state === 'interrupted') {
-      run = await this.finishRunAfterDeath(runId, outcome.error?.message ?? 'The job process died.');
-    } else {
-      await this.store.runs.setStatus(runId, outcome.state, { error: outcome.error?.message ?? null, pid: null });
-      run = (await this.store.runs.get(runId))!;
+    try {
+      run = await this.recordRunEnd(runId, outcome);
+    } catch (e) {
+      // The end could not be recorded (the database stayed locked past its retry budget, or the
+      // disk is full): keep trying in the background, so the run gets its true final state in
+      // this process instead of staying `running` with a dead pid until the next start.
+      this.retryRunEnd(runId, jobId, outcome, pid);
+      throw e;
     }
+    this.emitRunEnd(run, jobId, outcome);
+    return run;
+  }
+
+  /** Records how a run's job ended: its own state, or interrupted/failed when the process died. */
+  private async recordRunEnd(runId: string, outcome: JobOutcome): Promise<Run> {
+    if (outcome.state === 'interrupted') return this.finishRunAfterDeath(runId, outcome.error?.message ?? 'The job process died.');
+    await this.store.runs.setStatus(runId, outcome.state, { error: outcome.error?.message ?? null, pid: null });
+    return (await this.store.runs.get(runId))!;
+  }
+
+  /** background retries of run ends that could not be recorded, by run id (see finishRun) */
+  private readonly pendingRunEnds = new Map<string, { timer?: NodeJS.Timeout; attempt?: Promise<void> }>();
+
+  private retryRunEnd(runId: string, jobId: string, outcome: JobOutcome, pid: number | undefined): void {
+    if (this.pendingRunEnds.has(runId)) return;
+    const t0 = Date.now();
+    let delay = RUN_END_RETRY_FIRST_MS;
+    const entry: { timer?: NodeJS.Timeout; attempt?: Promise<void> } = {};
+    this.pendingRunEnds.set(runId, entry);
+    const attempt = async (): Promise<void> => {
+      entry.timer = undefined;
+      try {
+        // Write only over what this job left (still queued/running with its own or a dead pid) or
+        // over another process's startup recovery; a run resumed or ended elsewhere is theirs.
+        const row = await this.store.runs.get(runId);
+        const active = (await this.store.runs.active()).find((r) => r.id === runId);
+        const ours = active ? active.pid === null || active.pid === pid || !isAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
+        if (!row || !ours) {
+          this.pendingRunEnds.delete(runId);
+          return;
+        }
+        const run = await this.recordRunEnd(runId, outcome);
+        this.pendingRunEnds.delete(runId);
+        this.emitRunEnd(run, jobId, outcome);
+      } catch (e) {
+        if (!this.pendingRunEnds.has(runId)) return; // closed meanwhile
+        if (Date.now() - t0 >= RUN_END_RETRY_MS) {
+          this.pendingRunEnds.delete(runId);
+          this.jobs.emit('handler-error', e);
+          return;
+        }
+        entry.timer = setTimeout(() => void (entry.attempt = attempt()), delay);
+        entry.timer.unref();
+        delay = Math.min(RUN_END_RETRY_MAX_DELAY_MS, delay * 2);
+      }
+    };
+    entry.timer = setTimeout(() => void (entry.attempt = attempt()), delay);
+    entry.timer.unref();
+  }
+
+  private emitRunEnd(run: Run, jobId: string, outcome: JobOutcome): void {
+    const runId = run.id;
     this.emitProgress({
       jobId,
       kind: 'train',
@@ -479,7 +549,6 @@ export class Sfumato {
       loss: run.lastLoss ?? undefined,
       error: outcome.error ? { code: outcome.error.code === 'unavailable' ? 'unavailable' : 'internal', message: outcome.error.message } : undefined,
     });
-    return run;
   }
 
   /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
