@@ -34,7 +34,7 @@ const { Sfumato } = await import('../../src-main/services/sfumato');
 const { EMOJI_DIR, TINY_CONFIG, tempDir } = await import('../helpers/library');
 
 let lib: ReturnType<typeof tempDir>;
-let s: InstanceType<typeof Sfumato>;
+let s: import('../../src-main/services/sfumato').Sfumato;
 let datasetId: string;
 let cacheFile: string;
 let good: Buffer;
