@@ -475,7 +475,11 @@ export function buildProgram(): Command {
     .action((ids: string[]) =>
       withService(g(), async (s, out) => {
         const r = await s.api['gallery:emptyTrash']({ ids: ids.length ? ids : undefined });
-        out.result(r, () => `deleted ${r.deleted} sample(s) for good`);
+        out.result(r, () => [`deleted ${r.deleted} sample(s) for good`, ...(r.notRemoved ?? []).map((n) => `  ! ${n.id}: ${n.message}`)].join('\n'));
+        if (r.notRemoved?.length) {
+          out.info(`sfumato: ${r.notRemoved.length} file(s) could not be removed; their samples stay in the trash (listed above).`);
+          return 1;
+        }
       }),
     );
 

@@ -1144,11 +1144,27 @@ export class Sfumato {
       'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
       'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
       'gallery:emptyTrash': async (req) => {
-        // Files go as each chunk of rows is deleted (a failure part-way leaves no orphan files).
-        const files = await this.store.samples.emptyTrash(req.ids, async (chunk) => {
-          for (const f of chunk) await fs.rm(this.library.abs(f), { force: true });
+        // Files first, then the rows of the files that are gone: a file that cannot be removed
+        // keeps its row in the trash and is reported, never left behind without a row.
+        const notRemoved: { id: string; file: string; message: string }[] = [];
+        const deleted = await this.store.samples.emptyTrash(req.ids, async (rows) => {
+          const gone: string[] = [];
+          for (const r of rows) {
+            try {
+              await fs.rm(this.library.abs(r.file), { force: true });
+              gone.push(r.id);
+            } catch (e) {
+              const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+              notRemoved.push({
+                id: r.id,
+                file: r.file,
+                message: `Could not remove ${this.library.abs(r.file)} (${code}); the sample stays in the trash. Check the file's permissions (or close the program using it) and empty the trash again.`,
+              });
+            }
+          }
+          return gone;
         });
-        return { deleted: files.length };
+        return notRemoved.length ? { deleted: deleted.length, notRemoved } : { deleted: deleted.length };
       },
       'gallery:meta': async (req) => {
         const meta = await this.store.samples.meta(req.id);
