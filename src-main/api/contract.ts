@@ -61,8 +61,11 @@ export type SfumatoContract = {
   /** moves to the trash (undo with gallery:restore) */
   'gallery:delete': { req: { ids: string[] }; res: { deleted: number } };
   'gallery:restore': { req: { ids: string[] }; res: { restored: number } };
-  /** deletes trashed samples and their files for good (all of the trash without ids) */
-  'gallery:emptyTrash': { req: { ids?: string[] }; res: { deleted: number } };
+  /**
+   * deletes trashed samples and their files for good (all of the trash without ids); a file that
+   * could not be removed keeps its sample in the trash and is listed in `notRemoved`
+   */
+  'gallery:emptyTrash': { req: { ids?: string[] }; res: { deleted: number; notRemoved?: { id: string; file: string; message: string }[] } };
   'gallery:meta': { req: { id: string }; res: { meta: SampleMeta } };
   'gallery:update': {
     req: { ids: string[]; favorite?: boolean; addTags?: string[]; removeTags?: string[]; collection?: string };

@@ -20,15 +20,36 @@ export class ApiError extends Error implements ApiErrorShape {
       : { code: this.code, message: this.message, details: this.details };
   }
 
+  /**
+   * An ApiError from anything thrown or received. Only the contract's own codes are kept: an
+   * error with another `code` (a Node errno, a raw `SQLITE_BUSY`) becomes `internal`, its code
+   * kept in `details` and in the message, so no transport ever sees a code it cannot map.
+   */
   static from(shape: unknown): ApiError {
     if (shape instanceof ApiError) return shape;
     if (shape && typeof shape === 'object' && 'code' in shape && 'message' in shape) {
-      const s = shape as ApiErrorShape;
-      return new ApiError(s.code, String(s.message), s.details);
+      const s = shape as { code: unknown; message: unknown; details?: unknown };
+      if (isApiErrorCode(s.code)) return new ApiError(s.code, String(s.message), s.details);
+      const message = String(s.message);
+      const code = String(s.code);
+      if (/^SQLITE_/.test(code)) {
+        return new ApiError(
+          'internal',
+          `The library database reported an error (${message.startsWith(code) ? message : `${code}: ${message}`}). Check that the library folder is on a working, writable disk and that no other program holds sfumato.db, then try again; if it keeps happening, report it.`,
+          { code },
+        );
+      }
+      return new ApiError('internal', message.includes(code) ? message : `${message} (${code})`, { code });
     }
     if (shape instanceof Error) return new ApiError('internal', shape.message);
     return new ApiError('internal', String(shape));
   }
+}
+
+const API_ERROR_CODES: ReadonlySet<string> = new Set<ApiErrorCode>(['bad_request', 'not_found', 'conflict', 'payload_too_large', 'unauthorized', 'cancelled', 'unavailable', 'internal']);
+
+export function isApiErrorCode(c: unknown): c is ApiErrorCode {
+  return typeof c === 'string' && API_ERROR_CODES.has(c);
 }
 
 /** HTTP status for each code (web mode). */

@@ -475,7 +475,11 @@ export function buildProgram(): Command {
     .action((ids: string[]) =>
       withService(g(), async (s, out) => {
         const r = await s.api['gallery:emptyTrash']({ ids: ids.length ? ids : undefined });
-        out.result(r, () => `deleted ${r.deleted} sample(s) for good`);
+        out.result(r, () => [`deleted ${r.deleted} sample(s) for good`, ...(r.notRemoved ?? []).map((n) => `  ! ${n.id}: ${n.message}`)].join('\n'));
+        if (r.notRemoved?.length) {
+          out.info(`sfumato: ${r.notRemoved.length} file(s) could not be removed; their samples stay in the trash (listed above).`);
+          return 1;
+        }
       }),
     );
 
@@ -498,8 +502,8 @@ export function buildProgram(): Command {
     .option('--delay <ms>', 'milliseconds per frame', parseIntStrict('delay'), 120)
     .option('--scale <n>', 'whole-number enlargement (default: about 256 px)', parseIntStrict('scale'))
     .action((id: string, o: { out: string; show: 'x0' | 'xt'; delay: number; scale?: number }) =>
-      withService(g(), async (s, out) => {
-        const r = await s.animateSample(id, { out: o.out, what: o.show, delayMs: o.delay, scale: o.scale }, (p) => out.progress(p));
+      withService(g(), async (s, out, signal) => {
+        const r = await s.animateSample(id, { out: o.out, what: o.show, delayMs: o.delay, scale: o.scale, signal }, (p) => out.progress(p));
         out.result({ animation: r }, () => `wrote ${r.file} (${r.frames} frames)`);
       }),
     );
@@ -715,6 +719,8 @@ export function userMessage(e: unknown): { code: string; message: string; detail
     return { code: 'bad_request', message: `an image could not be read (${first}). Check that the file is a complete PNG, JPEG, WebP, GIF, TIFF or AVIF image (export it again if needed) and try again.` };
   if (api) return api.toJSON();
   const errno = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  // A raw SQLite error the store did not explain: still a line that says what to check.
+  if (typeof errno === 'string' && errno.startsWith('SQLITE_')) return { code: 'unavailable', message: ApiError.from(e).message };
   if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
     return { code: 'internal', message: `a file operation failed (${first}). Check the path, free disk space and permissions, then try again.` };
   const kind = e instanceof Error && e.name && e.name !== 'Error' ? `${e.name}: ` : '';

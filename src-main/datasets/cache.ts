@@ -14,7 +14,7 @@
  * Written atomically (temp file in the same folder, fsync, rename), so a reader sees the previous
  * cache or the complete new one; the CRC catches a file damaged later on disk.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DatasetError, throwIfAborted } from './errors';
@@ -74,41 +74,70 @@ export async function writeCache(file: string, input: WriteCacheInput, opts: { s
   await atomicWriteFile(file, [header, input.pixels], () => throwIfAborted(opts.signal, what));
 }
 
-function damaged(file: string, why: string): DatasetError {
-  return new DatasetError('cache_invalid', `Dataset cache ${file} is damaged (${why}). Re-import the dataset to rebuild it.`);
+/** "Dataset ds_x's cache /…/cache-32.bin" when the file sits in a library dataset folder. */
+function cacheLabel(file: string): { what: string; redo: string } {
+  const id = path.basename(path.dirname(file));
+  return /^ds_[0-9a-z]+$/.test(id)
+    ? { what: `The prepared cache of dataset ${id} (${file})`, redo: `Re-import the dataset (remove ${id}, then sfumato datasets import its folder again) to rebuild it.` }
+    : { what: `Dataset cache ${file}`, redo: 'Re-import the dataset to rebuild it.' };
 }
 
-/** Reads and verifies a cache file; throws `DatasetError('cache_invalid')` saying what is wrong. */
+function damaged(file: string, why: string): DatasetError {
+  const l = cacheLabel(file);
+  return new DatasetError('cache_invalid', `${l.what} is damaged (${why}). ${l.redo}`);
+}
+
+/**
+ * Reads and verifies a cache file; throws `DatasetError('cache_invalid')` saying what is wrong and
+ * naming the dataset. The header is read first and the file's size checked against it before any
+ * pixels are read, so a truncated or oversized file (a stray multi-gigabyte one included) is
+ * refused without reading it into memory.
+ */
 export async function readCache(file: string): Promise<DatasetCache> {
-  let buf: Buffer;
+  const l = cacheLabel(file);
+  let fh: FileHandle;
   try {
-    buf = await readFile(file);
+    fh = await open(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `Dataset cache ${file} is missing. Re-import the dataset to rebuild it.`);
-    throw new DatasetError('cache_invalid', `Dataset cache ${file} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
+    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `${l.what} is missing. ${l.redo}`);
+    throw new DatasetError('cache_invalid', `${l.what} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
   }
-  if (buf.length < CACHE_HEADER_BYTES) throw damaged(file, `only ${buf.length} bytes, shorter than its ${CACHE_HEADER_BYTES}-byte header`);
-  if (buf.toString('latin1', 0, 4) !== CACHE_MAGIC) throw damaged(file, 'it is not a Sfumato dataset cache: wrong magic bytes');
-  const version = buf.readUInt32LE(4);
-  if (version !== CACHE_VERSION)
-    throw new DatasetError(
-      'cache_invalid',
-      version > CACHE_VERSION
-        ? `Dataset cache ${file} was written by a newer Sfumato (format ${version}; this one reads ${CACHE_VERSION}). Update Sfumato or re-import the dataset.`
-        : `Dataset cache ${file} has an old format (${version}). Re-import the dataset to rebuild it.`,
-    );
-  const size = buf.readUInt32LE(8);
-  const channels = buf.readUInt32LE(12);
-  const count = buf.readUInt32LE(16);
-  const crc = buf.readUInt32LE(20);
-  if (size < 1 || size > 4096 || channels < 1 || channels > 4) throw damaged(file, `impossible header: size ${size}, channels ${channels}`);
-  const expected = cacheByteLength(size, count, channels);
-  if (buf.length < expected) throw damaged(file, `truncated: ${buf.length} bytes, expected ${expected} for ${count} images of ${size}x${size}x${channels}`);
-  if (buf.length > expected) throw damaged(file, `${buf.length - expected} unexpected bytes after the last image`);
-  const pixels = new Uint8Array(buf.buffer, buf.byteOffset + CACHE_HEADER_BYTES, expected - CACHE_HEADER_BYTES);
-  if ((crc32(pixels) >>> 0) !== crc) throw damaged(file, 'checksum mismatch: the pixel data changed after it was written');
-  return { size, channels, count, pixels };
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw damaged(file, 'it is not a regular file');
+    const head = Buffer.alloc(CACHE_HEADER_BYTES);
+    const got = st.size >= CACHE_HEADER_BYTES ? (await fh.read(head, 0, CACHE_HEADER_BYTES, 0)).bytesRead : st.size;
+    if (got < CACHE_HEADER_BYTES) throw damaged(file, `only ${st.size} bytes, shorter than its ${CACHE_HEADER_BYTES}-byte header`);
+    if (head.toString('latin1', 0, 4) !== CACHE_MAGIC) throw damaged(file, 'it is not a Sfumato dataset cache: wrong magic bytes');
+    const version = head.readUInt32LE(4);
+    if (version !== CACHE_VERSION)
+      throw new DatasetError(
+        'cache_invalid',
+        version > CACHE_VERSION
+          ? `${l.what} was written by a newer Sfumato (format ${version}; this one reads ${CACHE_VERSION}). Update Sfumato or re-import the dataset.`
+          : `${l.what} has an old format (${version}). ${l.redo}`,
+      );
+    const size = head.readUInt32LE(8);
+    const channels = head.readUInt32LE(12);
+    const count = head.readUInt32LE(16);
+    const crc = head.readUInt32LE(20);
+    if (size < 1 || size > 4096 || channels < 1 || channels > 4) throw damaged(file, `impossible header: size ${size}, channels ${channels}`);
+    const expected = cacheByteLength(size, count, channels);
+    if (st.size < expected) throw damaged(file, `truncated: ${st.size} bytes, expected ${expected} for ${count} images of ${size}x${size}x${channels}`);
+    if (st.size > expected) throw damaged(file, `${st.size - expected} unexpected bytes after the last image`);
+    const pixels = new Uint8Array(expected - CACHE_HEADER_BYTES);
+    let off = 0;
+    while (off < pixels.length) {
+      const { bytesRead } = await fh.read(pixels, off, pixels.length - off, CACHE_HEADER_BYTES + off);
+      if (bytesRead === 0) throw damaged(file, `truncated while reading: ${CACHE_HEADER_BYTES + off} bytes, expected ${expected}`);
+      off += bytesRead;
+    }
+    if ((crc32(pixels) >>> 0) !== crc) throw damaged(file, 'checksum mismatch: the pixel data changed after it was written');
+    return { size, channels, count, pixels };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
 }
 
 /**

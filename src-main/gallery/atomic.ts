@@ -107,3 +107,21 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
   }
   return removed;
 }
+
+/**
+ * Writes a new file that the user named (an animation, …): a temp file in the same folder, fsync,
+ * then a no-clobber move into place. Never replaces an existing file (EEXIST), never leaves a
+ * partial file under `file`, and removes its temp file on any error (a full disk included).
+ */
+export async function writeNewFile(file: string, data: Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const name = path.basename(file);
+  const tmp = await writeTemp(dir, name, data);
+  try {
+    await commitNoClobber(tmp, dir, name, new Set(), false);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dir);
+}

@@ -310,7 +310,8 @@ export async function exportFolder(samples: readonly ExportSample[], targetDir: 
   const { signal, onProgress } = opts;
   checkAborted(signal);
   const dir = path.resolve(targetDir);
-  await fs.mkdir(dir, { recursive: true });
+  // the first folder this export created (undefined when `dir` existed): removed again on failure
+  const created = await fs.mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
   const staging = await fs.mkdtemp(path.join(dir, `${STAGING_PREFIX}${process.pid}-`));
   const committed: string[] = [];
@@ -372,6 +373,16 @@ export async function exportFolder(samples: readonly ExportSample[], targetDir: 
     if (!done) {
       for (const f of committed) await fs.rm(path.join(dir, f), { force: true }).catch(() => undefined);
       await fsyncDir(dir);
+      // Folders this export made go too (rmdir: only while empty, never anyone else's files).
+      if (created) {
+        for (let d = dir; ; d = path.dirname(d)) {
+          const gone = await fs.rmdir(d).then(
+            () => true,
+            () => false,
+          );
+          if (!gone || d === path.resolve(created) || path.dirname(d) === d) break;
+        }
+      }
     }
   }
 }

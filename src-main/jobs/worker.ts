@@ -48,6 +48,10 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
 const port = parentPort();
+// Ctrl-C at a terminal signals the whole process group, this job too. The job does not die of it
+// (that would leave temp files, a run `interrupted` instead of `cancelled`): the main side decides,
+// and cancels the job politely. If the main side goes, 'disconnect' above ends the job.
+process.on('SIGINT', () => undefined);
 const abort = new AbortController();
 let started = false;
 let pause = false;

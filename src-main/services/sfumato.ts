@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { basename, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
@@ -31,7 +31,7 @@ import type {
   SamplerOptions,
   ImportedModel,
 } from '../api/types';
-import { writeFileAtomic } from '../store/files';
+import { isNoSpaceErrno, writeFileAtomic } from '../store/files';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { readCache } from '../datasets/cache';
@@ -66,6 +66,14 @@ export interface OpenOptions {
   /** job processes run at once per kind (default: one training, two sampling jobs) */
   jobLimits?: JobLimits;
 }
+
+/** How long, and how often, a run end that could not be recorded is retried in the background. */
+const RUN_END_RETRY_MS = 10 * 60_000;
+const RUN_END_RETRY_FIRST_MS = 250;
+const RUN_END_RETRY_MAX_DELAY_MS = 5_000;
+
+/** The error recorded by startup recovery for a run whose job process was gone. */
+const RECOVERED_AT_START = 'The job process was gone when Sfumato started (the app or machine stopped).';
 
 export interface StartedRun {
   run: Run;
@@ -103,6 +111,12 @@ export class Sfumato {
 
   async close(): Promise<void> {
     await this.jobs.shutdown();
+    // Background retries of run ends stop here (the next start's recovery records those runs);
+    // one already writing is waited for.
+    const pending = [...this.pendingRunEnds.values()];
+    this.pendingRunEnds.clear();
+    for (const p of pending) if (p.timer) clearTimeout(p.timer);
+    await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
     await this.store.db.close();
   }
 
@@ -118,7 +132,7 @@ export class Sfumato {
   private async recoverRuns(): Promise<void> {
     for (const run of await this.store.runs.active()) {
       if (run.pid && isAlive(run.pid)) continue;
-      await this.finishRunAfterDeath(run.id, 'The job process was gone when Sfumato started (the app or machine stopped).');
+      await this.finishRunAfterDeath(run.id, RECOVERED_AT_START);
     }
   }
 
@@ -354,11 +368,16 @@ export class Sfumato {
       async (msg) => {
         switch (msg.type) {
           case 'started':
+            if (await this.cancelledElsewhere(runId)) {
+              job.cancel();
+              break;
+            }
             await this.store.runs.setStatus(runId, 'running', { backend: msg.backend, pid: job.pid ?? null });
             this.emitProgress({ ...base, state: 'running', done: run.step, total: config.steps, message: `training on ${msg.backend}` });
             break;
           case 'train-progress':
             await this.store.runs.recordProgress(runId, msg.step, msg.losses);
+            if (await this.cancelledElsewhere(runId)) job.cancel();
             this.emitProgress({
               ...base,
               state: 'running',
@@ -415,7 +434,7 @@ export class Sfumato {
     if (job.info.state === 'queued') {
       this.emitProgress({ ...base, state: 'queued', done: run.step, total: config.steps, message: 'waiting for another training job to finish' });
     }
-    const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome));
+    const done = job.done.then((outcome) => this.finishRun(runId, jobId, outcome, job.pid));
     this.runFinished.set(runId, done);
     // `done` is always handled here (web mode and the desktop app do not await it): a failure to
     // record the end of the run is reported, never an unhandled rejection that ends the process.
@@ -431,6 +450,15 @@ export class Sfumato {
     return { run: (await this.store.runs.get(runId))!, done };
   }
 
+  /**
+   * True when another Sfumato process on this library (the CLI's `runs cancel` next to the app, or
+   * the app next to a CLI `train`) recorded the run as cancelled: that process cannot reach this
+   * job, so the owner stops it at its next progress report.
+   */
+  private async cancelledElsewhere(runId: string): Promise<boolean> {
+    return (await this.store.runs.get(runId))?.status === 'cancelled';
+  }
+
   /** Keep the newest K checkpoints; never those a gallery sample was made from. Row first, then file. */
   private async pruneCheckpoints(runId: string, keep: number): Promise<void> {
     for (const ck of await this.store.checkpoints.prunable(runId, keep)) {
@@ -439,14 +467,70 @@ export class Sfumato {
     }
   }
 
-  private async finishRun(runId: string, jobId: string, outcome: JobOutcome): Promise<Run> {
+  private async finishRun(runId: string, jobId: string, outcome: JobOutcome, pid?: number): Promise<Run> {
     let run: Run;
-    if (outcome.state === 'interrupted') {
-      run = await this.finishRunAfterDeath(runId, outcome.error?.message ?? 'The job process died.');
-    } else {
-      await this.store.runs.setStatus(runId, outcome.state, { error: outcome.error?.message ?? null, pid: null });
-      run = (await this.store.runs.get(runId))!;
+    try {
+      run = await this.recordRunEnd(runId, outcome);
+    } catch (e) {
+      // The end could not be recorded (the database stayed locked past its retry budget, or the
+      // disk is full): keep trying in the background, so the run gets its true final state in
+      // this process instead of staying `running` with a dead pid until the next start.
+      this.retryRunEnd(runId, jobId, outcome, pid);
+      throw e;
     }
+    this.emitRunEnd(run, jobId, outcome);
+    return run;
+  }
+
+  /** Records how a run's job ended: its own state, or interrupted/failed when the process died. */
+  private async recordRunEnd(runId: string, outcome: JobOutcome): Promise<Run> {
+    if (outcome.state === 'interrupted') return this.finishRunAfterDeath(runId, outcome.error?.message ?? 'The job process died.');
+    await this.store.runs.setStatus(runId, outcome.state, { error: outcome.error?.message ?? null, pid: null });
+    return (await this.store.runs.get(runId))!;
+  }
+
+  /** background retries of run ends that could not be recorded, by run id (see finishRun) */
+  private readonly pendingRunEnds = new Map<string, { timer?: NodeJS.Timeout; attempt?: Promise<void> }>();
+
+  private retryRunEnd(runId: string, jobId: string, outcome: JobOutcome, pid: number | undefined): void {
+    if (this.pendingRunEnds.has(runId)) return;
+    const t0 = Date.now();
+    let delay = RUN_END_RETRY_FIRST_MS;
+    const entry: { timer?: NodeJS.Timeout; attempt?: Promise<void> } = {};
+    this.pendingRunEnds.set(runId, entry);
+    const attempt = async (): Promise<void> => {
+      entry.timer = undefined;
+      try {
+        // Write only over what this job left (still queued/running with its own or a dead pid) or
+        // over another process's startup recovery; a run resumed or ended elsewhere is theirs.
+        const row = await this.store.runs.get(runId);
+        const active = (await this.store.runs.active()).find((r) => r.id === runId);
+        const ours = active ? active.pid === null || active.pid === pid || !isAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
+        if (!row || !ours) {
+          this.pendingRunEnds.delete(runId);
+          return;
+        }
+        const run = await this.recordRunEnd(runId, outcome);
+        this.pendingRunEnds.delete(runId);
+        this.emitRunEnd(run, jobId, outcome);
+      } catch (e) {
+        if (!this.pendingRunEnds.has(runId)) return; // closed meanwhile
+        if (Date.now() - t0 >= RUN_END_RETRY_MS) {
+          this.pendingRunEnds.delete(runId);
+          this.jobs.emit('handler-error', e);
+          return;
+        }
+        entry.timer = setTimeout(() => void (entry.attempt = attempt()), delay);
+        entry.timer.unref();
+        delay = Math.min(RUN_END_RETRY_MAX_DELAY_MS, delay * 2);
+      }
+    };
+    entry.timer = setTimeout(() => void (entry.attempt = attempt()), delay);
+    entry.timer.unref();
+  }
+
+  private emitRunEnd(run: Run, jobId: string, outcome: JobOutcome): void {
+    const runId = run.id;
     this.emitProgress({
       jobId,
       kind: 'train',
@@ -465,7 +549,6 @@ export class Sfumato {
       loss: run.lastLoss ?? undefined,
       error: outcome.error ? { code: outcome.error.code === 'unavailable' ? 'unavailable' : 'internal', message: outcome.error.message } : undefined,
     });
-    return run;
   }
 
   /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
@@ -862,20 +945,54 @@ export class Sfumato {
    * A denoising animation of a gallery sample: regenerate it (as reproduce does) while recording
    * image 0's predicted x0 (or its state x_t) at every step, then encode GIF or animated WebP.
    */
-  async animateSample(id: string, opts: { out: string; what?: 'x0' | 'xt'; format?: 'gif' | 'webp'; delayMs?: number; scale?: number }, onProgress?: (p: JobProgress) => void): Promise<{ file: string; frames: number; identical: boolean }> {
+  async animateSample(
+    id: string,
+    opts: { out: string; what?: 'x0' | 'xt'; format?: 'gif' | 'webp'; delayMs?: number; scale?: number; signal?: AbortSignal },
+    onProgress?: (p: JobProgress) => void,
+  ): Promise<{ file: string; frames: number; identical: boolean }> {
     const rec = await this.store.samples.get(id);
     if (!rec) throw new ApiError('not_found', `No gallery sample ${id}.`);
+    const out = resolve(opts.out);
+    const cancelled = () => new ApiError('cancelled', `The animation was cancelled; nothing was written to ${out}.`);
     const frames = { what: opts.what ?? 'x0', out: [] as Uint8Array[] };
-    const r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
+    let r: ReproduceResult;
+    try {
+      r = await this.reproduceRecord(rec, this.library.abs(rec.file), onProgress, frames);
+    } catch (e) {
+      throw e instanceof ApiError && e.code === 'cancelled' ? cancelled() : e;
+    }
+    if (opts.signal?.aborted) throw cancelled();
     const { denoisingAnimation } = await import('../gallery/export');
     const final = await rawPixels(this.library.abs(rec.file), rec.width);
-    const format = opts.format ?? (opts.out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
-    const bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, { format, delayMs: opts.delayMs ?? 120, lastFrameDelayMs: 1500, scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)) });
-    const { promises: fsp } = await import('node:fs');
-    await fsp.writeFile(opts.out, bytes, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
-      throw new ApiError(e.code === 'EEXIST' ? 'conflict' : 'bad_request', e.code === 'EEXIST' ? `${opts.out} exists; choose another file name.` : `Cannot write ${opts.out}: ${e.message}`);
+    const format = opts.format ?? (out.toLowerCase().endsWith('.webp') ? 'webp' : 'gif');
+    let bytes: Uint8Array;
+    try {
+      bytes = await denoisingAnimation([...frames.out, final], rec.width, rec.height, {
+        format,
+        delayMs: opts.delayMs ?? 120,
+        lastFrameDelayMs: 1500,
+        scale: opts.scale ?? Math.max(1, Math.floor(256 / rec.width)),
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw cancelled();
+      throw e;
+    }
+    if (opts.signal?.aborted) throw cancelled();
+    // Atomic and never over an existing file: a temp file beside `out`, fsync, no-clobber move.
+    const { writeNewFile } = await import('../gallery/atomic');
+    await writeNewFile(out, bytes).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') throw new ApiError('conflict', `${out} exists; choose another file name.`, { field: 'out' });
+      if (isNoSpaceErrno(e)) {
+        throw new ApiError(
+          'unavailable',
+          `Could not write the animation ${out}: ${e.code === 'EROFS' ? 'the disk is read-only' : 'the disk is full'} (${e.code}); nothing was written there. Free space on the disk that holds ${dirname(out)}, or choose another file, and try again.`,
+          { field: 'out' },
+        );
+      }
+      throw new ApiError('bad_request', `Cannot write the animation ${out}: ${e.message}. Check that the folder exists and that you may write to it.`, { field: 'out' });
     });
-    return { file: opts.out, frames: frames.out.length + 1, identical: r.identical };
+    return { file: out, frames: frames.out.length + 1, identical: r.identical };
   }
 
   private async reproduceRecord(
@@ -1027,11 +1144,27 @@ export class Sfumato {
       'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
       'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
       'gallery:emptyTrash': async (req) => {
-        // Files go as each chunk of rows is deleted (a failure part-way leaves no orphan files).
-        const files = await this.store.samples.emptyTrash(req.ids, async (chunk) => {
-          for (const f of chunk) await fs.rm(this.library.abs(f), { force: true });
+        // Files first, then the rows of the files that are gone: a file that cannot be removed
+        // keeps its row in the trash and is reported, never left behind without a row.
+        const notRemoved: { id: string; file: string; message: string }[] = [];
+        const deleted = await this.store.samples.emptyTrash(req.ids, async (rows) => {
+          const gone: string[] = [];
+          for (const r of rows) {
+            try {
+              await fs.rm(this.library.abs(r.file), { force: true });
+              gone.push(r.id);
+            } catch (e) {
+              const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+              notRemoved.push({
+                id: r.id,
+                file: r.file,
+                message: `Could not remove ${this.library.abs(r.file)} (${code}); the sample stays in the trash. Check the file's permissions (or close the program using it) and empty the trash again.`,
+              });
+            }
+          }
+          return gone;
         });
-        return { deleted: files.length };
+        return notRemoved.length ? { deleted: deleted.length, notRemoved } : { deleted: deleted.length };
       },
       'gallery:meta': async (req) => {
         const meta = await this.store.samples.meta(req.id);

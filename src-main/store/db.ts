@@ -37,6 +37,65 @@ export function isNoSpaceError(e: unknown): boolean {
   return c === 'SQLITE_FULL' || c === 'ENOSPC' || c === 'EDQUOT' || c === 'EROFS' || c === 'SQLITE_READONLY';
 }
 
+/**
+ * An error from SQLite (or the file system under it) about the library database `file`, turned
+ * into an ApiError that names the file and says what to do: locked past the retry budget, full,
+ * read-only, damaged or not a database, cannot be opened, a disk error. Errors that mean a bug in
+ * Sfumato (SQLITE_ERROR, SQLITE_CONSTRAINT, …) and non-SQLite errors pass through unchanged.
+ */
+export function explainSqliteError(e: unknown, file: string, waitedMs = 0): unknown {
+  if (e instanceof ApiError) return e;
+  const code = sqliteCode(e);
+  if (typeof code !== 'string') return e;
+  const folder = dirname(file);
+  const said = String((e as { message?: unknown }).message ?? '').replace(/^SQLITE_[A-Z_]+: /, '').split('\n')[0]!.trim();
+  const why = said ? `${code}: ${said}` : code;
+  const details = { sqlite: code, file };
+  if (isBusyError(e)) {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} stayed locked by another program for ${(waitedMs / 1000).toFixed(1)} s (${code}); nothing was recorded. Close other programs using the library folder ${folder} (another Sfumato, a database browser) and try again.`,
+      details,
+    );
+  }
+  if (code === 'SQLITE_READONLY' || code === 'EROFS' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} cannot be written: it is read-only for Sfumato (${why}); nothing was changed. Make the file and the library folder ${folder} writable for your user (check their permissions, or whether the disk is mounted read-only), or choose another library folder, and try again.`,
+      details,
+    );
+  }
+  if (isNoSpaceError(e)) {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} could not be written: the disk is full or over quota (${code}); the database is unchanged. Free space on the disk that holds the library folder ${folder} and try again.`,
+      details,
+    );
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} is not a Sfumato database (or is damaged): ${why}. Sfumato left the file as it is. Restore it from a backup, or move it out of the library folder ${folder} to start an empty library there, or choose another library folder.`,
+      details,
+    );
+  }
+  if (code === 'SQLITE_CANTOPEN') {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} could not be opened (${why}). Check that the library folder ${folder} exists and your user may write to it, and that sfumato.db in it is a regular file, then try again.`,
+      details,
+    );
+  }
+  if (code === 'SQLITE_IOERR' || code === 'SQLITE_NOMEM' || code === 'SQLITE_PROTOCOL' || code === 'SQLITE_NOLFS') {
+    return new ApiError(
+      'unavailable',
+      `The library database ${file} could not be read or written (${why}); nothing was recorded. Check the disk that holds the library folder ${folder} (still connected? free space?) and try again.`,
+      details,
+    );
+  }
+  return e;
+}
+
 export function dbRetryMsFromEnv(): number | undefined {
   const v = process.env.SFUMATO_DB_RETRY_MS;
   if (v === undefined || v.trim() === '') return undefined;
@@ -53,14 +112,20 @@ export class Db {
 
   static async open(file: string, opts: DbOptions = {}): Promise<Db> {
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+      const d = new sqlite3.Database(file, (err) => (err ? reject(explainSqliteError(err, file)) : resolve(d)));
     });
     const db = new Db(raw, file, opts.retryMs ?? dbRetryMsFromEnv() ?? DEFAULT_DB_RETRY_MS);
     raw.configure('busyTimeout', BUSY_TIMEOUT_MS);
-    await db.exec('PRAGMA journal_mode = WAL');
-    await db.exec('PRAGMA foreign_keys = ON');
-    await db.exec('PRAGMA synchronous = NORMAL');
-    await db.migrate();
+    try {
+      // A file that is not a database (or is damaged) fails here, before anything is written to it.
+      await db.exec('PRAGMA journal_mode = WAL');
+      await db.exec('PRAGMA foreign_keys = ON');
+      await db.exec('PRAGMA synchronous = NORMAL');
+      await db.migrate();
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw e;
+    }
     return db;
   }
 
@@ -86,24 +151,9 @@ export class Db {
     }
   }
 
-  /** A clear error for a locked or full database; other errors pass through unchanged. */
+  /** A clear error for a locked, full, read-only or damaged database (see explainSqliteError). */
   private explain(e: unknown, waitedMs: number): unknown {
-    const code = sqliteCode(e);
-    if (isBusyError(e)) {
-      return new ApiError(
-        'unavailable',
-        `The library database ${this.file} stayed locked by another program for ${(waitedMs / 1000).toFixed(1)} s (${code}); nothing was recorded. Close other programs using the library folder ${dirname(this.file)} (another Sfumato, a database browser) and try again.`,
-        { sqlite: code },
-      );
-    }
-    if (isNoSpaceError(e)) {
-      return new ApiError(
-        'unavailable',
-        `The library database ${this.file} could not be written: the disk is full or read-only (${code}); the database is unchanged. Free space on the disk that holds the library folder ${dirname(this.file)} and try again.`,
-        { sqlite: code },
-      );
-    }
-    return e;
+    return explainSqliteError(e, this.file, waitedMs);
   }
 
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
@@ -184,7 +234,8 @@ export class Db {
   private async migrate(): Promise<void> {
     const current = await this.userVersion();
     if (current > MIGRATIONS.length) {
-      throw new Error(
+      throw new ApiError(
+        'unavailable',
         `The library database ${this.file} was written by a newer Sfumato (schema ${current}, this build knows ${MIGRATIONS.length}). Update Sfumato or choose another library folder.`,
       );
     }
@@ -196,6 +247,7 @@ export class Db {
         await this.exec('COMMIT');
       } catch (e) {
         await this.exec('ROLLBACK').catch(() => undefined);
+        if (e instanceof ApiError) throw e;
         throw new Error(`Migration ${v + 1} failed on ${this.file}: ${(e as Error).message}`);
       }
     }

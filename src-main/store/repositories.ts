@@ -510,32 +510,40 @@ export class SampleRepo {
   }
 
   /**
-   * Delete trashed samples (the given ones, or the whole trash) for good, BULK_CHUNK rows per
-   * transaction. After each chunk commits, `onDeleted` gets its files for the caller to remove, so
-   * a failure part-way never leaves deleted rows whose files nobody will remove. Returns all files.
+   * Delete trashed samples (the given ones, or the whole trash) for good, BULK_CHUNK at a time.
+   * Files first, rows after: `removeFiles` gets each chunk's rows and returns the ids whose file
+   * is gone (removed, or already missing); only those rows are deleted, in a short transaction.
+   * A file that could not be removed keeps its row in the trash (never a file without a row, and
+   * the caller reports it); a crash in between leaves trashed rows whose files are gone, which
+   * the next empty-trash deletes. Returns the ids whose rows were deleted.
    */
-  async emptyTrash(ids?: string[], onDeleted?: (files: string[]) => Promise<void>): Promise<string[]> {
-    const removed: string[] = [];
-    const deleteRows = async (where: string, params: SqlValue[]): Promise<string[]> => {
-      const rows = await this.db.all<{ id: string; file: string }>(`SELECT id, file FROM samples WHERE ${where}`, params);
-      if (rows.length) await this.db.run(`DELETE FROM samples WHERE id IN (${placeholders(rows.length)})`, rows.map((r) => r.id));
-      return rows.map((r) => r.file);
-    };
-    const handOver = async (files: string[]): Promise<void> => {
-      removed.push(...files);
-      if (onDeleted && files.length) await onDeleted(files);
+  async emptyTrash(ids: string[] | undefined, removeFiles: (rows: { id: string; file: string }[]) => Promise<string[]>): Promise<string[]> {
+    const deleted: string[] = [];
+    const settle = async (rows: { id: string; file: string }[]): Promise<void> => {
+      if (!rows.length) return;
+      const gone = await removeFiles(rows);
+      if (!gone.length) return;
+      // Rows still in the trash only (one restored meanwhile keeps its row; its file is gone,
+      // as it would be after any removal that raced a restore).
+      await inChunks(this.db, gone, async (chunk, marks) => {
+        await this.db.run(`DELETE FROM samples WHERE id IN (${marks}) AND +deleted_at IS NOT NULL`, chunk);
+      });
+      deleted.push(...gone);
     };
     if (ids) {
-      await inChunks(this.db, ids, (chunk, marks) => deleteRows(`id IN (${marks}) AND +deleted_at IS NOT NULL`, chunk), handOver);
-      return removed;
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += BULK_CHUNK) {
+        const chunk = unique.slice(i, i + BULK_CHUNK);
+        await settle(await this.db.all<{ id: string; file: string }>(`SELECT id, file FROM samples WHERE id IN (${placeholders(chunk.length)}) AND +deleted_at IS NOT NULL`, chunk));
+      }
+      return deleted;
     }
-    for (let pause = 0; ; ) {
-      if (pause) await pauseForOtherWriters(pause);
-      const t0 = performance.now();
-      const files = await this.db.transaction(() => deleteRows('deleted_at IS NOT NULL LIMIT ?', [BULK_CHUNK]));
-      pause = performance.now() - t0;
-      if (!files.length) return removed;
-      await handOver(files);
+    // The whole trash, in id order (rows whose file stays are passed over, not met again).
+    for (let after = ''; ; ) {
+      const rows = await this.db.all<{ id: string; file: string }>('SELECT id, file FROM samples WHERE deleted_at IS NOT NULL AND id > ? ORDER BY id LIMIT ?', [after, BULK_CHUNK]);
+      if (!rows.length) return deleted;
+      after = rows[rows.length - 1]!.id;
+      await settle(rows);
     }
   }
 }

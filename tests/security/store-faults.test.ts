@@ -202,7 +202,7 @@ describe('SQLite lock held by another connection', () => {
     await expectConsistentLibrary();
   });
 
-  it('a run whose end cannot be recorded rejects its done promise (handled: the process survives)', async () => {
+  it('a run whose end cannot be recorded rejects its done promise (handled: the process survives), then gets its true end once the lock is gone', async () => {
     const short = await open({ dbRetryMs: 300 });
     const { run, done } = await short.startRun({ datasetId, seed: 4, config: { ...TINY_CONFIG, steps: 4, checkpointEvery: 2, workers: 1 } });
     await until('the job to start', async () => (await s.store.runs.get(run.id))?.status === 'running');
@@ -219,6 +219,18 @@ describe('SQLite lock held by another connection', () => {
     }
     expect((err as ApiError).code).toBe('unavailable');
     expect((err as ApiError).message).toMatch(/stayed locked/);
+    // Once the lock is gone, the same process records the run's true end in the background (the
+    // job was stopped because its writes failed: `failed`, with that reason), not startup
+    // recovery's generic "job process was gone", and not `running` with a dead pid.
+    const ended = await until('the run end to be recorded', async () => {
+      const r = await s.store.runs.get(run.id);
+      return r && r.status !== 'running' && r.status !== 'queued' ? r : undefined;
+    }, 30_000);
+    expect(ended.status).toBe('failed');
+    expect(ended.error).toMatch(/stayed locked by another program/);
+    expect(ended.error).not.toMatch(/was gone/);
+    const pid = await s.store.db.get<{ pid: number | null }>('SELECT pid FROM runs WHERE id = ?', [run.id]);
+    expect(pid?.pid).toBeNull();
     await expectConsistentLibrary();
   });
 });
@@ -279,7 +291,7 @@ describe('full disk', () => {
     await expectConsistentLibrary();
   });
 
-  it('export: the manifest hits ENOSPC: a clear error, and the export folder is left empty (nothing half-written)', async () => {
+  it('export: the manifest hits ENOSPC: a clear error, and no export folder is left (nothing half-written; the folder it created goes too)', async () => {
     const full = await open({ launcher: fullDiskLauncher('manifest.json.', 0) });
     const ids = (await s.generate({ runId, count: 2, seed: 400, steps: 2 })).samples.map((x) => x.id);
     const to = join(lib.dir, '..', `${relative(join(lib.dir, '..'), lib.dir)}-export`);
@@ -288,7 +300,7 @@ describe('full disk', () => {
       expect(err).toBeInstanceOf(ApiError);
       expect((err as ApiError).code).toBe('unavailable');
       expect((err as ApiError).message).toMatch(/ENOSPC.*the disk is full or read-only; nothing was half-written\. Free space on that disk and try again\./);
-      expect(await fs.readdir(to)).toEqual([]);
+      expect(await fs.stat(to).then(() => 'exists', (e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
     } finally {
       await fs.rm(to, { recursive: true, force: true });
     }
