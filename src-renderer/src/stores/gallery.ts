@@ -203,9 +203,16 @@ export const useGalleryStore = defineStore('gallery', () => {
 
   async function emptyTrash(ids?: string[]): Promise<number> {
     try {
-      const { deleted } = await api['gallery:emptyTrash'](ids ? { ids } : {});
+      const { deleted, notRemoved } = await api['gallery:emptyTrash'](ids ? { ids } : {});
       close();
       await refresh();
+      if (notRemoved?.length) {
+        // Those samples stay in the trash (their files are still on disk); say which and why.
+        const first = notRemoved[0];
+        actionError.value =
+          `${notRemoved.length} image(s) could not be deleted and stay in the trash: ${first.file} (${first.message})` +
+          `${notRemoved.length > 1 ? ` and ${notRemoved.length - 1} more` : ''}. Check that the library folder is writable, then empty the trash again.`;
+      }
       return deleted;
     } catch (e) {
       actionError.value = errorMessage(e);
