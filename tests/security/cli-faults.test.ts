@@ -10,6 +10,7 @@ import sqlite3 from 'sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { CLI, EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
+import { holdWriteLock } from '../helpers/faults';
 
 let lib: ReturnType<typeof tempDir>;
 let runId: string;
@@ -23,18 +24,6 @@ function sfumato(args: string[]): { child: ReturnType<typeof execFile>; result: 
     );
   });
   return { child, result };
-}
-
-/** A second connection holding the write lock (BEGIN IMMEDIATE) until released. */
-async function holdWriteLock(file: string): Promise<{ release: () => Promise<void> }> {
-  const other = await new Promise<sqlite3.Database>((res, rej) => {
-    const d = new sqlite3.Database(file, (e) => (e ? rej(e) : res(d)));
-  });
-  other.configure('busyTimeout', 30_000);
-  const exec = (sql: string) => new Promise<void>((res, rej) => other.exec(sql, (e) => (e ? rej(e) : res())));
-  await exec('BEGIN IMMEDIATE');
-  let released: Promise<void> | undefined;
-  return { release: () => (released ??= exec('COMMIT').then(() => new Promise<void>((res) => other.close(() => res())))) };
 }
 
 async function rowsAndFiles(): Promise<{ rows: string[]; pngs: string[] }> {

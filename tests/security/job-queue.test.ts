@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo, JobProgress } from '../../src-main/api/types';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
+import { until } from '../helpers/faults';
 
 let lib: ReturnType<typeof tempDir>;
 let s: Sfumato;
@@ -33,16 +34,6 @@ function watch(x: Sfumato) {
   x.jobs.on('job-queued', (info: JobInfo) => queued.push(info.id));
   x.events.on('jobs:progress', (p: JobProgress) => progress.push(p));
   return { started, queued, progress, maxRunning: () => maxRunning };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {

@@ -22,6 +22,7 @@ import { Db } from '../../src-main/store/db';
 import { exportUNetToOnnx } from '../../src-main/onnx/export';
 import { configOfWeights, parseWeights } from '../../src-main/model/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
+import { holdWriteLock, until } from '../helpers/faults';
 
 const WORKER = join(ROOT, 'src-main', 'jobs', 'worker.ts');
 const ENOSPC = pathToFileURL(join(import.meta.dirname, 'fixtures', 'enospc.mjs')).href;
@@ -59,24 +60,6 @@ function fullDiskLauncher(match: string, after: number): JobLauncher {
   };
 }
 
-/** A second, independent connection that takes the write lock and holds it until released. */
-async function holdWriteLock(file: string): Promise<{ release: () => Promise<void> }> {
-  const other = await new Promise<sqlite3.Database>((res, rej) => {
-    const d = new sqlite3.Database(file, (e) => (e ? rej(e) : res(d)));
-  });
-  other.configure('busyTimeout', 30_000);
-  const exec = (sql: string) => new Promise<void>((res, rej) => other.exec(sql, (e) => (e ? rej(e) : res())));
-  await exec('BEGIN IMMEDIATE');
-  let released: Promise<void> | undefined;
-  return {
-    release: () =>
-      (released ??= (async () => {
-        await exec('COMMIT');
-        await new Promise<void>((res) => other.close(() => res()));
-      })()),
-  };
-}
-
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -98,16 +81,6 @@ async function expectConsistentLibrary(): Promise<void> {
   const ckptRows = (await s.store.db.all<{ file: string }>("SELECT file FROM checkpoints WHERE file LIKE 'runs/%'")).map((r) => r.file).sort();
   expect(ckptFiles).toEqual(ckptRows);
   expect(await s.store.db.integrityCheck()).toBe('ok');
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
