@@ -84,6 +84,14 @@ function printSamples(out: Output, r: { samples: SampleRecord[]; cancelled: bool
   return r.cancelled ? 1 : 0;
 }
 
+/** What a cancelled run leaves: its checkpoints (to sample or resume), or none yet. */
+async function keptLine(s: Sfumato, runId: string): Promise<string> {
+  const n = await s.store.checkpoints.count(runId);
+  return n > 0
+    ? `its ${n} checkpoint(s) are kept (sample them with sfumato sample --run ${runId}, or continue with sfumato train --resume ${runId}).`
+    : 'no checkpoint had been written yet, so there is nothing to sample or resume.';
+}
+
 function runLine(r: Run): string {
   const loss = r.lastLoss === null ? '' : ` loss ${r.lastLoss.toFixed(5)}`;
   return `${r.id}  ${r.status.padEnd(11)} step ${r.step}/${r.config.steps}${loss}  dataset ${r.datasetId}  seed ${r.seed}${r.error ? `  (${r.error})` : ''}`;
@@ -283,7 +291,7 @@ export function buildProgram(): Command {
         s.events.off('jobs:progress', onProgress);
         out.result({ run: final }, () => runLine(final));
         if (final.status === 'cancelled') {
-          out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step} of ${final.config.steps}; its checkpoints are kept (sample them with sfumato sample --run ${final.id}).`);
+          out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step} of ${final.config.steps}; ${await keptLine(s, final.id)}`);
           return 1;
         }
         if (final.status === 'failed' || final.status === 'interrupted') return 1;
@@ -324,7 +332,7 @@ export function buildProgram(): Command {
         out.info('training in the background of this command; it ends when the run ends');
         const final = await r.done;
         out.result({ run: final }, () => runLine(final));
-        if (final.status === 'cancelled') out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step}; its checkpoints are kept.`);
+        if (final.status === 'cancelled') out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step}; ${await keptLine(s, final.id)}`);
         return ['cancelled', 'failed', 'interrupted'].includes(final.status) ? 1 : 0;
       }),
     );

@@ -143,6 +143,10 @@ describe('train that ends cancelled', () => {
     expect(c.stderr()).toMatch(new RegExp(`sfumato: cancelled: run ${run.id} stopped at step \\d+ of 3000`));
     expect(code).toBe(1);
     expect(await runStatus(run.id)).toBe('cancelled');
+    // the line says truthfully whether there is anything to sample or resume
+    const s = await Sfumato.open({ libraryPath: lib.dir, mode: 'cli' });
+    const kept = await s.store.checkpoints.count(run.id).finally(() => s.close());
+    expect(c.stderr()).toMatch(kept > 0 ? new RegExp(`its ${kept} checkpoint\\(s\\) are kept`) : /no checkpoint had been written yet/);
   });
 
   it('`runs cancel` from another process: the training command stops, says "cancelled" and exits 1', { timeout: 150_000 }, async () => {
