@@ -150,6 +150,8 @@ export interface ExportOptions {
   appVersion?: string;
   /** the export's timestamp (default now); fixed in tests */
   now?: Date;
+  /** integer nearest-neighbour upscale of every image, 1..16 (default 1: the library bytes) */
+  upscale?: number;
 }
 
 export interface ManifestItem {
@@ -166,6 +168,8 @@ export interface Manifest {
   version: 1;
   exportedAt: string;
   appVersion?: string;
+  /** the nearest-neighbour factor applied to every image (absent when 1); records keep the original size */
+  upscale?: number;
   count: number;
   items: ManifestItem[];
 }
@@ -255,8 +259,12 @@ async function readSource(absFile: string): Promise<Uint8Array> {
  * chunks added when it lacks them (older samples). WebP: lossless, the A1111 text in EXIF
  * ImageDescription (where A1111 puts it for non-PNG files), the sfumato JSON in XMP.
  */
-export async function exportImageBytes(sample: ExportSample, format: ImageFormat): Promise<Uint8Array> {
-  const src = await readSource(sample.absFile);
+export async function exportImageBytes(sample: ExportSample, format: ImageFormat, upscale = 1): Promise<Uint8Array> {
+  const n = upscaleFactor(upscale);
+  const original = await readSource(sample.absFile);
+  // Upscaled: every source pixel becomes an n×n block. sharp drops our text chunks on the way,
+  // so the PNG path below embeds the record again (the record keeps the sample's own size).
+  const src = n === 1 ? original : await nearestUpscale(original, n);
   if (format === 'png') {
     const meta = readSampleMetadata(src);
     if (meta.record?.id === sample.record.id) return src;
@@ -276,6 +284,23 @@ export async function exportImageBytes(sample: ExportSample, format: ImageFormat
     .withExif({ IFD0: { ImageDescription: a1111Parameters(sample.record), Software: `Sfumato ${sample.record.appVersion}` } })
     .withXmp(xmp)
     .toBuffer();
+  return new Uint8Array(out);
+}
+
+/** An export upscale factor: an integer from 1 to 16, else ExportError('bad_input'). */
+export function upscaleFactor(upscale: number | undefined): number {
+  const n = upscale ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new ExportError('bad_input', `upscale must be a whole number from 1 to 16 (got ${upscale}).`);
+  return n;
+}
+
+/** A PNG of `src` scaled by exactly `n` with nearest-neighbour sampling (pixel art stays crisp). */
+export async function nearestUpscale(src: Uint8Array, n: number): Promise<Uint8Array> {
+  const img = sharp(src);
+  const { width, height } = await img.metadata();
+  if (!width || !height) throw new ExportError('bad_input', 'An image to upscale has no size.');
+  if (width * n * height * n > MAX_SHEET_PIXELS) throw new ExportError('too_large', `A ${width}x${height} image upscaled ×${n} is too large; choose a smaller factor.`);
+  const out = await img.resize(width * n, height * n, { kernel: 'nearest', fit: 'fill' }).png().toBuffer();
   return new Uint8Array(out);
 }
 
@@ -307,6 +332,7 @@ function imageName(record: SampleRecord, format: ImageFormat, taken: Set<string>
 export async function exportFolder(samples: readonly ExportSample[], targetDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
   checkSamples(samples);
   const format = opts.format ?? 'png';
+  const upscale = upscaleFactor(opts.upscale);
   const { signal, onProgress } = opts;
   checkAborted(signal);
   const dir = path.resolve(targetDir);
@@ -322,7 +348,7 @@ export async function exportFolder(samples: readonly ExportSample[], targetDir: 
     for (let i = 0; i < samples.length; i++) {
       checkAborted(signal);
       const s = samples[i];
-      const bytes = await exportImageBytes(s, format);
+      const bytes = await exportImageBytes(s, format, upscale);
       const name = imageName(s.record, format, names);
       const tmp = path.join(staging, name);
       safeExportPath(staging, name);
@@ -350,6 +376,7 @@ export async function exportFolder(samples: readonly ExportSample[], targetDir: 
       version: 1,
       exportedAt: (opts.now ?? new Date()).toISOString(),
       ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+      ...(upscale > 1 ? { upscale } : {}),
       count: items.length,
       items,
     };
@@ -410,6 +437,7 @@ function dosSafeDate(iso: string | undefined, fallback: Date): Date {
 export async function exportZip(samples: readonly ExportSample[], zipPath: string, opts: ZipOptions = {}): Promise<ExportResult> {
   checkSamples(samples);
   const format = opts.format ?? 'png';
+  const upscale = upscaleFactor(opts.upscale);
   const { signal, onProgress } = opts;
   checkAborted(signal);
   const abs = path.resolve(zipPath);
@@ -455,7 +483,7 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
     for (let i = 0; i < samples.length; i++) {
       checkAborted(signal);
       const s = samples[i];
-      const bytes = await exportImageBytes(s, format);
+      const bytes = await exportImageBytes(s, format, upscale);
       const name = imageName(s.record, format, names);
       safeExportPath(dir, name);
       const entry = new ZipPassThrough(name);
@@ -471,6 +499,7 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
       version: 1,
       exportedAt: now.toISOString(),
       ...(opts.appVersion ? { appVersion: opts.appVersion } : {}),
+      ...(upscale > 1 ? { upscale } : {}),
       count: items.length,
       items,
     };
@@ -510,9 +539,14 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
 export interface ContactSheetOptions {
   /** images per row (default: ceil(sqrt(n))) */
   columns?: number;
-  /** square cell size in pixels for each image (default 128) */
+  /** square cell size in pixels for each image (default 128; with `upscale`, the largest image × upscale) */
   cellSize?: number;
-  /** a caption line under each image: seed, sampler, steps (default true) */
+  /**
+   * integer nearest-neighbour factor (1..16): each image is drawn at exactly its size × upscale
+   * (centred in its cell) instead of being fitted to `cellSize`
+   */
+  upscale?: number;
+  /** a caption under each image: seed, sampler, steps (default true) */
   captions?: boolean;
   /** CSS colour (default white) */
   background?: string;
@@ -529,48 +563,174 @@ export function captionOf(r: SampleRecord): string {
   return `seed ${r.seed} · ${r.sampler} · ${r.steps} steps`;
 }
 
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface SheetLabel {
+  /** the caption's band under its cell: nothing of this label is drawn outside it (it is also the clip) */
+  box: Box;
+  /** the lines drawn, each with the box its text occupies (by the monospace advance below) */
+  lines: { text: string; box: Box }[];
+}
+
+export interface SheetLayout {
+  width: number;
+  height: number;
+  fontSize: number;
+  cells: Box[];
+  labels: SheetLabel[];
+}
+
 /**
- * A grid of the samples' images as PNG bytes. Images are scaled to fit a `cellSize` square
- * (nearest neighbour: these are small pixel images); captions are drawn by librsvg from one SVG
- * overlay, every string XML-escaped.
+ * Captions are drawn in a monospace face, whose advance is 0.6 em in the common faces (DejaVu Sans
+ * Mono, Liberation Mono, Menlo, Consolas); measured a little wider, and East Asian wide characters
+ * count double. Each label is also clipped to its own box, so a wider fallback font can cut a
+ * caption short but never draw over a neighbour.
+ */
+const MONO_ADVANCE_EM = 0.62;
+const LINE_HEIGHT_EM = 1.25;
+const MAX_CAPTION_LINES = 3;
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\ud840-\ud8bf][\udc00-\udfff]/;
+
+/** Width in pixels of `text` at `fontSize` in the caption face. */
+export function captionWidth(text: string, fontSize: number): number {
+  let units = 0;
+  for (const ch of text) units += WIDE.test(ch) ? 2 : 1;
+  return units * fontSize * MONO_ADVANCE_EM;
+}
+
+/** The longest prefix of `text` (whole code points) that fits `width`, with `…` when cut. */
+function ellipsize(text: string, width: number, fontSize: number): string {
+  if (captionWidth(text, fontSize) <= width) return text;
+  const chars = Array.from(text);
+  while (chars.length && captionWidth(`${chars.join('').trimEnd()}…`, fontSize) > width) chars.pop();
+  return chars.length ? `${chars.join('').trimEnd()}…` : '';
+}
+
+/** Greedy word wrap into at most `maxLines` lines of `width`; the last line is ellipsized. */
+export function wrapCaption(text: string, width: number, fontSize: number, maxLines = MAX_CAPTION_LINES): string[] {
+  const words = text.split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = '';
+  let i = 0;
+  for (; i < words.length && lines.length < maxLines; i++) {
+    const next = line ? `${line} ${words[i]}` : words[i];
+    if (captionWidth(next, fontSize) <= width) {
+      line = next;
+      continue;
+    }
+    if (line) {
+      lines.push(line);
+      line = '';
+      i--; // place this word on the next line
+      continue;
+    }
+    // a single word wider than the line: cut it
+    lines.push(ellipsize(words[i], width, fontSize));
+  }
+  if (line && lines.length < maxLines) lines.push(line);
+  else if (line || i < words.length) {
+    // more text than lines: the last line ends in an ellipsis
+    const rest = [lines.pop() ?? '', line, ...words.slice(i)].filter(Boolean).join(' ');
+    lines.push(ellipsize(rest, width, fontSize));
+  }
+  return lines.filter((l) => l !== '');
+}
+
+/**
+ * Where everything of a contact sheet goes (pure: tested without drawing). The caption band under
+ * each cell is as wide as the cell and tall enough for the longest wrapped caption of the sheet
+ * (up to three lines); neighbouring bands are `gap` apart, so labels cannot overlap.
+ */
+export function contactSheetLayout(captions: readonly string[] | null, count: number, opts: { columns?: number; cell: number; gap: number }): SheetLayout {
+  const n = count;
+  const columns = Math.max(1, Math.min(n, Math.floor(opts.columns ?? Math.ceil(Math.sqrt(n)))));
+  const rows = Math.ceil(n / columns);
+  const { cell, gap } = opts;
+  const fontSize = Math.max(8, Math.min(24, Math.round(cell / 10)));
+  const pad = Math.max(1, Math.round(fontSize * 0.2));
+  const textWidth = Math.max(1, cell - 2 * pad);
+  const wrapped = captions ? captions.map((c) => wrapCaption(c, textWidth, fontSize)) : [];
+  const lineH = Math.round(fontSize * LINE_HEIGHT_EM);
+  const maxLines = wrapped.reduce((m, l) => Math.max(m, l.length), 0);
+  const captionH = captions ? Math.max(1, maxLines) * lineH + 2 * pad : 0;
+  const width = gap + columns * (cell + gap);
+  const height = gap + rows * (cell + captionH + gap);
+  const cells: Box[] = [];
+  const labels: SheetLabel[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = gap + (i % columns) * (cell + gap);
+    const y = gap + Math.floor(i / columns) * (cell + captionH + gap);
+    cells.push({ x, y, width: cell, height: cell });
+    if (captions) {
+      const box = { x, y: y + cell, width: cell, height: captionH };
+      const lines = wrapped[i].map((text, k) => {
+        const w = Math.min(textWidth, captionWidth(text, fontSize));
+        return { text, box: { x: x + (cell - w) / 2, y: box.y + pad + k * lineH, width: w, height: lineH } };
+      });
+      labels.push({ box, lines });
+    }
+  }
+  return { width, height, fontSize, cells, labels };
+}
+
+/**
+ * A grid of the samples' images as PNG bytes. Images are scaled to fit a `cellSize` square, or
+ * by exactly `upscale` (nearest neighbour: these are small pixel images); captions are wrapped and
+ * drawn by librsvg from one SVG overlay, each clipped to its own box, every string XML-escaped.
  */
 export async function contactSheet(samples: readonly ExportSample[], opts: ContactSheetOptions = {}): Promise<Uint8Array> {
   checkSamples(samples);
   const n = samples.length;
-  const columns = Math.max(1, Math.min(n, Math.floor(opts.columns ?? Math.ceil(Math.sqrt(n)))));
-  const rows = Math.ceil(n / columns);
-  const cell = Math.max(8, Math.min(2048, Math.floor(opts.cellSize ?? 128)));
+  const upscale = opts.upscale === undefined ? undefined : upscaleFactor(opts.upscale);
+  const largest = samples.reduce((m, s) => Math.max(m, s.record.width || 0, s.record.height || 0), 0);
+  const cell = Math.max(8, Math.min(2048, Math.floor(upscale && largest > 0 ? largest * upscale : (opts.cellSize ?? 128))));
   const gap = Math.max(0, Math.min(256, Math.floor(opts.gap ?? 8)));
   const captions = opts.captions ?? true;
-  const fontSize = Math.max(8, Math.min(24, Math.round(cell / 10)));
-  const captionH = captions ? Math.round(fontSize * 1.6) : 0;
-  const width = gap + columns * (cell + gap);
-  const height = gap + rows * (cell + captionH + gap);
+  const layout = contactSheetLayout(captions ? samples.map((s) => captionOf(s.record)) : null, n, { columns: opts.columns, cell, gap });
+  const { width, height, fontSize } = layout;
   if (width * height > MAX_SHEET_PIXELS) throw new ExportError('too_large', `A ${width}x${height} sheet is too large; use fewer columns or a smaller cell size.`);
+  const background = opts.background ?? '#ffffff';
   const layers: OverlayOptions[] = [];
   const texts: string[] = [];
   for (let i = 0; i < n; i++) {
     checkAborted(opts.signal);
-    const left = gap + (i % columns) * (cell + gap);
-    const top = gap + Math.floor(i / columns) * (cell + captionH + gap);
+    const c = layout.cells[i];
     const src = await readSource(samples[i].absFile);
-    const img = await sharp(src).resize(cell, cell, { fit: 'contain', kernel: 'nearest', background: opts.background ?? '#ffffff' }).flatten({ background: opts.background ?? '#ffffff' }).png().toBuffer();
-    layers.push({ input: img, left, top });
+    let img: Buffer;
+    if (upscale) {
+      const up = await nearestUpscale(src, upscale);
+      const meta = await sharp(up).metadata();
+      const w = meta.width ?? cell;
+      const h = meta.height ?? cell;
+      // exact multiple, centred; an image larger than the cell (mixed sizes) is cut to it
+      img = await sharp(up).flatten({ background }).extract({ left: Math.max(0, Math.floor((w - cell) / 2)), top: Math.max(0, Math.floor((h - cell) / 2)), width: Math.min(w, cell), height: Math.min(h, cell) }).png().toBuffer();
+      layers.push({ input: img, left: c.x + Math.max(0, Math.floor((cell - w) / 2)), top: c.y + Math.max(0, Math.floor((cell - h) / 2)) });
+    } else {
+      img = await sharp(src).resize(cell, cell, { fit: 'contain', kernel: 'nearest', background }).flatten({ background }).png().toBuffer();
+      layers.push({ input: img, left: c.x, top: c.y });
+    }
     if (captions) {
-      texts.push(
-        `<text x="${left + cell / 2}" y="${top + cell + fontSize * 1.2}" text-anchor="middle">${xmlEscape(captionOf(samples[i].record))}</text>`,
-      );
+      const { box, lines } = layout.labels[i];
+      const spans = lines
+        .map((l) => `<text x="${box.x + box.width / 2}" y="${(l.box.y + fontSize).toFixed(1)}" text-anchor="middle">${xmlEscape(l.text)}</text>`)
+        .join('');
+      texts.push(`<clipPath id="c${i}"><rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}"/></clipPath><g clip-path="url(#c${i})">${spans}</g>`);
     }
     opts.onProgress?.({ phase: 'images', done: i + 1, total: n });
   }
   if (captions) {
     const svg =
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-      `<g font-family="sans-serif" font-size="${fontSize}" fill="#222222">${texts.join('')}</g></svg>`;
+      `<g font-family="DejaVu Sans Mono, Liberation Mono, Menlo, Consolas, monospace" font-size="${fontSize}" fill="#222222">${texts.join('')}</g></svg>`;
     layers.push({ input: Buffer.from(svg, 'utf8'), left: 0, top: 0 });
   }
   checkAborted(opts.signal);
-  const out = await sharp({ create: { width, height, channels: 3, background: opts.background ?? '#ffffff' } })
+  const out = await sharp({ create: { width, height, channels: 3, background } })
     .composite(layers)
     .png({ compressionLevel: 9 })
     .toBuffer();

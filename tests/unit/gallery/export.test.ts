@@ -9,7 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { removeStaleTemps } from '../../../src-main/gallery/atomic';
 import {
   ExportError,
+  captionOf,
   contactSheet,
+  contactSheetLayout,
   csvField,
   denoisingAnimation,
   exportFolder,
@@ -349,7 +351,8 @@ describe('contact sheet', () => {
     samples[2] = { ...samples[2], record: { ...samples[2].record, sampler: '<script>&"\'</script>\u0001' as never } };
     const png = await contactSheet(samples, { columns: 3, cellSize: 32, gap: 4, captions: true, background: '#102030' });
     const meta = await sharp(png).metadata();
-    const captionH = Math.round(Math.max(8, Math.round(32 / 10)) * 1.6);
+    // the caption band's height comes from the label layout (wrapped captions grow it)
+    const captionH = contactSheetLayout(samples.map((x) => captionOf(x.record)), 5, { columns: 3, cell: 32, gap: 4 }).labels[0].box.height;
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 4 + 3 * 36, 4 + 2 * (32 + captionH + 4)]);
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     const px = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
