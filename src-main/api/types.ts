@@ -330,10 +330,17 @@ export interface ReproduceResult {
 
 export interface ExportRequest {
   ids: string[];
-  /** a folder, or a file ending in .zip */
-  to: string;
+  /** a folder, or a file ending in .zip (not used with `download`) */
+  to?: string;
   format?: 'png' | 'webp';
   contactSheet?: boolean;
+  /** integer nearest-neighbour upscale of every image and contact sheet cell, 1..16 (default 1) */
+  upscale?: number;
+  /**
+   * web mode: write the export to a temporary folder in the library for the browser to download
+   * (a zip, or one image when one sample and no contact sheet); the result's `download` names it
+   */
+  download?: boolean;
 }
 
 export interface ExportResult {
@@ -341,6 +348,8 @@ export interface ExportResult {
   count: number;
   files: string[];
   contactSheet?: string;
+  /** with `download`: fetch it (once, within an hour) from GET /api/exports/<id>/<name> */
+  download?: { id: string; name: string };
 }
 
 export interface GalleryPage {

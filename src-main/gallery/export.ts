@@ -419,6 +419,8 @@ export async function exportFolder(samples: readonly ExportSample[], targetDir: 
 export interface ZipOptions extends ExportOptions {
   /** when `zipPath` exists: pick `name-1.zip`, … (default) or fail with ExportError('exists') */
   onExists?: 'rename' | 'fail';
+  /** more files stored in the zip after the images (e.g. the contact sheet of a download) */
+  extra?: { name: string; bytes: Uint8Array }[];
 }
 
 const ZIP_LIMIT = 0xffffffff - 64 * 1024 * 1024; // fflate writes no ZIP64: keep well under 4 GiB
@@ -478,7 +480,7 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
       if (zipError) throw zipError;
       if (written > ZIP_LIMIT) throw new ExportError('too_large', 'The zip would pass 4 GiB; export fewer images or to a folder.');
     };
-    const names = new Set<string>(['manifest.json', 'manifest.csv']);
+    const names = new Set<string>(['manifest.json', 'manifest.csv', ...(opts.extra ?? []).map((e) => e.name.toLowerCase())]);
     const items: ManifestItem[] = [];
     for (let i = 0; i < samples.length; i++) {
       checkAborted(signal);
@@ -503,6 +505,14 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
       count: items.length,
       items,
     };
+    for (const x of opts.extra ?? []) {
+      safeExportPath(dir, x.name);
+      const entry = new ZipPassThrough(x.name);
+      entry.mtime = now;
+      zip.add(entry);
+      entry.push(x.bytes, true);
+      await flush();
+    }
     for (const [name, text] of [
       ['manifest.json', manifestJson(manifest)],
       ['manifest.csv', manifestCsv(manifest)],
@@ -527,7 +537,7 @@ export async function exportZip(samples: readonly ExportSample[], zipPath: strin
     }
     await fsyncDir(dir);
     onProgress?.({ phase: 'done', done: samples.length, total: samples.length });
-    return { path: path.join(dir, committedName), manifest, files: [...items.map((it) => it.file), 'manifest.json', 'manifest.csv'] };
+    return { path: path.join(dir, committedName), manifest, files: [...items.map((it) => it.file), ...(opts.extra ?? []).map((e) => e.name), 'manifest.json', 'manifest.csv'] };
   } finally {
     if (!closed) await fh.close().catch(() => undefined);
     if (!committedName) await fs.rm(tmp, { force: true }).catch(() => undefined);

@@ -1,7 +1,8 @@
 /**
  * The export job, run in a job process (exports zip and re-encode images: CPU work kept off the
  * main thread and the web server's event loop). Writes a folder or a zip with manifests, and
- * optionally a contact sheet beside them; cancelling leaves nothing half-written.
+ * optionally a contact sheet beside them (or inside the zip, for downloads); cancelling leaves
+ * nothing half-written.
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -18,11 +19,19 @@ export async function runExportJob(spec: ExportJobSpec, ctx: JobContext): Promis
     ctx.post({ type: 'export-progress', done, total });
   };
   const isZip = /\.zip$/i.test(spec.to);
-  const opts = { format: spec.format, signal: ctx.signal, onProgress, appVersion: APP_VERSION };
+  const upscale = spec.upscale ?? 1;
+  const sheetOpts = { signal: ctx.signal, ...(upscale > 1 ? { upscale } : {}) };
+  const opts = { format: spec.format, signal: ctx.signal, onProgress, appVersion: APP_VERSION, upscale };
+  if (isZip && spec.sheetInZip && spec.contactSheet) {
+    const png = await contactSheet(spec.samples, sheetOpts);
+    const r = await exportZip(spec.samples, spec.to, { ...opts, extra: [{ name: 'contact-sheet.png', bytes: png }] });
+    ctx.post({ type: 'export-done', result: { path: r.path, count: spec.samples.length, files: r.files, contactSheet: `${r.path}#contact-sheet.png` } });
+    return;
+  }
   const r = isZip ? await exportZip(spec.samples, spec.to, opts) : await exportFolder(spec.samples, spec.to, opts);
   const result: ExportResult = { path: r.path, count: spec.samples.length, files: r.files };
   if (spec.contactSheet) {
-    const png = await contactSheet(spec.samples, { signal: ctx.signal });
+    const png = await contactSheet(spec.samples, sheetOpts);
     // Beside the zip, or inside the exported folder; never over an existing file.
     const dir = isZip ? dirname(r.path) : r.path;
     const name = isZip ? basename(r.path).replace(/\.zip$/i, '') + '-contact-sheet.png' : 'contact-sheet.png';

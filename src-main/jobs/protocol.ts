@@ -66,6 +66,10 @@ export interface ExportJobSpec {
   to: string;
   format: 'png' | 'webp';
   contactSheet: boolean;
+  /** nearest-neighbour factor 1..16 for every image and contact sheet cell (default 1) */
+  upscale?: number;
+  /** zip exports: put the contact sheet inside the zip (downloads) instead of beside it */
+  sheetInZip?: boolean;
 }
 
 export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec;

@@ -5,6 +5,9 @@
  *   are derived from ALL_CHANNELS, so every channel is reachable, `gallery:emptyTrash` included);
  *   the reply is `{ok: true, result}` or `{ok: false, error: {code, message, details}}`.
  * - `GET /api/files/<library-relative path>` serves images and JSON from the library.
+ * - `GET /api/exports/<id>/<name>` (token required, not the files cookie) downloads an export made
+ *   with `download: true` as an attachment; only the one file that export registered is served
+ *   (services/downloads.ts), and its folder is removed once it was sent completely.
  * - `GET /api/events` upgrades to a WebSocket that pushes `{event, payload}` messages.
  * - `POST /api/session` (token required) sets the cookie that lets `<img src>` load library files.
  *
@@ -236,29 +239,40 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
    * the headers only. Errors after the headers went out end this response abruptly (the client
    * sees a short body, not a wrong one); they never escape.
    */
-  const streamFile = async (req: IncomingMessage, res: ServerResponse, handle: fs.FileHandle, size: number, ext: string, cache: string) => {
+  const streamFile = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    handle: fs.FileHandle,
+    size: number,
+    ext: string,
+    cache: string,
+    extra: Record<string, string> = {},
+  ): Promise<boolean> => {
     try {
-      if (gone(res)) return;
+      if (gone(res)) return false;
       res.writeHead(200, {
         'content-type': mimeOfExtension(ext),
         'content-length': size,
         'cache-control': cache,
         'x-content-type-options': 'nosniff',
+        ...extra,
       });
       if (req.method === 'HEAD' || size === 0) {
         res.end();
-        return;
+        return req.method !== 'HEAD';
       }
       // Exactly `size` bytes from the handle: a file that grows meanwhile cannot overrun content-length.
       const stream = handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
       try {
         await pipeline(stream, res);
+        return true;
       } catch (e) {
         if (!res.destroyed) res.destroy();
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ECONNRESET' && code !== 'EPIPE') {
           console.error('[sfumato] reading a file for a response failed:', (e as Error).message);
         }
+        return false;
       }
     } finally {
       await handle.close().catch(() => undefined);
@@ -301,6 +315,19 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
           ? 'Missing or wrong token: open the URL that `sfumato serve` printed.'
           : 'Missing or wrong token: send it as `Authorization: Bearer <token>` (this server is not on loopback, so `?token=` is refused); open the URL that `sfumato serve` printed.',
       );
+    }
+    if (path.startsWith('/api/exports/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError('bad_request', `Use GET to download an export (${path}).`);
+      const m = /^\/api\/exports\/([^/]+)\/([^/]+)$/.exec(path);
+      if (!m) throw new ApiError('not_found', `No export download ${path}: the address is /api/exports/<id>/<name> as the export result gave it.`);
+      const file = await s.downloads.open(m[1], m[2]);
+      const ascii = file.name.replace(/[^A-Za-z0-9._-]/g, '_');
+      const sent = await streamFile(req, res, file.handle, file.size, file.ext, 'no-store', {
+        'content-type': file.ext === '.zip' ? 'application/zip' : mimeOfExtension(file.ext),
+        'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+      });
+      if (sent) await s.downloads.discard(m[1]);
+      return;
     }
     if (path === '/api/session') {
       if (req.method !== 'POST') throw new ApiError('bad_request', 'Use POST for /api/session.');
@@ -447,6 +474,10 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
     }
   };
   s.events.on('jobs:progress', onProgress);
+  // Export downloads nobody fetched are removed after an hour (services/downloads.ts).
+  void s.downloads.sweep();
+  const sweepTimer = setInterval(() => void s.downloads.sweep().catch(() => undefined), 10 * 60 * 1000);
+  sweepTimer.unref();
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -469,6 +500,7 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
       ? undefined
       : `Sfumato is listening on ${host}, not only on this machine, over plain HTTP (no TLS): anyone who can reach port ${port} can load the UI, and anyone who sees the token can use the API. The API needs the token in the Authorization header (?token= is refused). Use --host 127.0.0.1 unless you trust the network.`,
     close: async () => {
+      clearInterval(sweepTimer);
       s.events.off('jobs:progress', onProgress);
       for (const ws of clients) ws.terminate();
       wss.close();

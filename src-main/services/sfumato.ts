@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
@@ -41,6 +41,7 @@ import { readRegularFile } from '../datasets/user-file';
 import { Db } from '../store/db';
 import { newId } from '../store/ids';
 import { Library, resolveLibraryPath } from '../store/library';
+import { ExportDownloads } from './downloads';
 import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits, type JobOutcome } from '../jobs/manager';
@@ -84,6 +85,8 @@ export interface StartedRun {
 export class Sfumato {
   readonly events = new EventEmitter();
   readonly jobs: JobManager;
+  /** web mode's export downloads under <library>/exports */
+  readonly downloads: ExportDownloads;
   /** The contract, implemented: every function validates its request first. */
   readonly api: SfumatoApi;
   /** final-status promises of the runs whose job is alive, by run id */
@@ -97,6 +100,7 @@ export class Sfumato {
     jobLimits?: JobLimits,
   ) {
     this.jobs = new JobManager(launcher, jobLimits);
+    this.downloads = new ExportDownloads(library);
     this.jobs.on('handler-error', (e: Error) => console.error('[sfumato] job message handler failed:', e));
     this.api = this.buildApi();
   }
@@ -1066,11 +1070,26 @@ export class Sfumato {
       records.push(r);
     }
     if (!records.length) throw new ApiError('bad_request', 'Nothing to export: give at least one sample id.', { field: 'ids' });
+    if (!req.download && !req.to) throw new ApiError('bad_request', 'to: give a folder or a file ending in .zip to export to.', { field: 'to' });
     const jobId = newId('job');
+    // A download goes to a fresh random folder under <library>/exports: a zip, or one image when
+    // one sample and no contact sheet (downloads.ts serves it once, within an hour).
+    const dl = req.download ? await this.downloads.create() : undefined;
+    const single = records.length === 1 && !req.contactSheet;
+    const to = dl ? (single ? dl.dir : join(dl.dir, 'sfumato-export.zip')) : resolve(req.to!);
     let result: ExportResult | undefined;
     const job = this.jobs.start(
       jobId,
-      { kind: 'export', jobId, samples: records.map((record) => ({ record, absFile: this.library.abs(record.file) })), to: resolve(req.to), format: req.format ?? 'png', contactSheet: !!req.contactSheet },
+      {
+        kind: 'export',
+        jobId,
+        samples: records.map((record) => ({ record, absFile: this.library.abs(record.file) })),
+        to,
+        format: req.format ?? 'png',
+        contactSheet: !!req.contactSheet,
+        ...(req.upscale && req.upscale > 1 ? { upscale: req.upscale } : {}),
+        ...(dl ? { sheetInZip: true } : {}),
+      },
       (msg) => {
         if (msg.type === 'export-progress') {
           const p: JobProgress = { jobId, kind: 'export', state: 'running', done: msg.done, total: msg.total };
@@ -1080,11 +1099,13 @@ export class Sfumato {
       },
     );
     const outcome = await job.done;
+    if (dl && !result) await this.downloads.discard(dl.id);
     if (outcome.state === 'cancelled') throw new ApiError('cancelled', 'The export was cancelled; nothing was left half-written.');
     if (!result) {
       const code = outcome.error?.code;
       throw new ApiError(code === 'bad_request' || code === 'conflict' || code === 'unavailable' ? code : 'internal', outcome.error?.message ?? 'The export failed.');
     }
+    if (dl) result.download = this.downloads.register(dl.id, single ? join(result.path, result.files[0]) : result.path);
     return result;
   }
 

@@ -159,8 +159,16 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
     .strict(),
   'gallery:reproduce': z.object({ id }).strict(),
   'gallery:export': z
-    .object({ ids: bulkIds(MAX_EXPORT_IDS), to: z.string().min(1, 'to: give a folder or a .zip file'), format: z.enum(['png', 'webp']).optional(), contactSheet: z.boolean().optional() })
-    .strict(),
+    .object({
+      ids: bulkIds(MAX_EXPORT_IDS),
+      to: z.string().min(1, 'to: give a folder or a .zip file').optional(),
+      format: z.enum(['png', 'webp']).optional(),
+      contactSheet: z.boolean().optional(),
+      upscale: z.number().int('upscale: give a whole number from 1 to 16').min(1, 'upscale: give a whole number from 1 to 16').max(16, 'upscale: give a whole number from 1 to 16').optional(),
+      download: z.boolean().optional(),
+    })
+    .strict()
+    .refine((r) => r.download || r.to !== undefined, { message: 'to: give a folder or a .zip file (or set download)', path: ['to'] }),
   'jobs:list': empty,
   'jobs:cancel': z.object({ id }).strict(),
 };
