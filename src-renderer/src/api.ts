@@ -99,6 +99,31 @@ export function fileUrl(rel: string): string {
   return transport === 'ipc' ? `sfumato://app/library/${path}` : `/api/files/${path}`;
 }
 
+/**
+ * Web mode: fetches an export made with `download: true` (GET /api/exports/<id>/<name>, token in
+ * the Authorization header, so no URL carries it) and hands it to the browser as a download.
+ */
+export async function downloadExport(d: { id: string; name: string }): Promise<void> {
+  const res = await fetch(`/api/exports/${encodeURIComponent(d.id)}/${encodeURIComponent(d.name)}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => undefined)) as Reply | undefined;
+    if (body && !body.ok) throw ApiError.from(body.error);
+    throw new ApiError('internal', `Downloading ${d.name} failed (HTTP ${res.status}); export again.`);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  try {
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = d.name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  } finally {
+    // give the browser a moment to start the download before the blob goes
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+}
+
 type ProgressListener = (p: JobProgress) => void;
 const listeners = new Set<ProgressListener>();
 let socket: WebSocket | undefined;
