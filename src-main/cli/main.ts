@@ -601,7 +601,8 @@ export function buildProgram(): Command {
     .requiredOption('--to <dir|file.zip>', 'target folder (created) or zip file; existing files are never overwritten')
     .addOption(new Option('--format <fmt>', 'image format').choices(['png', 'webp']).default('png'))
     .option('--contact-sheet', 'also write a contact sheet PNG')
-    .action((o: { samples: string; to: string; format: 'png' | 'webp'; contactSheet?: boolean }) =>
+    .option('--upscale <n>', 'nearest-neighbour upscale of every image and sheet cell, 1 to 16 (pixel art stays crisp)', parseIntStrict('upscale'), 1)
+    .action((o: { samples: string; to: string; format: 'png' | 'webp'; contactSheet?: boolean; upscale: number }) =>
       withService(g(), async (s, out) => {
         let ids: string[];
         if (/^smp_[0-9a-z]+(,smp_[0-9a-z]+)*$/.test(o.samples)) ids = o.samples.split(',');
@@ -610,7 +611,8 @@ export function buildProgram(): Command {
           ids = q.samples.map((x) => x.id);
         }
         if (!ids.length) throw new UsageError(`no samples match ${JSON.stringify(o.samples)}`);
-        const r = await s.exportSamples({ ids, to: o.to, format: o.format, contactSheet: !!o.contactSheet }, (p) => out.progress(p));
+        if (o.upscale < 1 || o.upscale > 16) throw new UsageError(`--upscale must be a whole number from 1 to 16 (got ${o.upscale})`);
+        const r = await s.exportSamples({ ids, to: o.to, format: o.format, contactSheet: !!o.contactSheet, upscale: o.upscale }, (p) => out.progress(p));
         out.result({ export: r }, () => `exported ${r.count} image(s) to ${r.path}${r.contactSheet ? `\ncontact sheet: ${r.contactSheet}` : ''}`);
       }),
     );

@@ -1070,6 +1070,9 @@ export class Sfumato {
       records.push(r);
     }
     if (!records.length) throw new ApiError('bad_request', 'Nothing to export: give at least one sample id.', { field: 'ids' });
+    if (req.upscale !== undefined && !(Number.isInteger(req.upscale) && req.upscale >= 1 && req.upscale <= 16)) {
+      throw new ApiError('bad_request', `upscale: give a whole number from 1 to 16 (got ${req.upscale}).`, { field: 'upscale' });
+    }
     if (!req.download && !req.to) throw new ApiError('bad_request', 'to: give a folder or a file ending in .zip to export to.', { field: 'to' });
     const jobId = newId('job');
     // A download goes to a fresh random folder under <library>/exports: a zip, or one image when

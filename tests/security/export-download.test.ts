@@ -14,7 +14,8 @@ import { startWebServer, type WebServer } from '../../src-main/server/http';
 import { ExportDownloads } from '../../src-main/services/downloads';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { Library } from '../../src-main/store/library';
-import { tempDir } from '../helpers/library';
+import { spawnSync } from 'node:child_process';
+import { CLI, tempDir } from '../helpers/library';
 import { makePng, readZip, rgbPattern, sampleRecord } from '../unit/gallery/helpers';
 
 let lib: ReturnType<typeof tempDir>;
@@ -144,5 +145,17 @@ describe('export download in web mode', () => {
     now += 61 * 60 * 1000;
     await expect(d.open(a.id, 'sfumato-export.zip')).rejects.toThrow(/kept for an hour/);
     expect(existsSync(a.dir)).toBe(false);
+  });
+
+  it('sfumato export --upscale N writes N× images; a factor outside 1..16 is bad usage (exit 2)', async () => {
+    const out = join(lib.dir, 'cli-out');
+    const ok = spawnSync(process.execPath, [CLI, '--data-dir', lib.dir, '--json', 'export', '--samples', 'smp_dl1', '--to', out, '--upscale', '4'], { encoding: 'utf8', timeout: 60_000 });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).export.count).toBe(1);
+    expect(await sharp(join(out, 'smp_dl1.png')).metadata().then((m) => [m.width, m.height])).toEqual([16, 16]);
+    expect(JSON.parse(await fs.readFile(join(out, 'manifest.json'), 'utf8')).upscale).toBe(4);
+    const bad = spawnSync(process.execPath, [CLI, '--data-dir', lib.dir, 'export', '--samples', 'smp_dl1', '--to', out, '--upscale', '17'], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--upscale must be a whole number from 1 to 16');
   });
 });
