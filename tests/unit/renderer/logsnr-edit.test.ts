@@ -5,10 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { validateLogSnrPoints } from '../../../src-main/diffusion/index';
-import { DEFAULT_POINTS } from '../../../src-renderer/src/lib/schedules';
 import { insertPoint, isValidCurve, LOGSNR_MAX, LOGSNR_MIN, movePoint, removePoint, type LogSnrPoints } from '../../../src-renderer/src/lib/logsnr-edit';
 
-const start = (): LogSnrPoints => DEFAULT_POINTS.map((p) => [p[0], p[1]] as [number, number]);
+// The Schedules page's default curve (lib/schedules.ts DEFAULT_POINTS, which needs the DOM to import).
+const start = (): LogSnrPoints => [
+  [0, 9],
+  [0.25, 3],
+  [0.5, 0],
+  [0.75, -3.2],
+  [1, -10],
+];
 const valid = (pts: LogSnrPoints) => {
   expect(() => validateLogSnrPoints(pts)).not.toThrow();
   expect(isValidCurve(pts)).toBe(true);
