@@ -22,6 +22,7 @@ import { RESULTS, startStudio } from './harness';
 declare const document: any;
 declare const window: any;
 declare const localStorage: any;
+declare const getComputedStyle: (el: any) => any;
 
 const SCREENS = join(RESULTS, 'screens');
 const VIEWPORT = { width: 1024, height: 768 };
@@ -80,6 +81,23 @@ function measure(): Promise<Overflow> {
         sticking.push(`${el.tagName.toLowerCase()}${id ? `[${id}]` : ''}${cls ? `.${cls}` : ''} (${Math.round(r.left)}..${Math.round(r.right)} of ${Math.round(right)}): "${(el.textContent ?? '').trim().slice(0, 40)}"`);
       }
     }
+    // a panel that scrolls (the gallery detail, …) whose content is wider than itself hides buttons sideways
+    for (const el of document.querySelectorAll('main *')) {
+      const cs = getComputedStyle(el);
+      if (!['auto', 'scroll', 'hidden'].includes(cs.overflowY) || el.clientWidth <= 1 || el.classList.contains('sr-only')) continue;
+      if (el.scrollWidth > el.clientWidth + 1 && el.dataset.scrollX === undefined) {
+        const id = el.getAttribute('data-testid') ?? '';
+        const cls = typeof el.className === 'string' ? el.className.trim().split(/\s+/).slice(0, 2).join('.') : '';
+        sticking.push(`inside ${el.tagName.toLowerCase()}${id ? `[${id}]` : ''}${cls ? `.${cls}` : ''}: content ${el.scrollWidth}px wide in ${el.clientWidth}px`);
+      }
+    }
+    // and content wider than its panel (it spills over the panel beside it even when the page does not overflow)
+    for (const el of document.querySelectorAll('main .panel')) {
+      if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+        const id = el.getAttribute('data-testid') ?? el.getAttribute('aria-labelledby') ?? '';
+        sticking.push(`inside panel ${id}: content ${el.scrollWidth}px wide in ${el.clientWidth}px ("${(el.textContent ?? '').trim().slice(0, 30)}")`);
+      }
+    }
     return { doc: doc.scrollWidth - doc.clientWidth, main: main ? main.scrollWidth - main.clientWidth : 0, sticking: sticking.slice(0, 12) };
   });
 }
@@ -114,6 +132,8 @@ describe('layout at 1024×768 in both themes', () => {
     runId = run.id;
     expect((await waitForRunEnd(runId)).status).toBe('completed');
     await service.api['sample:generate']({ runId, count: 4, seed: 7, steps: 4 });
+    await page.goto(server.url);
+    await page.getByTestId('nav-home').waitFor();
   });
 
   afterAll(async () => {
@@ -184,6 +204,13 @@ describe('layout at 1024×768 in both themes', () => {
         await page.waitForTimeout(250);
         const m = await measure();
         await page.screenshot({ path: join(SCREENS, `layout-${id}-${theme}.png`) });
+        if (id === 'gallery') {
+          // the detail's buttons, below its image
+          await page.getByTestId('gallery-detail').locator('button').last().scrollIntoViewIfNeeded();
+          const b = await measure();
+          m.sticking.push(...b.sticking);
+          await page.screenshot({ path: join(SCREENS, `layout-gallery-detail-buttons-${theme}.png`) });
+        }
         if (m.doc > 0 || m.main > 0 || m.sticking.length) problems.push(`${id} (${theme}): document +${m.doc}px, main +${m.main}px; sticking out: ${m.sticking.join('; ') || 'none'}`);
       }
     }
