@@ -42,6 +42,8 @@ async function goto(hash: string, heading: string | RegExp): Promise<void> {
 describe('the studio (web mode)', () => {
   beforeAll(async () => {
     ({ libraryDir, service, server, browser, context, page } = await startStudio('sfumato-studio-', { width: 1280, height: 800 }, consoleErrors));
+    // The theme follows the OS until picked; headless Chromium reports light, this test starts dark.
+    await page.emulateMedia({ colorScheme: 'dark' });
   });
 
   afterAll(async () => {
