@@ -42,6 +42,8 @@ async function goto(hash: string, heading: string | RegExp): Promise<void> {
 describe('the studio (web mode)', () => {
   beforeAll(async () => {
     ({ libraryDir, service, server, browser, context, page } = await startStudio('sfumato-studio-', { width: 1280, height: 800 }, consoleErrors));
+    // The theme follows the OS until picked; headless Chromium reports light, this test starts dark.
+    await page.emulateMedia({ colorScheme: 'dark' });
   });
 
   afterAll(async () => {
@@ -136,12 +138,12 @@ describe('the studio (web mode)', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 - 4, { steps: 4 });
     await page.mouse.up();
     expect(await page.getByTestId('sched-error').count()).toBe(0);
-    // Push it above its left neighbour with the keyboard: invalid, explained inline.
+    // Push it past its left neighbour with the keyboard: clamped just below it, the curve stays valid.
     await pts.nth(2).focus();
     for (let i = 0; i < 12; i++) await page.keyboard.press('Shift+ArrowUp');
-    await page.getByTestId('sched-error').waitFor();
-    expect(await page.getByTestId('sched-error').textContent()).toContain('decrease');
-    await shot('schedules-invalid');
+    await page.waitForTimeout(200);
+    expect(await page.getByTestId('sched-error').count()).toBe(0);
+    await shot('schedules-clamped');
     for (let i = 0; i < 12; i++) await page.keyboard.press('Shift+ArrowDown');
     await expect.poll(() => page.getByTestId('sched-error').count()).toBe(0);
     await page.getByTestId('sched-name').fill('soft-middle');

@@ -13,17 +13,23 @@ export interface Toast {
 
 const THEME_KEY = 'sfumato-theme';
 
-function readTheme(): Theme {
+/** The theme the user picked (stored), or null when they never picked one. */
+function storedTheme(): Theme | null {
   try {
-    return localStorage.getItem(THEME_KEY) === 'light' ? 'light' : 'dark';
+    const v = localStorage.getItem(THEME_KEY);
+    return v === 'light' || v === 'dark' ? v : null;
   } catch {
-    return 'dark';
+    return null;
   }
 }
 
-/** App-wide UI state: the colour theme (persisted) and the toast stack. */
+const osQuery = (): MediaQueryList | null => (typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: light)') : null);
+const osTheme = (): Theme => (osQuery()?.matches ? 'light' : 'dark');
+
+/** App-wide UI state: the colour theme and the toast stack. The theme follows the OS until the user picks one (then stored). */
 export const useUiStore = defineStore('ui', () => {
-  const theme = ref<Theme>(readTheme());
+  const picked = ref<Theme | null>(storedTheme());
+  const theme = ref<Theme>(picked.value ?? osTheme());
   const toasts = ref<Toast[]>([]);
   let nextId = 1;
 
@@ -32,17 +38,18 @@ export const useUiStore = defineStore('ui', () => {
     document.querySelector('meta[name="color-scheme"]')?.setAttribute('content', t);
   }
   applyTheme(theme.value);
-  watch(theme, (t) => {
-    applyTheme(t);
-    try {
-      localStorage.setItem(THEME_KEY, t);
-    } catch {
-      /* private mode: the choice lasts this session */
-    }
+  watch(theme, applyTheme);
+  osQuery()?.addEventListener('change', () => {
+    if (picked.value === null) theme.value = osTheme();
   });
 
   function toggleTheme(): void {
-    theme.value = theme.value === 'dark' ? 'light' : 'dark';
+    theme.value = picked.value = theme.value === 'dark' ? 'light' : 'dark';
+    try {
+      localStorage.setItem(THEME_KEY, theme.value);
+    } catch {
+      /* private mode: the choice lasts this session */
+    }
   }
 
   function dismiss(id: number): void {
