@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { TrainConfig } from '../../src-main/api/types';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { startWebServer, type WebServer } from '../../src-main/server/http';
 
@@ -27,6 +28,11 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** A UNet small enough to train `steps` steps in seconds in the e2e tests (one checkpoint at the end). */
+export function tinyTrainConfig(steps: number): Partial<TrainConfig> {
+  return { steps, batchSize: 4, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], resBlocks: 1, groups: 4, checkpointEvery: steps, previewEvery: 0, backend: 'auto' };
+}
 
 export interface Studio {
   libraryDir: string;

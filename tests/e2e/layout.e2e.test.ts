@@ -12,10 +12,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Run, TrainConfig } from '../../src-main/api/types';
+import type { Run } from '../../src-main/api/types';
 import type { Sfumato } from '../../src-main/services/sfumato';
 import type { WebServer } from '../../src-main/server/http';
-import { RESULTS, startStudio } from './harness';
+import { RESULTS, startStudio, tinyTrainConfig } from './harness';
 
 // In-page callbacks run in the browser; this file compiles without the DOM lib.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -26,18 +26,7 @@ declare const getComputedStyle: (el: any) => any;
 
 const SCREENS = join(RESULTS, 'screens');
 const VIEWPORT = { width: 1024, height: 768 };
-const TRAIN: Partial<TrainConfig> = {
-  steps: 8,
-  batchSize: 4,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  attentionResolutions: [],
-  resBlocks: 1,
-  groups: 4,
-  checkpointEvery: 8,
-  previewEvery: 0,
-  backend: 'auto',
-};
+const TRAIN = tinyTrainConfig(8);
 
 let libraryDir: string;
 let service: Sfumato | undefined;

@@ -18,8 +18,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sfumato } from '../../src-main/services/sfumato';
 import type { WebServer } from '../../src-main/server/http';
-import type { Run, TrainConfig } from '../../src-main/api/types';
-import { RESULTS, startStudio } from './harness';
+import type { Run } from '../../src-main/api/types';
+import { RESULTS, startStudio, tinyTrainConfig } from './harness';
 
 const SCREENS = join(RESULTS, 'screens');
 
@@ -53,18 +53,7 @@ const INIT_SCRIPT = `
 `;
 
 /** Long enough (a few seconds) for the indicator to be seen mid-run; tiny enough to stay fast. */
-const TRAIN: Partial<TrainConfig> = {
-  steps: 24,
-  batchSize: 4,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  attentionResolutions: [],
-  resBlocks: 1,
-  groups: 4,
-  checkpointEvery: 24,
-  previewEvery: 0,
-  backend: 'auto',
-};
+const TRAIN = tinyTrainConfig(24);
 
 let libraryDir: string;
 let service: Sfumato | undefined;
