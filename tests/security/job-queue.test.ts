@@ -7,19 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo, JobProgress } from '../../src-main/api/types';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
-import { until } from '../helpers/faults';
+import { until, serviceOpener, tinyTrainedRun } from '../helpers/faults';
 
 let lib: ReturnType<typeof tempDir>;
 let s: Sfumato;
 let datasetId: string;
 let runId: string;
-const opened: Sfumato[] = [];
-
-async function open(extra: Partial<Parameters<typeof Sfumato.open>[0]> = {}): Promise<Sfumato> {
-  const x = await Sfumato.open({ libraryPath: lib.dir, mode: 'web', ...extra });
-  opened.push(x);
-  return x;
-}
+const services = serviceOpener(() => lib.dir, 'web');
+const open = services.open;
 
 /** Records which jobs started, in order, and the most job processes alive at once. */
 function watch(x: Sfumato) {
@@ -39,14 +34,11 @@ function watch(x: Sfumato) {
 beforeAll(async () => {
   lib = tempDir('sfumato-queue-');
   s = await open();
-  datasetId = (await s.importDataset({ dir: EMOJI_DIR, imageSize: 16 })).dataset.id;
-  const r = await (await s.startRun({ datasetId, seed: 1, config: { ...TINY_CONFIG, steps: 2, workers: 1 } })).done;
-  expect(r.status).toBe('completed');
-  runId = r.id;
+  ({ datasetId, runId } = await tinyTrainedRun(s));
 });
 
 afterAll(async () => {
-  for (const x of opened.reverse()) await x.close().catch(() => undefined);
+  await services.closeAll();
   lib?.cleanup();
 });
 

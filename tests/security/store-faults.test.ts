@@ -22,7 +22,7 @@ import { Db } from '../../src-main/store/db';
 import { exportUNetToOnnx } from '../../src-main/onnx/export';
 import { configOfWeights, parseWeights } from '../../src-main/model/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
-import { holdWriteLock, until } from '../helpers/faults';
+import { holdWriteLock, until, serviceOpener, tinyTrainedRun } from '../helpers/faults';
 
 const WORKER = join(ROOT, 'src-main', 'jobs', 'worker.ts');
 const ENOSPC = pathToFileURL(join(import.meta.dirname, 'fixtures', 'enospc.mjs')).href;
@@ -31,13 +31,8 @@ let lib: ReturnType<typeof tempDir>;
 let s: Sfumato;
 let datasetId: string;
 let runId: string;
-const opened: Sfumato[] = [];
-
-async function open(extra: Partial<Parameters<typeof Sfumato.open>[0]> = {}): Promise<Sfumato> {
-  const x = await Sfumato.open({ libraryPath: lib.dir, mode: 'cli', ...extra });
-  opened.push(x);
-  return x;
-}
+const services = serviceOpener(() => lib.dir, 'cli');
+const open = services.open;
 
 /** Job processes whose file writes hit a full disk after `after` files matching `match`. */
 function fullDiskLauncher(match: string, after: number): JobLauncher {
@@ -86,14 +81,11 @@ async function expectConsistentLibrary(): Promise<void> {
 beforeAll(async () => {
   lib = tempDir('sfumato-faults-');
   s = await open({ dbRetryMs: 60_000 });
-  datasetId = (await s.importDataset({ dir: EMOJI_DIR, imageSize: 16 })).dataset.id;
-  const r = await (await s.startRun({ datasetId, seed: 1, config: { ...TINY_CONFIG, steps: 2, workers: 1 } })).done;
-  expect(r.status).toBe('completed');
-  runId = r.id;
+  ({ datasetId, runId } = await tinyTrainedRun(s));
 });
 
 afterAll(async () => {
-  for (const x of opened.reverse()) await x.close().catch(() => undefined);
+  await services.closeAll();
   lib?.cleanup();
 });
 
