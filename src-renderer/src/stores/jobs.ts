@@ -155,6 +155,9 @@ export const useJobsStore = defineStore('jobs', () => {
   // ---- jobs already running when the page opened, and final events missed while disconnected
 
   async function reconcile(initial: boolean): Promise<void> {
+    // Only jobs known before the request can be stale: one announced while it was in flight is
+    // missing from the answer because the answer predates it.
+    const known = new Set(byId.keys());
     let list;
     try {
       list = (await api['jobs:list']({})).jobs;
@@ -164,7 +167,7 @@ export const useJobsStore = defineStore('jobs', () => {
     const live = new Set(list.map((j) => j.id));
     let changed = false;
     for (const id of [...byId.keys()]) {
-      if (!live.has(id)) {
+      if (known.has(id) && !live.has(id)) {
         byId.delete(id);
         changed = true;
       }
