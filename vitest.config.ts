@@ -31,6 +31,8 @@ export default defineConfig({
           name: 'renderer',
           include: [RENDERER_DOM_TESTS],
           environment: 'happy-dom',
+          // component styles are applied, so tests can read computed styles (e.g. image-rendering)
+          css: true,
         },
       },
     ],
