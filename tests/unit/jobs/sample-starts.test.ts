@@ -49,7 +49,7 @@ describe('initialStates: variation seeds', () => {
     for (let i = 0; i < PER; i++) expect(one[i]).toBeCloseTo(noise(99)[i], 5);
   });
 
-  it('in between it is Shoemake's slerp and stays on the Gaussian shell (norm ≈ √D, unlike a lerp)', () => {
+  it("in between it is Shoemake's slerp and stays on the Gaussian shell (norm ≈ √D, unlike a lerp)", () => {
     const a = noise(7);
     const b = noise(99);
     const theta = Math.acos(cosine(a, b));

@@ -29,7 +29,7 @@ describe('datasets store', () => {
 
   it('imports with the chosen settings, shows progress meanwhile, then lists and selects the new dataset', async () => {
     let finish!: () => void;
-    fake.on('datasets:import', () => new Promise((r) => (finish = () => r({ dataset: dataset('ds_new'), imported: 3, errors: [{ file: 'x.txt', code: 'unsupported', message: 'not an image' }] }) as never)));
+    fake.on('datasets:import', () => new Promise((r) => (finish = () => r({ dataset: dataset('ds_new'), imported: 3, errors: [{ file: 'x.txt', code: 'unsupported', message: 'not an image' }], duplicates: [] }))));
     fake.on('datasets:list', () => ({ datasets: [dataset('ds_new')] }));
     fake.on('datasets:get', ({ id }) => ({ dataset: detail(id) }));
     const d = useDatasetsStore();

@@ -23,7 +23,7 @@ beforeEach(() => {
   fake.on('checkpoints:list', () => ({
     checkpoints: [checkpoint('c1', 'run_a', 100, '2026-03-01T10:00:00Z'), checkpoint('c2', 'run_a', 300, '2026-03-02T10:00:00Z'), checkpoint('cb', 'bundled', 1)],
   }));
-  fake.on('models:list', () => ({ models: [{ id: 'emoji', name: 'Emoji', sha256: 'x', trainConfig: trainConfig({ imageSize: 32 }) }] }));
+  fake.on('models:list', () => ({ models: [{ id: 'emoji', name: 'Emoji', sha256: 'x', trainConfig: trainConfig({ imageSize: 32 }) }], imported: [] }));
   fake.on('sample:generate', (req) => ({ samples: Array.from({ length: req.count ?? 1 }, (_, i) => sampleRecord(`new${i}`)), cancelled: false }) as never);
 });
 
@@ -94,7 +94,7 @@ describe('sample store: generate', () => {
 
   it('shows live previews and progress of its own job while generating, and can cancel it', async () => {
     let finish!: () => void;
-    fake.on('sample:generate', () => new Promise((r) => (finish = () => r({ samples: [], cancelled: true }) as never)));
+    fake.on('sample:generate', () => new Promise((r) => (finish = () => r({ jobId: 'job_s', samples: [], cancelled: true }))));
     fake.on('jobs:cancel', () => ({ cancelled: true }) as never);
     const s = useSampleStore();
     await s.refresh();
