@@ -6,7 +6,10 @@
  * generates from inside a field; `?` lists the shortcuts and Esc closes the list; batch count 2 ×
  * batch size 2 gives 4 images with consecutive seeds; the history strip loads a result's settings.
  * The bundled model samples in a few steps, so the whole file takes seconds of sampling.
+ * Screenshots (both themes) of the drop overlay, the img2img source and the shortcut list go to
+ * test-results/screens/loop-*.png (not committed).
  */
+import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +18,7 @@ import type { SampleRecord } from '../../src-main/api/types';
 import type { Sfumato } from '../../src-main/services/sfumato';
 import type { WebServer } from '../../src-main/server/http';
 import { cat, latin1, makePng, rawChunk, withChunksAfterIhdr } from '../unit/gallery/helpers';
-import { startStudio } from './harness';
+import { RESULTS, startStudio } from './harness';
 
 // In-page callbacks run in the browser; this file compiles without the DOM lib.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36,7 +39,18 @@ let modelId = '';
 /** made by the service before the page opens: ddim, 7 steps, eta 0.3 */
 let made: SampleRecord[] = [];
 
+const SCREENS = join(RESULTS, 'screens');
 const field = (id: string) => page.getByTestId(id);
+
+/** A screenshot in the dark theme and one in the light theme (the theme flipped in place). */
+async function shots(name: string): Promise<void> {
+  for (const theme of ['dark', 'light']) {
+    await page.evaluate((t) => (document.documentElement.dataset.theme = t), theme);
+    await page.waitForTimeout(60);
+    await page.screenshot({ path: join(SCREENS, `loop-${name}-${theme}.png`) });
+  }
+  await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
+}
 const toastText = () => page.getByTestId('toast').allTextContents().then((t) => t.join('\n'));
 
 async function goto(hash: string, heading: string): Promise<void> {
@@ -63,7 +77,7 @@ async function scramble(): Promise<void> {
 }
 
 /** A synthetic drag of one file over the window (enter, over), then the drop. */
-async function dropFile(bytes: Uint8Array, name: string, type: string): Promise<void> {
+async function dropFile(bytes: Uint8Array, name: string, type: string, shot?: string): Promise<void> {
   await page.evaluate(
     ({ b64, name, type }) => {
       const bin = atob(b64);
@@ -79,6 +93,7 @@ async function dropFile(bytes: Uint8Array, name: string, type: string): Promise<
   );
   await field('drop-overlay').waitFor();
   expect(await field('drop-overlay').textContent()).toContain('Drop a PNG to restore its recipe');
+  if (shot) await shots(shot);
   await page.evaluate(() => document.querySelector('main').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: window.__dt })));
   await expect.poll(() => field('drop-overlay').count()).toBe(0);
 }
@@ -94,6 +109,7 @@ async function noHorizontalOverflow(): Promise<void> {
 
 describe('the iteration loop', () => {
   beforeAll(async () => {
+    mkdirSync(SCREENS, { recursive: true });
     ({ libraryDir, service, server, browser, page } = await startStudio('sfumato-loop-', { width: 1024, height: 768 }, consoleErrors));
     modelId = (await service.api['models:list']({})).models[0].id;
     made = (await service.api['sample:generate']({ modelId, count: 2, seed: 4242, sampler: 'ddim', steps: 7, options: { eta: 0.3 } })).samples;
@@ -143,6 +159,7 @@ describe('the iteration loop', () => {
     await expect.poll(form).toEqual({ source: `model:${modelId}`, sampler: 'ddim', steps: '7', seed: String(rec.seed) });
     await field('img2img-strength').fill('0.5');
     await noHorizontalOverflow();
+    await shots('img2img-source');
 
     await field('sample-count').fill('1');
     await field('sample-steps').focus();
@@ -159,7 +176,7 @@ describe('the iteration loop', () => {
   it('dropping a PNG made by the app restores its recipe', async () => {
     await scramble();
     const rec = made[0];
-    await dropFile(new Uint8Array(await readFile(join(libraryDir, rec.file))), 'mine.png', 'image/png');
+    await dropFile(new Uint8Array(await readFile(join(libraryDir, rec.file))), 'mine.png', 'image/png', 'drop-overlay');
     await expect.poll(form).toEqual({ source: `model:${modelId}`, sampler: 'ddim', steps: '7', seed: String(rec.seed) });
     expect(await field('opt-eta').inputValue()).toBe('0.3');
     await expect.poll(toastText).toContain('Restored "mine.png" (Sfumato)');
@@ -201,6 +218,7 @@ describe('the iteration loop', () => {
     await dlg.waitFor();
     const text = (await dlg.textContent())!;
     for (const s of ['Ctrl', 'generate', 'Gallery grid', 'favourite', 'Viewer', 'fullscreen', 'move the slider', 'restore its recipe']) expect(text).toContain(s);
+    await shots('shortcuts');
     await page.keyboard.press('Escape');
     await expect.poll(() => dlg.isVisible()).toBe(false);
   });
