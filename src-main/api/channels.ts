@@ -32,6 +32,7 @@ export const CHANNELS = {
   galleryExport: 'gallery:export',
   jobsList: 'jobs:list',
   jobsCancel: 'jobs:cancel',
+  galleryReadRecipe: 'gallery:readRecipe',
 } as const;
 
 /** Events pushed from the main side to every renderer (IPC `webContents.send`, or the WebSocket). */

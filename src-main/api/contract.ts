@@ -31,6 +31,7 @@ import type {
   RunEstimate,
   TrainConfig,
 } from './types';
+import type { ReadRecipeRequest, RecipeResult } from './recipe';
 
 type NoArgs = Record<string, never>;
 
@@ -75,6 +76,8 @@ export type SfumatoContract = {
   'gallery:export': { req: ExportRequest; res: ExportResult };
   'jobs:list': { req: NoArgs; res: { jobs: JobInfo[] } };
   'jobs:cancel': { req: { id: string }; res: { cancelled: boolean } };
+  /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
+  'gallery:readRecipe': { req: ReadRecipeRequest; res: RecipeResult };
 };
 
 export type Req<K extends Channel> = SfumatoContract[K]['req'];

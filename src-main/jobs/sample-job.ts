@@ -32,6 +32,14 @@ const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;
 const PREVIEW_INTERVAL_MS = 400;
 
+/**
+ * Time between two rounds of live previews for a batch of `n` images: 400 ms up to four images,
+ * then 100 ms more per image, so the preview traffic stays near ten small PNGs a second.
+ */
+export function previewInterval(n: number): number {
+  return Math.max(PREVIEW_INTERVAL_MS, 100 * n);
+}
+
 /** Starting states of one batch, by each image's origin (see SampleOrigin). */
 export function initialStates(
   plan: SamplerPlan,
@@ -114,8 +122,9 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
     const per = C * size * size;
     const stepsPerImage = plan.sigmas ? plan.sigmas.length - 1 : settings.steps ?? 1;
     const total = spec.seeds.length * stepsPerImage;
-    let lastPost = 0;
-    let lastPreview = 0;
+    // The first step always reports (performance.now() starts near 0 in a fresh job process).
+    let lastPost = -Infinity;
+    let lastPreview = -Infinity;
     for (let start = 0; start < spec.seeds.length; start += MAX_BATCH) {
       const seeds = spec.seeds.slice(start, start + MAX_BATCH);
       const shape = [seeds.length, C, size, size];
@@ -139,11 +148,14 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
             if (now - lastPost < PROGRESS_INTERVAL_MS) return;
             lastPost = now;
             ctx.post({ type: 'sample-progress', done: Math.min(total, start * stepsPerImage + (i + 1) * seeds.length), total });
-            if (now - lastPreview >= PREVIEW_INTERVAL_MS) {
-              // Live denoising: the first image of the batch as the model currently sees it.
+            if (now - lastPreview >= previewInterval(seeds.length)) {
+              // Live denoising: every image of the batch as the model currently sees it (one small
+              // PNG each, at the model's own size; bigger batches refresh less often).
               lastPreview = now;
-              const png = await encodePng(toRgbBytes(x0Pred, shape, 0), size, size);
-              ctx.post({ type: 'sample-preview', image: start, step: i + 1, total: stepsPerImage, dataUrl: `data:image/png;base64,${png.toString('base64')}` });
+              for (let b = 0; b < seeds.length; b++) {
+                const png = await encodePng(toRgbBytes(x0Pred, shape, b), size, size);
+                ctx.post({ type: 'sample-preview', image: start + b, step: i + 1, total: stepsPerImage, dataUrl: `data:image/png;base64,${png.toString('base64')}` });
+              }
             }
           },
         },

@@ -56,6 +56,7 @@ import { DatasetError } from '../datasets/errors';
 import { validateRequest } from './validate';
 import { DiffusionConfigError, makeProcess, SAMPLER_NAMES, validateSamplerSettings } from '../diffusion/index';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
+import { readRecipe } from '../gallery/recipe';
 
 export interface OpenOptions {
   /** explicit library folder (--data-dir, Electron userData); else SFUMATO_HOME / XDG default */
@@ -1210,6 +1211,7 @@ export class Sfumato {
         job.cancel();
         return { cancelled: true };
       },
+      'gallery:readRecipe': async (req) => readRecipe(req),
     };
     const api = {} as Record<Channel, (req: unknown) => Promise<unknown>>;
     for (const ch of Object.keys(impl) as Channel[]) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { MAX_RECIPE_PNG_BYTES } from '../api/recipe';
 import { describeBound, SAMPLING_BOUNDS, SAMPLING_CHOICES, type NumberBound } from '../api/sampling-bounds';
 
 const id = z.string().min(1).max(100);
@@ -171,6 +172,15 @@ export const REQUEST_SCHEMAS: Record<Channel, z.ZodType> = {
     .refine((r) => r.download || r.to !== undefined, { message: 'to: give a folder or a .zip file (or set download)', path: ['to'] }),
   'jobs:list': empty,
   'jobs:cancel': z.object({ id }).strict(),
+  'gallery:readRecipe': z
+    .object({
+      png: z
+        .string('png: give the PNG file\'s bytes as base64')
+        .min(1, 'png: the file is empty; drop a PNG saved by Sfumato or AUTOMATIC1111')
+        .max(Math.ceil(MAX_RECIPE_PNG_BYTES / 3) * 4, `png: the file is larger than ${MAX_RECIPE_PNG_BYTES / 2 ** 20} MB; recipes are read from PNGs up to that size`),
+      name: z.string().max(1000).optional(),
+    })
+    .strict(),
 };
 
 export function validateRequest<T>(channel: Channel, req: unknown): T {

@@ -217,7 +217,7 @@ describe('Sfumato in a browser (web mode)', () => {
     await page.getByLabel('Sampler', { exact: true }).selectOption('ddim');
     await page.getByLabel('Steps', { exact: true }).fill('5');
     await page.getByLabel('Seed', { exact: true }).fill(String(SEED));
-    await page.getByLabel('Count', { exact: true }).fill(String(COUNT));
+    await page.getByLabel('Batch size', { exact: true }).fill(String(COUNT));
     await page.getByTestId('sample-generate').click();
     await waitForCount('sample-result', COUNT, 'sample-error', 90_000);
     await expect.poll(() => allImagesLoaded('sample-result'), { timeout: 10_000 }).toBe(true);

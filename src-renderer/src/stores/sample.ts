@@ -5,6 +5,8 @@ import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { randomSeed } from '../lib/format';
 import { OPTION_DEFAULTS, SAMPLER_INFO } from '../lib/samplers';
+import { applyRecipe as applyToForm, recordRecipe, type Applied } from '../lib/recipe';
+import type { RecipeSettings } from '../../../src-main/api/recipe';
 import type { BundledModel, Checkpoint, GenerateRequest, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
 
 export type SeedMode = 'fixed' | 'random' | 'increment';
@@ -16,7 +18,10 @@ export interface SampleForm {
   steps: number;
   seed: number;
   seedMode: SeedMode;
+  /** images per batch (one sample:generate call) */
   count: number;
+  /** batches run one after another, each with the next seeds */
+  batches: number;
   options: Required<SamplerOptions>;
 }
 
@@ -25,7 +30,7 @@ export const useSampleStore = defineStore('sample', () => {
   const checkpoints = ref<Checkpoint[]>([]);
   const models = ref<BundledModel[]>([]);
   const loadError = ref<string | null>(null);
-  const form = reactive<SampleForm>({ source: '', sampler: 'dpmpp-2m', steps: 20, seed: randomSeed(), seedMode: 'increment', count: 4, options: { ...OPTION_DEFAULTS } });
+  const form = reactive<SampleForm>({ source: '', sampler: 'dpmpp-2m', steps: 20, seed: randomSeed(), seedMode: 'increment', count: 4, batches: 1, options: { ...OPTION_DEFAULTS } });
   const generating = ref(false);
   const error = ref<string | null>(null);
   const results = ref<SampleRecord[]>([]);
@@ -34,6 +39,19 @@ export const useSampleStore = defineStore('sample', () => {
   /** live predicted-x0 previews by image index */
   const previews = shallowRef<Map<number, string>>(new Map());
   const lastRequest = ref<GenerateRequest | null>(null);
+  /** tiles of the whole generation (all batches), batch shown now (1-based) and how many */
+  const tileTotal = ref(0);
+  const batchNo = ref(0);
+  const batchTotal = ref(0);
+  /** the first tile of the batch running now: previews of image i go to tile batchOffset + i */
+  let batchOffset = 0;
+  let stopRequested = false;
+  /** "Send to img2img": Generate re-noises this gallery image instead of starting from noise */
+  const img2imgSource = ref<SampleRecord | null>(null);
+  const img2imgStrength = ref(0.6);
+  /** the last results (this session first, then the gallery's newest), newest first */
+  const history = ref<SampleRecord[]>([]);
+  const HISTORY_SIZE = 20;
 
   const { latest: sampleProgress } = useJobProgress(
     (p) => p.kind === 'sample',
@@ -42,7 +60,7 @@ export const useSampleStore = defineStore('sample', () => {
       jobId.value = p.jobId;
       if (p.previewImage && p.previewIndex !== undefined) {
         const m = new Map(previews.value);
-        m.set(p.previewIndex, p.previewImage);
+        m.set(batchOffset + p.previewIndex, p.previewImage);
         previews.value = m;
       }
     },
@@ -96,27 +114,72 @@ export const useSampleStore = defineStore('sample', () => {
     return o;
   }
 
-  async function run(req: GenerateRequest): Promise<SampleRecord[] | null> {
+  const tilesOf = (req: GenerateRequest) => (req.origin?.kind === 'interpolation' ? req.origin.frames : req.count);
+
+  function remember(samples: SampleRecord[]): void {
+    const ids = new Set(samples.map((x) => x.id));
+    history.value = [...samples, ...history.value.filter((x) => !ids.has(x.id))].slice(0, HISTORY_SIZE);
+  }
+
+  /** The gallery's newest images, after the ones of this session. */
+  async function loadHistory(): Promise<void> {
+    try {
+      const res = await api['gallery:query']({ limit: HISTORY_SIZE, sort: 'newest' });
+      const have = new Set(history.value.map((x) => x.id));
+      history.value = [...history.value, ...res.samples.filter((x) => !have.has(x.id))].slice(0, HISTORY_SIZE);
+    } catch {
+      /* the strip stays as it is */
+    }
+  }
+
+  /** Runs the requests one after another (batch count); Stop ends the running one and skips the rest. */
+  async function runBatches(reqs: GenerateRequest[]): Promise<SampleRecord[] | null> {
     generating.value = true;
     sampleProgress.value = null;
     previews.value = new Map();
     error.value = null;
-    lastRequest.value = req;
+    cancelled.value = false;
+    stopRequested = false;
+    tileTotal.value = reqs.reduce((n, r) => n + tilesOf(r), 0);
+    batchTotal.value = reqs.length;
+    batchOffset = 0;
+    // Results replace the old ones once the first batch is back (an error before keeps them).
+    const done: SampleRecord[] = [];
     try {
-      const res = await api['sample:generate'](req);
-      results.value = res.samples;
-      cancelled.value = res.cancelled;
-      return res.samples;
+      for (let b = 0; b < reqs.length; b++) {
+        if (stopRequested) {
+          cancelled.value = true;
+          break;
+        }
+        batchNo.value = b + 1;
+        lastRequest.value = reqs[b];
+        sampleProgress.value = null;
+        const res = await api['sample:generate'](reqs[b]);
+        done.push(...res.samples);
+        results.value = [...done];
+        remember([...res.samples].reverse());
+        if (res.cancelled) {
+          cancelled.value = true;
+          break;
+        }
+        batchOffset += tilesOf(reqs[b]);
+      }
+      return done;
     } catch (e) {
       error.value = errorMessage(e);
-      return null;
+      return done.length ? done : null;
     } finally {
       generating.value = false;
       jobId.value = null;
     }
   }
 
+  function run(req: GenerateRequest): Promise<SampleRecord[] | null> {
+    return runBatches([req]);
+  }
+
   async function generate(): Promise<void> {
+    if (generating.value) return;
     error.value = null;
     if (!form.source) {
       error.value = 'Choose a model: a bundled one or a run with a checkpoint (train one on the Train page).';
@@ -127,7 +190,11 @@ export const useSampleStore = defineStore('sample', () => {
       return;
     }
     if (!Number.isInteger(form.count) || form.count < 1 || form.count > 64) {
-      error.value = 'count: give a whole number from 1 to 64.';
+      error.value = 'Batch size: give a whole number from 1 to 64.';
+      return;
+    }
+    if (!Number.isInteger(form.batches) || form.batches < 1 || form.batches > 100) {
+      error.value = 'Batch count: give a whole number from 1 to 100.';
       return;
     }
     if (form.seedMode === 'random') newSeed();
@@ -135,16 +202,44 @@ export const useSampleStore = defineStore('sample', () => {
       error.value = 'seed: give a whole number from 0 to 4294967295 (or press the dice).';
       return;
     }
-    const req: GenerateRequest = {
+    // Batch b starts where batch b−1 ended (seed + b·size), as one bigger batch would; in random
+    // mode every batch draws its own seed.
+    const seeds = Array.from({ length: form.batches }, (_, b) => (b === 0 || form.seedMode !== 'random' ? (form.seed + b * form.count) % 2 ** 32 : randomSeed()));
+    const src = img2imgSource.value;
+    const reqs: GenerateRequest[] = seeds.map((seed) => ({
       ...sourceReq(),
       count: form.count,
-      seed: form.seed,
+      seed,
       sampler: form.sampler,
       ...(SAMPLER_INFO[form.sampler].steps ? { steps: form.steps } : {}),
       options: samplerOptions(),
-    };
-    const out = await run(req);
-    if (out && form.seedMode === 'increment') form.seed = (form.seed + form.count) >>> 0;
+      ...(src ? { origin: { kind: 'img2img' as const, strength: img2imgStrength.value, sourceSampleId: src.id } } : {}),
+    }));
+    const out = await runBatches(reqs);
+    if (out && !error.value && form.seedMode === 'increment') form.seed = (form.seed + form.count * form.batches) % 2 ** 32;
+  }
+
+  function lists() {
+    return { models: models.value, runs: runs.value, checkpoints: checkpoints.value, sources: sources.value };
+  }
+
+  /** Fills the form from a recipe (a gallery record or a dropped PNG); nothing is generated. */
+  async function applyRecipe(settings: RecipeSettings): Promise<Applied> {
+    await refresh();
+    return applyToForm(form, settings, lists());
+  }
+
+  /** "Reuse these settings": the form takes the record's model, sampler, options, steps and seed. */
+  function reuse(rec: SampleRecord): Promise<Applied> {
+    img2imgSource.value = null;
+    return applyRecipe(recordRecipe(rec));
+  }
+
+  /** "Send to img2img": the record's settings, and the record as the source of the next Generate. */
+  async function sendToImg2img(rec: SampleRecord): Promise<Applied> {
+    const a = await applyRecipe(recordRecipe(rec));
+    img2imgSource.value = rec;
+    return a;
   }
 
   /** Variations of a result: the same seed blended toward new subseeds. */
@@ -189,6 +284,7 @@ export const useSampleStore = defineStore('sample', () => {
   }
 
   async function cancel(): Promise<void> {
+    stopRequested = true;
     if (jobId.value) await api['jobs:cancel']({ id: jobId.value }).catch(() => undefined);
   }
 
@@ -206,6 +302,16 @@ export const useSampleStore = defineStore('sample', () => {
     sources,
     sampleableRuns,
     lastRequest,
+    tileTotal,
+    batchNo,
+    batchTotal,
+    img2imgSource,
+    img2imgStrength,
+    history,
+    loadHistory,
+    applyRecipe,
+    reuse,
+    sendToImg2img,
     refresh,
     newSeed,
     generate,

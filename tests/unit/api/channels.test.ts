@@ -34,6 +34,7 @@ describe('contract channels', () => {
       galleryExport: 'gallery:export',
       jobsList: 'jobs:list',
       jobsCancel: 'jobs:cancel',
+      galleryReadRecipe: 'gallery:readRecipe',
     });
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
