@@ -5,7 +5,8 @@ import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { randomSeed } from '../lib/format';
 import { OPTION_DEFAULTS, SAMPLER_INFO } from '../lib/samplers';
-import type { BundledModel, Checkpoint, GenerateRequest, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
+import type { GenerateRequest } from '../../../src-main/api/requests';
+import type { BundledModel, Checkpoint, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
 
 export type SeedMode = 'fixed' | 'random' | 'increment';
 
