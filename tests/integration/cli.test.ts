@@ -78,6 +78,17 @@ describe('sfumato CLI', () => {
       expect((rec.checkpoint as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(list.map((s) => s.id).sort()).toEqual(samples.map((s) => s.id).sort());
+
+    // models export goes through the models:export channel: ONNX bytes, never over a file
+    const ckpt = (list[0].checkpoint as { id: string }).id;
+    const onnx = join(lib.dir, 'exported.onnx');
+    const ex = await sfumato(['models', 'export', ckpt, '--out', onnx, '--json']);
+    expect(ex.code).toBe(0);
+    expect(json(ex.out)).toMatchObject({ file: onnx, checkpoint: ckpt });
+    expect(existsSync(onnx)).toBe(true);
+    const again = await sfumato(['models', 'export', ckpt, '--out', onnx]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/exported\.onnx exists; choose another file name/);
   });
 
   it('bad usage and bad input exit with 2 and say what to do', async () => {
