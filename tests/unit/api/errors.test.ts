@@ -20,6 +20,7 @@ import { ProtoDecodeError } from '../../../src-main/onnx/proto';
 import { BackendUnavailableError } from '../../../src-main/training/backends/ladder';
 import { abortError } from '../../../src-main/gallery/atomic';
 import { userMessage } from '../../../src-main/cli/main';
+import { dopri5 } from '../../../src-main/diffusion/solvers/dopri5';
 
 const cases: [string, unknown, ApiErrorCode, unknown][] = [
   ['TrainConfigError', new TrainConfigError('lr', 'lr must be positive'), 'bad_request', { field: 'lr' }],
@@ -91,5 +92,16 @@ describe('toApiError: one mapping for every error', () => {
       expect(userMessage(err).code, name).toBe(code);
     }
     expect(userMessage(new TrainConfigError('lr', 'lr must be positive')).message).toBe('lr must be positive');
+  });
+
+  it('an aborted ODE solve (the pf-ode sampler) is cancelled, not a bug: the job reports a cancel', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const err = await dopri5(async (_u, y) => y, new Float64Array([1]), 0, 1, { signal: ac.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AbortError);
+    expect(toApiError(err).code).toBe('cancelled');
   });
 });
