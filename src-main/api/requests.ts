@@ -177,7 +177,7 @@ export const ExportSchema = z
   .object({
     ids: bulkIds(MAX_EXPORT_IDS),
     /** a folder, or a file ending in .zip (not used with `download`) */
-    to: z.string().min(1, 'to: give a folder or a .zip file').optional(),
+    to: z.string().min(1, 'give a folder or a .zip file').optional(),
     format: z.enum(['png', 'webp']).optional(),
     contactSheet: z.boolean().optional(),
     /** integer nearest-neighbour upscale of every image and contact sheet cell, 1..16 (default 1) */
@@ -189,7 +189,7 @@ export const ExportSchema = z
     download: z.boolean().optional(),
   })
   .strict()
-  .refine((r) => r.download || r.to !== undefined, { message: 'to: give a folder or a .zip file (or set download)', path: ['to'] });
+  .refine((r) => r.download || r.to !== undefined, { message: 'give a folder or a .zip file (or set download)', path: ['to'] });
 export type ExportRequest = z.infer<typeof ExportSchema>;
 
 export const RunsListSchema = z.object({ datasetId: id.optional() }).strict();

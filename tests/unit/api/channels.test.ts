@@ -72,6 +72,9 @@ describe('contract channels', () => {
     expect(e!.code).toBe('bad_request');
     expect(() => validateRequest('models:export', { checkpointId: 'ckpt_x' })).toThrow(/models:export: to: give a file name ending in \.onnx \(or set download\)/);
     expect(validateRequest('models:export', { checkpointId: 'ckpt_x', download: true })).toEqual({ checkpointId: 'ckpt_x', download: true });
+    // the field is named once, by validateRequest (it used to read "to: to: give a folder …")
+    expect(() => validateRequest('gallery:export', { ids: ['smp_a'] })).toThrow(/^gallery:export: to: give a folder or a \.zip file \(or set download\)$/);
+    expect(() => validateRequest('gallery:export', { ids: ['smp_a'], to: '' })).toThrow(/^gallery:export: to: give a folder or a \.zip file$/);
   });
 
   it('errors cross as {code, message, details} and come back as ApiError', () => {
