@@ -23,6 +23,9 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
+      // A sandboxed preload can require no package: zod (the contract table's request schemas,
+      // src-main/api/channels.ts) is bundled into it instead of left external.
+      externalizeDeps: { exclude: ['zod'] },
       rollupOptions: {
         input: { index: resolve(__dirname, 'src-main/preload.ts') },
         // Sandboxed preloads must be CommonJS.

@@ -1,51 +1,159 @@
 /**
- * Channel names of the Sfumato contract, `domain:action`. Electron IPC uses them as channel
- * names; web mode uses them as `POST /api/<domain>/<action>`. Pinned by tests/unit/api/channels.test.ts:
- * renaming one is a breaking change for both transports.
+ * THE contract, as one table: channel name -> request schema (zod) and response type. Everything
+ * else derives from it: `Channel` and `ALL_CHANNELS`, the request types (`Req<K>`, inferred from
+ * the schema), the validation every transport applies (`validateRequest`), the service's handler
+ * map (services/handlers.ts must have one handler per row), the IPC handlers and the preload's
+ * `invoke` (app/ipc.ts, preload.ts), the HTTP routes (server/http.ts, `channelPath`), and the
+ * renderer's client (src-renderer/src/api.ts).
+ *
+ * Adding a channel: one row here (its request schema in api/requests.ts when it has fields) and
+ * its handler in services/handlers.ts; the compiler asks for the handler.
+ *
+ * Names are `domain:action`; Electron IPC uses them as channel names, web mode as
+ * `POST /api/<domain>/<action>`. Pinned by tests/unit/api/channels.test.ts: renaming one is a
+ * breaking change for both transports. Response types stay in api/types.ts.
  */
-export const CHANNELS = {
-  systemInfo: 'system:info',
-  datasetsImport: 'datasets:import',
-  datasetsList: 'datasets:list',
-  datasetsPreview: 'datasets:preview',
-  datasetsGet: 'datasets:get',
-  datasetsRemove: 'datasets:remove',
-  runsStart: 'runs:start',
-  runsList: 'runs:list',
-  runsGet: 'runs:get',
-  runsCancel: 'runs:cancel',
-  runsResume: 'runs:resume',
-  runsPause: 'runs:pause',
-  runsEstimate: 'runs:estimate',
-  modelsList: 'models:list',
-  modelsImport: 'models:import',
-  checkpointsList: 'checkpoints:list',
-  sampleGenerate: 'sample:generate',
-  galleryQuery: 'gallery:query',
-  galleryGet: 'gallery:get',
-  galleryDelete: 'gallery:delete',
-  galleryRestore: 'gallery:restore',
-  galleryEmptyTrash: 'gallery:emptyTrash',
-  galleryMeta: 'gallery:meta',
-  galleryUpdate: 'gallery:update',
-  galleryReproduce: 'gallery:reproduce',
-  galleryExport: 'gallery:export',
-  jobsList: 'jobs:list',
-  jobsCancel: 'jobs:cancel',
-  galleryReadRecipe: 'gallery:readRecipe',
-} as const;
+import type { z } from 'zod';
+import { ApiError } from './errors';
+import * as R from './requests';
+import type { RecipeResult } from './recipe';
+import type {
+  BundledModel,
+  Checkpoint,
+  Dataset,
+  DatasetDetail,
+  DatasetPreviewResult,
+  ExportResult,
+  GalleryPage,
+  GenerateResult,
+  ImportDatasetResult,
+  ImportedModel,
+  JobInfo,
+  JobProgress,
+  ModelExportResult,
+  ReproduceResult,
+  Run,
+  RunDetail,
+  RunEstimate,
+  SampleMeta,
+  SampleRecord,
+  SystemInfo,
+  ApiErrorShape,
+} from './types';
+
+/** The response type of a row: a marker that carries `T` for the compiler and nothing at run time. */
+export interface Reply<T> {
+  readonly __reply?: T;
+}
+function reply<T>(): Reply<T> {
+  return {};
+}
+
+export const CONTRACT = {
+  'system:info': { req: R.NoArgs, res: reply<SystemInfo>() },
+  'datasets:import': { req: R.ImportDatasetSchema, res: reply<ImportDatasetResult>() },
+  'datasets:list': { req: R.NoArgs, res: reply<{ datasets: Dataset[] }>() },
+  /** preprocessing preview of a folder's first images (PNG data URLs), nothing stored */
+  'datasets:preview': { req: R.PreviewDatasetSchema, res: reply<DatasetPreviewResult>() },
+  'datasets:get': { req: R.IdRequest, res: reply<{ dataset: DatasetDetail }>() },
+  'datasets:remove': { req: R.IdRequest, res: reply<{ removed: boolean }>() },
+  'runs:start': { req: R.StartRunSchema, res: reply<{ run: Run }>() },
+  'runs:list': { req: R.RunsListSchema, res: reply<{ runs: Run[] }>() },
+  'runs:get': { req: R.IdRequest, res: reply<{ run: RunDetail }>() },
+  'runs:cancel': { req: R.IdRequest, res: reply<{ run: Run }>() },
+  'runs:resume': { req: R.IdRequest, res: reply<{ run: Run }>() },
+  /** checkpoint at the current step, then stop (status paused; runs:resume continues) */
+  'runs:pause': { req: R.IdRequest, res: reply<{ run: Run }>() },
+  /** calibrated seconds per step on this machine for a configuration (runs a few real steps) */
+  'runs:estimate': { req: R.EstimateRunSchema, res: reply<RunEstimate>() },
+  'models:list': { req: R.NoArgs, res: reply<{ models: BundledModel[]; imported: ImportedModel[] }>() },
+  /** import an external ONNX UNet; you state its prediction type and schedule */
+  'models:import': { req: R.ImportModelSchema, res: reply<{ model: ImportedModel }>() },
+  /** a checkpoint's EMA weights as an ONNX UNet (sample + timestep -> output), to a file or a download */
+  'models:export': { req: R.ExportModelSchema, res: reply<ModelExportResult>() },
+  'checkpoints:list': { req: R.CheckpointsListSchema, res: reply<{ checkpoints: Checkpoint[] }>() },
+  'sample:generate': { req: R.GenerateSchema, res: reply<GenerateResult>() },
+  'gallery:query': { req: R.GalleryQuerySchema, res: reply<GalleryPage>() },
+  'gallery:get': { req: R.IdRequest, res: reply<{ sample: SampleRecord }>() },
+  /** moves to the trash (undo with gallery:restore) */
+  'gallery:delete': { req: R.BulkIdsSchema, res: reply<{ deleted: number }>() },
+  'gallery:restore': { req: R.BulkIdsSchema, res: reply<{ restored: number }>() },
+  /**
+   * deletes trashed samples and their files for good (all of the trash without ids); a file that
+   * could not be removed keeps its sample in the trash and is listed in `notRemoved`
+   */
+  'gallery:emptyTrash': { req: R.EmptyTrashSchema, res: reply<{ deleted: number; notRemoved?: { id: string; file: string; message: string }[] }>() },
+  'gallery:meta': { req: R.IdRequest, res: reply<{ meta: SampleMeta }>() },
+  'gallery:update': { req: R.GalleryUpdateSchema, res: reply<{ updated: number }>() },
+  'gallery:reproduce': { req: R.IdRequest, res: reply<ReproduceResult>() },
+  'gallery:export': { req: R.ExportSchema, res: reply<ExportResult>() },
+  'jobs:list': { req: R.NoArgs, res: reply<{ jobs: JobInfo[] }>() },
+  'jobs:cancel': { req: R.IdRequest, res: reply<{ cancelled: boolean }>() },
+  /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
+  'gallery:readRecipe': { req: R.ReadRecipeSchema, res: reply<RecipeResult>() },
+} as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
+
+type Contract = typeof CONTRACT;
+export type Channel = keyof Contract;
+/** The request a handler receives (after validation: defaults applied, unknown keys refused). */
+export type Req<K extends Channel> = z.output<Contract[K]['req']>;
+/** What a caller may send (before validation). */
+export type ReqIn<K extends Channel> = z.input<Contract[K]['req']>;
+export type Res<K extends Channel> = Contract[K]['res'] extends Reply<infer T> ? T : never;
+
+export const ALL_CHANNELS: readonly Channel[] = Object.keys(CONTRACT) as Channel[];
+const CHANNEL_SET: ReadonlySet<string> = new Set(ALL_CHANNELS);
+
+/** Whether `s` is a channel of the contract (the preload refuses any other). */
+export function isChannel(s: unknown): s is Channel {
+  return typeof s === 'string' && CHANNEL_SET.has(s);
+}
+
+/** `datasets:import` -> `/api/datasets/import` (the HTTP router's map is the exact inverse). */
+export function channelPath(channel: Channel): string {
+  return '/api/' + channel.replace(':', '/');
+}
+
+/** The shape every transport implements (the renderer's client, and `Sfumato.api` in process). */
+export type SfumatoApi = { [K in Channel]: (req: Req<K>) => Promise<Res<K>> };
+
+/**
+ * Checks a request against its channel's schema; the parsed request, or ApiError('bad_request')
+ * that names the channel and the first bad field (all issues in `details.issues`).
+ */
+export function validateRequest<K extends Channel>(channel: K, req: unknown): Req<K> {
+  const schema: z.ZodType = CONTRACT[channel].req;
+  const r = schema.safeParse(req ?? {});
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({ field: i.path.join('.') || '(request)', message: i.message }));
+    const first = issues[0];
+    throw new ApiError('bad_request', `${channel}: ${first.field}: ${first.message}`, { issues });
+  }
+  return r.data as Req<K>;
+}
 
 /** Events pushed from the main side to every renderer (IPC `webContents.send`, or the WebSocket). */
 export const EVENTS = {
   jobProgress: 'jobs:progress',
 } as const;
-
-export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
+/** Payloads of pushed events. */
+export type SfumatoEvents = {
+  [K in (typeof EVENTS)['jobProgress']]: JobProgress;
+};
 
-export const ALL_CHANNELS: readonly Channel[] = Object.values(CHANNELS);
+/** Every IPC reply: handlers never throw across IPC (Electron would forward only the message). */
+export type Envelope<T = unknown> = { ok: true; result: T } | { ok: false; error: ApiErrorShape };
 
-/** `datasets:import` -> `/api/datasets/import` */
-export function channelPath(channel: Channel): string {
-  return '/api/' + channel.replace(':', '/');
+/**
+ * What the Electron preload exposes as `window.sfumato` (src-main/preload.ts implements it; the
+ * renderer's client uses it): one typed `invoke` for every channel, the job progress subscription,
+ * and the path of a dropped file.
+ */
+export interface PreloadBridge {
+  invoke<K extends Channel>(channel: K, req: ReqIn<K>): Promise<Envelope<Res<K>>>;
+  /** subscribe to `jobs:progress`; returns the unsubscribe function */
+  onJobProgress(cb: (p: JobProgress) => void): () => void;
+  /** drag-and-drop: the file-system path of a dropped file or folder */
+  pathForFile(file: File): string;
 }

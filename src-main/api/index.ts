@@ -1,4 +1,4 @@
 export * from './channels';
-export * from './contract';
 export * from './errors';
+export * from './requests';
 export * from './types';

@@ -1,6 +1,7 @@
 import type { ScheduleSpec } from '../diffusion/process';
 import type { SamplerName as DiffusionSamplerName } from '../diffusion/samplers/index';
 import type { LossWeighting as DiffusionLossWeighting, Objective as DiffusionObjective } from '../diffusion/model-family';
+import type { SamplerOptions } from './sampler-options';
 
 /**
  * Plain data types that cross the contract. No Node imports: the renderer imports this file.
@@ -45,16 +46,6 @@ export interface DatasetDetail extends Dataset {
   errors: ImportError[];
 }
 
-export interface ImportDatasetRequest {
-  dir: string;
-  name?: string;
-  /** training resolution of the prepared cache (default 32) */
-  imageSize?: number;
-  /** colour that replaces transparency, `#rrggbb` (default white) */
-  background?: string;
-  /** framing: `center` crops the middle square (default), `fit` pads the whole image */
-  crop?: 'center' | 'fit';
-}
 
 /** Before/after of the preprocessing on the first images of a folder (nothing is stored). */
 export interface DatasetPreviewResult {
@@ -187,60 +178,13 @@ export interface RunDetail extends Run {
   losses: { step: number; loss: number }[];
 }
 
-export interface StartRunRequest {
-  datasetId: string;
-  seed?: number;
-  config?: Partial<TrainConfig>;
-  /** fine-tune: start from this checkpoint's weights (architecture and schedule come from it) */
-  initCheckpointId?: string;
-  /** fine-tune: start from a bundled base model */
-  initModelId?: string;
-  /** fine-tune: start the optimiser afresh instead of taking the checkpoint's state (default true for models) */
-  resetOptimizer?: boolean;
-}
 
 /** ddpm, ddim, euler, euler-ancestral, heun, dpmpp-2m, pc, pf-ode (src-main/diffusion/samplers). */
 export type SamplerName = DiffusionSamplerName;
 
-/** Sampler settings beyond name and steps (validated against the model's schedule). */
-export interface SamplerOptions {
-  eta?: number;
-  spacing?: 'leading' | 'linspace' | 'trailing';
-  sigmas?: 'karras' | 'exponential' | 'uniform-in-t';
-  rho?: number;
-  churn?: number;
-  snr?: number;
-  correctorSteps?: number;
-  variance?: 'beta' | 'beta-tilde';
-  rtol?: number;
-  atol?: number;
-}
+/** Sampler settings beyond name and steps (validated against the model's schedule); declared once, as a zod schema. */
+export type { SamplerOptions } from './sampler-options';
 
-export interface GenerateRequest {
-  /** a run id (its latest checkpoint), a checkpoint id, or a bundled model id */
-  runId?: string;
-  checkpointId?: string;
-  modelId?: string;
-  count: number;
-  seed?: number;
-  sampler?: SamplerName;
-  steps?: number;
-  /** sampler options (eta, sigmas, rho, churn, snr, …) */
-  options?: SamplerOptions;
-  /**
-   * Starting state (default: each image's own seed). variation: images seed, seed+1, … each blended
-   * toward `subseed` by `strength`; interpolation: `frames` images walking from seed to seedB
-   * (count is ignored); img2img: SDEdit from a gallery sample or dataset item.
-   */
-  origin?:
-    | { kind: 'variation'; subseed: number; strength: number }
-    | { kind: 'interpolation'; seedB: number; frames: number }
-    | { kind: 'img2img'; strength: number; sourceSampleId?: string; sourceDatasetItemId?: string };
-  /** record this gallery sample as the parent (variations of it, …) */
-  parentId?: string;
-  /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
-  engine?: 'auto' | 'onnx' | 'tfjs';
-}
 
 /**
  * How an image's starting state was made (all noise comes from the seeded generator):
@@ -291,24 +235,6 @@ export interface GenerateResult {
   cancelled: boolean;
 }
 
-export interface GalleryQuery {
-  runId?: string;
-  checkpointSha256?: string;
-  sampler?: SamplerName;
-  steps?: number;
-  tag?: string;
-  favorite?: boolean;
-  /** ISO dates, inclusive */
-  from?: string;
-  to?: string;
-  /** free text over ids, seed, sampler, options, schedule and tags */
-  text?: string;
-  /** the trash instead of the gallery */
-  trash?: boolean;
-  sort?: 'newest' | 'oldest' | 'seed';
-  limit?: number;
-  offset?: number;
-}
 
 /** What the gallery keeps beside the record: organisation (not part of the image's recipe). */
 export interface SampleMeta {
@@ -328,26 +254,22 @@ export interface ReproduceResult {
   backend: string;
 }
 
-export interface ExportRequest {
-  ids: string[];
-  /** a folder, or a file ending in .zip (not used with `download`) */
-  to?: string;
-  format?: 'png' | 'webp';
-  contactSheet?: boolean;
-  /** integer nearest-neighbour upscale of every image and contact sheet cell, 1..16 (default 1) */
-  upscale?: number;
-  /**
-   * web mode: write the export to a temporary folder in the library for the browser to download
-   * (a zip, or one image when one sample and no contact sheet); the result's `download` names it
-   */
-  download?: boolean;
-}
 
 export interface ExportResult {
   path: string;
   count: number;
   files: string[];
   contactSheet?: string;
+  /** with `download`: fetch it (once, within an hour) from GET /api/exports/<id>/<name> */
+  download?: { id: string; name: string };
+}
+
+/** ONNX export of a checkpoint (models:export). */
+export interface ModelExportResult {
+  /** the .onnx file written (with `download`: inside the library's temporary exports folder) */
+  path: string;
+  bytes: number;
+  checkpointId: string;
   /** with `download`: fetch it (once, within an hour) from GET /api/exports/<id>/<name> */
   download?: { id: string; name: string };
 }

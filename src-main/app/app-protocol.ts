@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { ApiError } from '../api/errors';
+import { ApiError, toApiError } from '../api/errors';
 import { mimeOf, type Library } from '../store/library';
 import { DESKTOP_CSP } from './security';
 
@@ -32,7 +32,7 @@ function textResponse(status: number, message: string): Response {
 }
 
 function errorResponse(e: unknown): Response {
-  const err = ApiError.from(e);
+  const err = toApiError(e);
   const status = err.code === 'bad_request' ? 400 : err.code === 'not_found' ? 404 : 500;
   return textResponse(status, err.message);
 }

@@ -1,24 +1,26 @@
 /**
- * The IPC handler table: one handler per contract channel, built from the service's api, that
- * checks the calling frame's origin and answers the {ok, result} / {ok: false, error} envelope
- * (handlers never throw across IPC: Electron would forward only the message).
+ * The IPC handler table: one handler per contract channel (api/channels.ts), built in one loop
+ * from the service's validated api, that checks the calling frame's origin and answers the
+ * {ok, result} / {ok: false, error} envelope (handlers never throw across IPC: Electron would
+ * forward only the message). Errors leave through the one mapping (api/errors.ts toApiError).
  * No `electron` import, so Vitest can call every channel; main.ts registers the table with
  * ipcMain.handle, passing `event.senderFrame?.url`.
  */
-import { ALL_CHANNELS, type Channel } from '../api/channels';
-import type { SfumatoApi } from '../api/contract';
-import { ApiError } from '../api/errors';
-import type { ApiErrorShape } from '../api/types';
+import { ALL_CHANNELS, type Channel, type Envelope, type ReqIn, type Res } from '../api/channels';
+import { ApiError, toApiError } from '../api/errors';
 
-export type Envelope = { ok: true; result: unknown } | { ok: false; error: ApiErrorShape };
+export type { Envelope };
 
 /** (URL of the frame that sent the message, or undefined when it is gone; the request) */
 export type IpcHandler = (senderUrl: string | undefined, req: unknown) => Promise<Envelope>;
 
-export function buildIpcHandlers(api: SfumatoApi, isTrustedSender: (senderUrl: string | undefined) => boolean): ReadonlyMap<Channel, IpcHandler> {
+/** The channel functions IPC calls (`Sfumato.api`, which validates each request). */
+export type IpcApi = { [K in Channel]: (req: ReqIn<K>) => Promise<Res<K>> };
+
+export function buildIpcHandlers(api: IpcApi, isTrustedSender: (senderUrl: string | undefined) => boolean): ReadonlyMap<Channel, IpcHandler> {
   const table = new Map<Channel, IpcHandler>();
   for (const channel of ALL_CHANNELS) {
-    const fn = api[channel] as ((r: unknown) => Promise<unknown>) | undefined;
+    const fn = api[channel] as (r: unknown) => Promise<unknown>;
     table.set(channel, async (senderUrl, req) => {
       if (!isTrustedSender(senderUrl)) {
         return {
@@ -30,10 +32,9 @@ export function buildIpcHandlers(api: SfumatoApi, isTrustedSender: (senderUrl: s
         };
       }
       try {
-        if (typeof fn !== 'function') throw new ApiError('internal', `No service function for ${channel}.`);
-        return { ok: true, result: await fn.call(api, req ?? {}) };
+        return { ok: true, result: await fn(req ?? {}) };
       } catch (e) {
-        return { ok: false, error: ApiError.from(e).toJSON() };
+        return { ok: false, error: toApiError(e).toJSON() };
       }
     });
   }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ApiError } from '../api/errors';
+import { ApiError, DomainError, toApiError } from '../api/errors';
 import type { JobProgress, Run, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 import { Sfumato } from '../services/sfumato';
@@ -635,18 +635,8 @@ export function buildProgram(): Command {
     .requiredOption('--out <file.onnx>', 'where to write it (never overwritten)')
     .action((id: string, o: { out: string }) =>
       withService(g(), async (s, out) => {
-        const ck = await s.store.checkpoints.get(id);
-        if (!ck) throw new UsageError(`no checkpoint ${id}; list them with sfumato runs show <run>`);
-        if (ck.file.endsWith('.onnx')) throw new UsageError(`${id} is already an ONNX model (${ck.file})`);
-        const run = (await s.store.runs.get(ck.runId))!;
-        const { parseWeights, configOfWeights } = await import('../model/weights');
-        const { exportUNetToOnnx } = await import('../onnx/export');
-        const parsed = parseWeights(new Uint8Array(readFileSync(s.library.abs(ck.file))));
-        const bytes = exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: run.config.objective as never, schedule: run.config.schedule, appVersion: APP_VERSION, name: run.id });
-        const { existsSync, writeFileSync } = await import('node:fs');
-        if (existsSync(o.out)) throw new UsageError(`${o.out} exists; choose another file name`);
-        writeFileSync(o.out, bytes, { flag: 'wx' });
-        out.result({ file: o.out, bytes: bytes.length, checkpoint: id }, () => `wrote ${o.out} (${bytes.length} bytes)`);
+        const r = await s.api['models:export']({ checkpointId: id, to: o.out });
+        out.result({ file: r.path, bytes: r.bytes, checkpoint: r.checkpointId }, () => `wrote ${r.path} (${r.bytes} bytes)`);
       }),
     );
   models
@@ -718,22 +708,22 @@ let lastActionCode: number | undefined;
  * to do. ApiErrors made by the service layer already say both and pass through unchanged.
  */
 export function userMessage(e: unknown): { code: string; message: string; details?: unknown } {
+  const api = toApiError(e);
+  if (api.code !== 'internal') return api.toJSON();
   const raw = e instanceof Error ? e.message : e && typeof e === 'object' && 'message' in e ? String((e as { message: unknown }).message) : String(e);
   const first = raw.split('\n')[0]!.trim();
-  const api = e instanceof ApiError ? e : e && typeof e === 'object' && !(e instanceof Error) && 'code' in e && 'message' in e ? ApiError.from(e) : undefined;
-  if (api && api.code !== 'internal') return api.toJSON();
   // sharp/libvips words, whether raw or wrapped in an internal ApiError
   if (/exceeds pixel limit/i.test(raw))
     return { code: 'bad_request', message: `an image is larger than Sfumato reads (${first}). Use an image of at most 50 megapixels (for example 4096 px on the long side) and try again.` };
   if (/^Input (file|buffer)|unsupported image format|VipsForeign|vips_|corrupt header|premature end/i.test(raw))
     return { code: 'bad_request', message: `an image could not be read (${first}). Check that the file is a complete PNG, JPEG, WebP, GIF, TIFF or AVIF image (export it again if needed) and try again.` };
-  if (api) return api.toJSON();
-  const errno = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
-  // A raw SQLite error the store did not explain: still a line that says what to check.
-  if (typeof errno === 'string' && errno.startsWith('SQLITE_')) return { code: 'unavailable', message: ApiError.from(e).message };
+  // An error made for users (the contract's, or a domain error) already says what to do.
+  if (e instanceof ApiError || e instanceof DomainError || !(e instanceof Error)) return api.toJSON();
+  const errno = (e as NodeJS.ErrnoException).code;
+  if (typeof errno === 'string' && errno.startsWith('SQLITE_')) return api.toJSON();
   if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno))
     return { code: 'internal', message: `a file operation failed (${first}). Check the path, free disk space and permissions, then try again.` };
-  const kind = e instanceof Error && e.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  const kind = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
   return { code: 'internal', message: `unexpected error (${kind}${first}). This is a bug in Sfumato: please report it with the command you ran.` };
 }
 

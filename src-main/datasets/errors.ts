@@ -1,4 +1,4 @@
-import { ApiError } from '../api/errors';
+import { ApiError, DomainError, toApiError } from '../api/errors';
 import type { ApiErrorCode, ImportErrorCode } from '../api/types';
 
 /**
@@ -34,7 +34,15 @@ const API_CODE: Record<DatasetErrorCode, ApiErrorCode> = {
 };
 
 /** The one error type of src-main/datasets. Messages say what is wrong and what to do. */
-export class DatasetError extends Error {
+export class DatasetError extends DomainError {
+  get apiCode(): ApiErrorCode {
+    return API_CODE[this.code];
+  }
+  /** `{datasetCode, …details}` */
+  override apiDetails(): Record<string, unknown> {
+    const extra = this.details && typeof this.details === 'object' ? this.details : {};
+    return { datasetCode: this.code, ...extra };
+  }
   constructor(
     readonly code: DatasetErrorCode,
     message: string,
@@ -44,10 +52,9 @@ export class DatasetError extends Error {
     this.name = 'DatasetError';
   }
 
-  /** The contract error for this failure (`details` carries `{datasetCode, …details}`). */
+  /** The contract error for this failure (the one mapping, api/errors.ts toApiError). */
   toApiError(): ApiError {
-    const extra = this.details && typeof this.details === 'object' ? this.details : {};
-    return new ApiError(API_CODE[this.code], this.message, { datasetCode: this.code, ...extra });
+    return toApiError(this);
   }
 }
 

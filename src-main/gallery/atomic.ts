@@ -13,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, TEMP_SUFFIX, tempNameFor, writeTemp } from '../store/files';
+import { AbortError } from '../diffusion/samplers/common';
 
 // The temp-file writer is the store's (one implementation for every atomic write); exports add
 // the no-clobber move and stale-temp cleanup below.
@@ -26,9 +27,7 @@ const STAGING_RE = /^\.sfumato-export-(\d+)-[A-Za-z0-9]{6}$/;
 export function abortError(signal?: AbortSignal): Error {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error) return reason;
-  const e = new Error('The export was cancelled.');
-  e.name = 'AbortError';
-  return e;
+  return new AbortError('The export was cancelled.');
 }
 
 export function checkAborted(signal?: AbortSignal): void {

@@ -28,8 +28,17 @@ import { checkAborted, commitNoClobber, fsyncDir, removeStaleTemps, STAGING_PREF
 import { encodePng } from './png';
 import { parsePngChunks } from '../png/chunks';
 import { a1111Parameters, embedSampleMetadata, readSampleMetadata, sfumatoChunkText } from './metadata';
+import { DomainError } from '../api/errors';
+import type { ApiErrorCode } from '../api/types';
 
-export class ExportError extends Error {
+export class ExportError extends DomainError {
+  /** a target that exists is a conflict (choose another); the rest is bad input */
+  get apiCode(): ApiErrorCode {
+    return this.code === 'exists' ? 'conflict' : 'bad_request';
+  }
+  override apiDetails(): { reason: string } {
+    return { reason: this.code };
+  }
   constructor(
     readonly code: 'unsafe_path' | 'bad_input' | 'too_large' | 'exists',
     message: string,

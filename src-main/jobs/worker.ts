@@ -3,6 +3,7 @@
  * messages (protocol.ts) and never opens the database: files it produces (checkpoints, images)
  * are written atomically and announced, and the main side records them.
  */
+import { toApiError } from '../api/errors';
 import type { FromJob, JobContext, JobSpec, ToJob } from './protocol';
 
 interface ParentPort {
@@ -44,9 +45,6 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   }
 }
 
-/** full disk, quota, read-only: the user must free space (code `unavailable`), not a bug */
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
-
 const port = parentPort();
 // Ctrl-C at a terminal signals the whole process group, this job too. The job does not die of it
 // (that would leave temp files, a run `interrupted` instead of `cancelled`): the main side decides,
@@ -71,28 +69,13 @@ port.on((msg) => {
     runJob(msg.spec, ctx)
       .then(() => port.post({ type: 'done', cancelled: abort.signal.aborted, paused: pause && !abort.signal.aborted }))
       .catch((e: unknown) => {
-        const err = e as Error & { code?: string; details?: unknown };
-        if (abort.signal.aborted && err?.name === 'AbortError') {
+        // The one error mapping (api/errors.ts); a bug keeps its stack for the main side's log.
+        const err = toApiError(e);
+        if (abort.signal.aborted && err.code === 'cancelled') {
           port.post({ type: 'done', cancelled: true });
         } else {
-          port.post({
-            type: 'error',
-            error: {
-              code:
-                err?.name === 'TrainConfigError' || err?.name === 'ModelConfigError' || err?.name === 'DiffusionConfigError'
-                  ? 'bad_request'
-                  : err?.name === 'ExportError'
-                    ? err.code === 'exists' ? 'conflict' : 'bad_request'
-                    : err?.name === 'StorageFullError' || NO_SPACE.has(err?.code ?? '')
-                      ? 'unavailable'
-                      : 'internal',
-              message:
-                err?.name !== 'StorageFullError' && NO_SPACE.has(err?.code ?? '')
-                  ? `${err.message}: the disk is full or read-only; nothing was half-written. Free space on that disk and try again.`
-                  : (err?.message ?? String(e)),
-              details: err?.stack,
-            },
-          });
+          const stack = err.code === 'internal' && e instanceof Error ? e.stack : undefined;
+          port.post({ type: 'error', error: stack === undefined ? err.toJSON() : { ...err.toJSON(), details: stack } });
         }
       })
       .finally(() => {

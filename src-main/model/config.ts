@@ -4,6 +4,7 @@
  *
  * No tfjs and no Node imports here: the CLI, the store and the renderer may validate configs.
  */
+import { DomainError } from '../api/errors';
 
 export type TimeInput = 'discrete' | 'continuous';
 
@@ -49,7 +50,11 @@ export const BENCH_UNET_CONFIG: Readonly<UNetConfig> = Object.freeze({
 });
 
 /** A config error found before any compute. `field` names the offending key. Survives JSON/IPC. */
-export class ModelConfigError extends Error {
+export class ModelConfigError extends DomainError {
+  readonly apiCode = 'bad_request';
+  override apiDetails(): { field: string } {
+    return { field: this.field };
+  }
   readonly code = 'MODEL_CONFIG';
   constructor(
     readonly field: string,

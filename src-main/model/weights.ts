@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { validateUNetConfig, type UNetConfig } from './config';
 import { UNet } from './unet';
+import { DomainError } from '../api/errors';
 
 export const WEIGHTS_MAGIC = 'SFWT';
 export const WEIGHTS_FORMAT_VERSION = 1;
@@ -50,7 +51,12 @@ interface HeaderEntry {
 }
 
 /** A weights file that cannot be read. `code` says why; survives JSON/IPC. */
-export class WeightsFormatError extends Error {
+export class WeightsFormatError extends DomainError {
+  /** the file named cannot be used as weights (the message says what to do) */
+  readonly apiCode = 'bad_request';
+  override apiDetails(): { reason: string } {
+    return { reason: this.code };
+  }
   constructor(
     readonly code: 'WEIGHTS_TRUNCATED' | 'WEIGHTS_BAD_MAGIC' | 'WEIGHTS_VERSION' | 'WEIGHTS_CORRUPT' | 'WEIGHTS_MISMATCH',
     message: string,

@@ -25,7 +25,7 @@
  * Transpose + MatMul, which ORT fuses into FusedMatMul (transA / transB) with the 1/sqrt(C) Mul.
  * At optimisation level 'all' ORT's CPU EP runs every Conv in its blocked NCHWc layout.
  */
-import type { Prediction } from '../diffusion/parameterisation';
+import type { Objective } from '../diffusion/model-family';
 import { validateUNetConfig, type UNetConfig } from '../model/config';
 import { unetParamSpecs, type ParamSpec } from '../model/architecture';
 import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../model/weights';
@@ -64,8 +64,8 @@ export const META_KEYS = {
 } as const;
 
 export interface OnnxExportMeta {
-  /** what the network predicts */
-  prediction: Prediction;
+  /** what the network predicts (metadata for importers) */
+  prediction: Objective;
   /** the schedule the network was trained with (a JSON-able object, e.g. DiscreteScheduleConfig) */
   schedule: unknown;
   /** Sfumato version that wrote the file */

@@ -10,6 +10,7 @@
  */
 import { ProtoDecodeError, DATA_TYPE_NAMES, DataType, decodeModel, type ModelProto, type ValueInfoProto } from './proto';
 import { META_KEYS, ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
+import { DomainError } from '../api/errors';
 
 export type OnnxModelErrorCode =
   | 'ONNX_EMPTY'
@@ -22,7 +23,12 @@ export type OnnxModelErrorCode =
   | 'ONNX_OUTPUTS';
 
 /** An ONNX file that cannot be imported as a UNet. Survives JSON/IPC as {code, message}. */
-export class OnnxModelError extends Error {
+export class OnnxModelError extends DomainError {
+  /** the file given cannot be imported as a UNet */
+  readonly apiCode = 'bad_request';
+  override apiDetails(): { reason: string } {
+    return { reason: this.code };
+  }
   constructor(
     readonly code: OnnxModelErrorCode,
     message: string,

@@ -11,6 +11,7 @@
  * both packed and unpacked form (onnx.proto is proto2, where `floats`/`ints` are unpacked).
  * int64 values are JavaScript numbers (exact up to 2^53, which covers dims, attributes, versions).
  */
+import { DomainError } from '../api/errors';
 
 /** TensorProto.DataType values used here (onnx.proto3). */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, BFLOAT16: 16 } as const;
@@ -233,7 +234,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
 // ---------------------------------------------------------------- decoding
 
 /** Bytes that are not a well-formed protobuf message of the expected schema. */
-export class ProtoDecodeError extends Error {
+export class ProtoDecodeError extends DomainError {
+  /** a file given as ONNX that is not well-formed */
+  readonly apiCode = 'bad_request';
   constructor(readonly truncated: boolean, message: string) {
     super(message);
     this.name = 'ProtoDecodeError';

@@ -24,6 +24,8 @@ import type * as Ort from 'onnxruntime-node';
 import type { NetworkFn } from '../diffusion/parameterisation';
 import type { Shape } from '../diffusion/types';
 import { ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
+import { DomainError } from '../api/errors';
+import type { ApiErrorCode } from '../api/types';
 
 export const ORT_PROVIDERS = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
@@ -31,7 +33,14 @@ export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 export type OrtErrorCode = 'ORT_UNAVAILABLE' | 'PROVIDER_UNAVAILABLE' | 'SESSION_CREATE' | 'BAD_INPUT' | 'RUN_FAILED' | 'DISPOSED';
 
 /** Errors of this module; `code` says which; survives JSON/IPC. */
-export class OrtError extends Error {
+export class OrtError extends DomainError {
+  /** ONNX Runtime or a provider missing: unavailable; a bad input: bad_request; else a bug */
+  get apiCode(): ApiErrorCode {
+    return this.code === 'ORT_UNAVAILABLE' || this.code === 'PROVIDER_UNAVAILABLE' ? 'unavailable' : this.code === 'BAD_INPUT' ? 'bad_request' : 'internal';
+  }
+  override apiDetails(): { reason: string } {
+    return { reason: this.code };
+  }
   constructor(
     readonly code: OrtErrorCode,
     message: string,

@@ -42,7 +42,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ALL_CHANNELS, channelPath, type Channel } from '../api/channels';
-import { ApiError, HTTP_STATUS } from '../api/errors';
+import { ApiError, HTTP_STATUS, toApiError } from '../api/errors';
 import type { JobProgress } from '../api/types';
 import type { Sfumato } from '../services/sfumato';
 import { mimeOfExtension } from '../store/library';
@@ -341,7 +341,7 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
     if (req.method !== 'POST') throw new ApiError('bad_request', `Use POST for ${path}.`);
     const body = await readBody(req);
     const fn = s.api[channel] as (r: unknown) => Promise<unknown>;
-    const result = await fn(body);
+    const result = await fn(body); // validated there; errors leave through toApiError
     sendJson(res, 200, { ok: true, result });
   };
 
@@ -397,7 +397,7 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
     // A response that fails to write (client gone) must not become an uncaught 'error'.
     res.on('error', () => res.destroy());
     handleRequest(req, res).catch((e: unknown) => {
-      const err = ApiError.from(e);
+      const err = toApiError(e);
       if (err.code === 'internal') console.error('[sfumato] request failed:', e);
       if (!res.headersSent) sendError(res, err);
       else if (!res.destroyed) res.destroy();

@@ -20,7 +20,7 @@ import type { Library, ServableFile } from '../store/library';
 export const EXPORTS_DIR = 'exports';
 export const DOWNLOAD_TTL_MS = 60 * 60 * 1000;
 const ID = /^[0-9a-f]{32}$/;
-const DOWNLOAD_EXTENSIONS = new Set(['.zip', '.png', '.webp']);
+const DOWNLOAD_EXTENSIONS = new Set(['.zip', '.png', '.webp', '.onnx']);
 
 interface Entry {
   abs: string;

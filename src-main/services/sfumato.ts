@@ -6,24 +6,20 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { ApiError } from '../api/errors';
-import type { Channel } from '../api/channels';
-import type { Req, Res, SfumatoApi } from '../api/contract';
+import { ApiError, toApiError as mapError } from '../api/errors';
+import type { ExportRequest, GenerateRequest, ImportDatasetRequest, StartRunRequest } from '../api/requests';
+import { buildHandlers, validatedApi, type ValidatedApi } from './handlers';
 import type {
   DatasetDetail,
   DatasetPreviewResult,
-  GenerateRequest,
   GenerateResult,
-  ImportDatasetRequest,
   ImportDatasetResult,
   JobProgress,
   Run,
   SampleRecord,
-  StartRunRequest,
   SystemInfo,
   TrainConfig,
   Checkpoint,
-  ExportRequest,
   ExportResult,
   ReproduceResult,
   SampleOrigin,
@@ -46,17 +42,15 @@ import { repositories, type Store } from '../store/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits, type JobOutcome } from '../jobs/manager';
 import type { SampleJobSpec, TrainJobSpec } from '../jobs/protocol';
-import { FINE_TUNE_DEFAULTS, resolveTrainConfig, TrainConfigError } from '../training/config';
-import { demoDatasetDir, findBundledModel, listBundledModels } from './models';
+import { FINE_TUNE_DEFAULTS, resolveTrainConfig } from '../training/config';
+import { demoDatasetDir, findBundledModel } from './models';
 import { importFolder } from '../datasets/import';
 import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
 import { readFileChecked, walkFolder } from '../datasets/scan';
 import { sniff } from '../datasets/sniff';
 import { DatasetError } from '../datasets/errors';
-import { validateRequest } from './validate';
 import { DiffusionConfigError, makeProcess, SAMPLER_NAMES, validateSamplerSettings } from '../diffusion/index';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
-import { readRecipe } from '../gallery/recipe';
 
 export interface OpenOptions {
   /** explicit library folder (--data-dir, Electron userData); else SFUMATO_HOME / XDG default */
@@ -88,8 +82,8 @@ export class Sfumato {
   readonly jobs: JobManager;
   /** web mode's export downloads under <library>/exports */
   readonly downloads: ExportDownloads;
-  /** The contract, implemented: every function validates its request first. */
-  readonly api: SfumatoApi;
+  /** The contract, implemented (services/handlers.ts): every function validates its request first. */
+  readonly api: ValidatedApi;
   /** final-status promises of the runs whose job is alive, by run id */
   private readonly runFinished = new Map<string, Promise<Run>>();
 
@@ -103,7 +97,7 @@ export class Sfumato {
     this.jobs = new JobManager(launcher, jobLimits);
     this.downloads = new ExportDownloads(library);
     this.jobs.on('handler-error', (e: Error) => console.error('[sfumato] job message handler failed:', e));
-    this.api = this.buildApi();
+    this.api = validatedApi(buildHandlers(this));
   }
 
   static async open(opts: OpenOptions): Promise<Sfumato> {
@@ -821,8 +815,7 @@ export class Sfumato {
       steps = settings.steps;
       if (p.sourceImage && sampler === 'pf-ode') throw new DiffusionConfigError('sampler.name', 'image-to-image needs a fixed-step sampler (ddim, euler, heun, dpmpp-2m, …), not pf-ode');
     } catch (e) {
-      if (e instanceof DiffusionConfigError) throw new ApiError('bad_request', e.message, { field: e.field });
-      throw e;
+      throw toApiError(e);
     }
     const ids = seeds.map(() => newId('smp'));
     const jobId = newId('job');
@@ -1125,119 +1118,11 @@ export class Sfumato {
       backend: await probeBackends(),
     };
   }
-
-  // ------------------------------------------------------------ the contract
-
-  private buildApi(): SfumatoApi {
-    const impl: { [K in Channel]: (req: Req<K>) => Promise<Res<K>> } = {
-      'system:info': () => this.systemInfo(),
-      'datasets:import': (req) => this.importDataset(req),
-      'datasets:list': async () => ({ datasets: await this.store.datasets.list() }),
-      'datasets:preview': (req) => this.previewDataset(req),
-      'datasets:get': async (req) => ({ dataset: await this.getDataset(req.id) }),
-      'datasets:remove': async (req) => ({ removed: await this.removeDataset(req.id) }),
-      'runs:start': async (req) => ({ run: (await this.startRun(req)).run }),
-      'runs:list': async (req) => ({ runs: await this.store.runs.list(req.datasetId) }),
-      'runs:get': async (req) => {
-        const run = await this.store.runs.get(req.id);
-        if (!run) throw new ApiError('not_found', `No run ${req.id}.`);
-        const checkpoints = await this.store.checkpoints.list(req.id);
-        return {
-          run: {
-            ...run,
-            checkpoints,
-            losses: await this.store.runs.losses(req.id),
-            weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
-            previews: await this.store.runs.previews(req.id),
-          },
-        };
-      },
-      'runs:cancel': async (req) => ({ run: await this.cancelRun(req.id) }),
-      'runs:resume': async (req) => ({ run: (await this.resumeRun(req.id)).run }),
-      'runs:pause': async (req) => ({ run: await this.pauseRun(req.id) }),
-      'runs:estimate': (req) => this.estimateRun(req),
-      'models:list': async () => ({ models: (await listBundledModels()).map(({ file: _file, ...m }) => m), imported: await this.listImportedModels() }),
-      'models:import': async (req) => ({ model: await this.importOnnxModel(req) }),
-      'checkpoints:list': async (req) => ({ checkpoints: await this.store.checkpoints.list(req.runId) }),
-      'sample:generate': (req) => this.generate(req),
-      'gallery:query': (req) => this.store.samples.query(req),
-      'gallery:get': async (req) => {
-        const sample = await this.store.samples.get(req.id);
-        if (!sample) throw new ApiError('not_found', `No sample ${req.id}.`);
-        return { sample };
-      },
-      'gallery:delete': async (req) => ({ deleted: await this.store.samples.trash(req.ids) }),
-      'gallery:restore': async (req) => ({ restored: await this.store.samples.restore(req.ids) }),
-      'gallery:emptyTrash': async (req) => {
-        // Files first, then the rows of the files that are gone: a file that cannot be removed
-        // keeps its row in the trash and is reported, never left behind without a row.
-        const notRemoved: { id: string; file: string; message: string }[] = [];
-        const deleted = await this.store.samples.emptyTrash(req.ids, async (rows) => {
-          const gone: string[] = [];
-          for (const r of rows) {
-            try {
-              await fs.rm(this.library.abs(r.file), { force: true });
-              gone.push(r.id);
-            } catch (e) {
-              const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-              notRemoved.push({
-                id: r.id,
-                file: r.file,
-                message: `Could not remove ${this.library.abs(r.file)} (${code}); the sample stays in the trash. Check the file's permissions (or close the program using it) and empty the trash again.`,
-              });
-            }
-          }
-          return gone;
-        });
-        return notRemoved.length ? { deleted: deleted.length, notRemoved } : { deleted: deleted.length };
-      },
-      'gallery:meta': async (req) => {
-        const meta = await this.store.samples.meta(req.id);
-        if (!meta) throw new ApiError('not_found', `No sample ${req.id}.`);
-        return { meta };
-      },
-      'gallery:update': async (req) => {
-        if (req.favorite !== undefined) await this.store.samples.setFavorite(req.ids, req.favorite);
-        if (req.addTags?.length || req.removeTags?.length) await this.store.samples.tag(req.ids, req.addTags ?? [], req.removeTags ?? []);
-        if (req.collection) await this.store.samples.addToCollection(req.collection, req.ids, newId('col'));
-        return { updated: req.ids.length };
-      },
-      'gallery:reproduce': (req) => this.reproduce(req.id),
-      'gallery:export': (req) => this.exportSamples(req),
-      'jobs:list': async () => ({ jobs: this.jobs.list() }),
-      'jobs:cancel': async (req) => {
-        const job = this.jobs.get(req.id);
-        if (!job) return { cancelled: false };
-        job.cancel();
-        return { cancelled: true };
-      },
-      'gallery:readRecipe': async (req) => readRecipe(req),
-    };
-    const api = {} as Record<Channel, (req: unknown) => Promise<unknown>>;
-    for (const ch of Object.keys(impl) as Channel[]) {
-      const fn = impl[ch] as (req: unknown) => Promise<unknown>;
-      api[ch] = async (req: unknown) => {
-        const valid = validateRequest(ch, req);
-        try {
-          return await fn(valid);
-        } catch (e) {
-          throw toApiError(e);
-        }
-      };
-    }
-    return api as unknown as SfumatoApi;
-  }
 }
 
-/** Any error to the contract's shape; config errors keep their field. */
+/** Any error to the contract's shape: the one mapping (api/errors.ts). */
 export function toApiError(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  const err = e as Error & { field?: string; code?: string };
-  if (err?.name === 'TrainConfigError' || err instanceof TrainConfigError || err?.name === 'ModelConfigError') {
-    return new ApiError('bad_request', err.message, { field: err.field });
-  }
-  if (e instanceof DatasetError) return e.toApiError();
-  return new ApiError('internal', err?.message ?? String(e));
+  return mapError(e);
 }
 
 /** A sample origin read from an untrusted file, checked field by field. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path, { basename, dirname } from 'node:path';
+import { DomainError } from '../api/errors';
 
 /** Temp files are named `.<name>.<pid>.<random>.sfumato-tmp` (gallery/atomic.ts cleans up stale ones). */
 export const TEMP_SUFFIX = '.sfumato-tmp';
@@ -55,7 +56,12 @@ export async function writeTemp(dir: string, nameHint: string, data: Uint8Array)
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 
 /** A write that failed because the disk is full, over quota or read-only; names the folder. */
-export class StorageFullError extends Error {
+export class StorageFullError extends DomainError {
+  /** the user must free space: not a bug */
+  readonly apiCode = 'unavailable';
+  override apiDetails(): { code: string; file: string } {
+    return { code: this.code, file: this.file };
+  }
   constructor(
     readonly code: string,
     readonly file: string,

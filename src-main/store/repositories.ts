@@ -1,9 +1,9 @@
 /**
  * Repositories: SQL in, plain contract types out. Nothing outside src-main/store writes SQL.
  */
+import type { GalleryQuery } from '../api/requests';
 import type {
   Checkpoint,
-  GalleryQuery,
   SampleMeta,
   Dataset,
   DatasetItem,

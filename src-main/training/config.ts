@@ -4,6 +4,7 @@
  */
 import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig } from '../api/types';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
+import { DomainError } from '../api/errors';
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   imageSize: 32,
@@ -54,7 +55,11 @@ export const SCHEDULE_PRESETS: Record<string, ScheduleJson> = {
   edm: { kind: 'edm', sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5 },
 };
 
-export class TrainConfigError extends Error {
+export class TrainConfigError extends DomainError {
+  readonly apiCode = 'bad_request';
+  override apiDetails(): { field: string } {
+    return { field: this.field };
+  }
   constructor(
     readonly field: string,
     message: string,

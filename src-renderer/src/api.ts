@@ -3,22 +3,13 @@
  * (IPC) when present, else web mode (HTTP + WebSocket to the server that served this page, with
  * the token from the page URL). Both return the same typed results and throw ApiError.
  */
-import { CHANNELS, EVENTS, channelPath, type Channel } from '../../src-main/api/channels';
-import type { Req, Res, SfumatoApi } from '../../src-main/api/contract';
+import { ALL_CHANNELS, EVENTS, channelPath, type Channel, type Envelope, type PreloadBridge, type ReqIn, type Res, type SfumatoApi } from '../../src-main/api/channels';
 import { ApiError } from '../../src-main/api/errors';
-import type { ApiErrorShape, JobProgress } from '../../src-main/api/types';
-
-type Reply = { ok: true; result: unknown } | { ok: false; error: ApiErrorShape };
-
-interface PreloadApi {
-  [name: string]: (req?: unknown) => Promise<Reply>;
-}
-interface PreloadBridge extends PreloadApi {
-  onJobProgress: never;
-}
+import type { JobProgress } from '../../src-main/api/types';
 
 declare global {
   interface Window {
+    /** the Electron preload's bridge (src-main/preload.ts); absent in web mode */
     sfumato?: PreloadBridge;
   }
 }
@@ -54,12 +45,11 @@ function webToken(): string {
 }
 const token = transport === 'web' ? webToken() : '';
 
-const nameOf = new Map<Channel, string>(Object.entries(CHANNELS).map(([name, ch]) => [ch as Channel, name]));
-
-async function invoke<K extends Channel>(channel: K, req: Req<K>): Promise<Res<K>> {
-  let reply: Reply;
+/** One call of the contract over the transport in use; resolves with the result or throws ApiError. */
+export async function invoke<K extends Channel>(channel: K, req: ReqIn<K>): Promise<Res<K>> {
+  let reply: Envelope<Res<K>>;
   if (bridge) {
-    reply = await bridge[nameOf.get(channel)!](req);
+    reply = await bridge.invoke(channel, req);
   } else {
     let res: Response;
     try {
@@ -71,15 +61,26 @@ async function invoke<K extends Channel>(channel: K, req: Req<K>): Promise<Res<K
     } catch (e) {
       throw new ApiError('unavailable', `Sfumato is not reachable (${(e as Error).message}). Is \`sfumato serve\` still running?`);
     }
-    reply = (await res.json().catch(() => ({ ok: false, error: { code: 'internal', message: `HTTP ${res.status}` } }))) as Reply;
+    reply = await res.json().catch(() => ({ ok: false as const, error: { code: 'internal' as const, message: `HTTP ${res.status}` } }));
   }
   if (!reply.ok) throw ApiError.from(reply.error);
-  return reply.result as Res<K>;
+  return reply.result;
 }
 
-export const api: SfumatoApi = Object.fromEntries(
-  (Object.values(CHANNELS) as Channel[]).map((ch) => [ch, (req: unknown) => invoke(ch, req as never)]),
-) as unknown as SfumatoApi;
+function buildClient(): SfumatoApi {
+  const client: Partial<Record<Channel, (req: never) => Promise<unknown>>> = {};
+  for (const ch of ALL_CHANNELS) client[ch] = (req: ReqIn<typeof ch>) => invoke(ch, req);
+  // Complete: one function per channel of the table.
+  return client as SfumatoApi;
+}
+
+/** `api['runs:list']({})`: one typed function per channel of the contract table. */
+export const api: SfumatoApi = buildClient();
+
+/** Desktop drag-and-drop: the file-system path of a dropped file or folder (undefined in web mode). */
+export function pathForFile(file: File): string | undefined {
+  return bridge?.pathForFile(file);
+}
 
 /**
  * Web mode: asks the server (with the token in the Authorization header) for the HttpOnly cookie
@@ -106,7 +107,7 @@ export function fileUrl(rel: string): string {
 export async function downloadExport(d: { id: string; name: string }): Promise<void> {
   const res = await fetch(`/api/exports/${encodeURIComponent(d.id)}/${encodeURIComponent(d.name)}`, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) {
-    const body = (await res.json().catch(() => undefined)) as Reply | undefined;
+    const body = (await res.json().catch(() => undefined)) as Envelope | undefined;
     if (body && !body.ok) throw ApiError.from(body.error);
     throw new ApiError('internal', `Downloading ${d.name} failed (HTTP ${res.status}); export again.`);
   }
@@ -132,8 +133,7 @@ let retry = 0;
 
 function connect(): void {
   if (bridge) {
-    const sub = (bridge as unknown as { onJobProgress(cb: ProgressListener): () => void }).onJobProgress;
-    ipcUnsubscribe = sub((p) => listeners.forEach((l) => l(p)));
+    ipcUnsubscribe = bridge.onJobProgress((p) => listeners.forEach((l) => l(p)));
     return;
   }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -164,6 +164,13 @@ describe('the studio (web mode)', () => {
     const { run } = await service!.api['runs:get']({ id: runId });
     expect(run.config.schedule).toMatchObject({ kind: 'discrete', beta: 'custom' });
     expect((run.config.schedule as unknown as { logSnrPoints: unknown[] }).logSnrPoints).toHaveLength(5);
+
+    // Export ONNX… of the run's checkpoint: in web mode the browser downloads the .onnx file.
+    await page.getByTestId('run-export-onnx').click({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('onnx-export-download').click()]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^${runId}-step2\\.onnx$`));
+    await expect.poll(() => page.getByTestId('onnx-export-downloaded').count(), { timeout: 30_000 }).toBe(1);
+    await page.keyboard.press('Escape');
   });
 
   it(`scrolls a gallery of ${GALLERY_ROWS} images with a median frame time under 20 ms`, async () => {

@@ -12,6 +12,8 @@ import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
 const run = promisify(execFile);
 
 let lib: ReturnType<typeof tempDir>;
+/** a checkpoint trained by the pipeline test (the models export test uses it) */
+let pipelineCheckpoint: string | undefined;
 
 async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
@@ -78,6 +80,20 @@ describe('sfumato CLI', () => {
       expect((rec.checkpoint as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(list.map((s) => s.id).sort()).toEqual(samples.map((s) => s.id).sort());
+    pipelineCheckpoint = (list[0].checkpoint as { id: string }).id;
+  });
+
+  it('models export writes a checkpoint as ONNX through the models:export channel, never over a file', async () => {
+    expect(pipelineCheckpoint, 'the pipeline test trains the checkpoint').toBeDefined();
+    const ckpt = pipelineCheckpoint!;
+    const onnx = join(lib.dir, 'exported.onnx');
+    const ex = await sfumato(['models', 'export', ckpt, '--out', onnx, '--json']);
+    expect(ex.code).toBe(0);
+    expect(json(ex.out)).toMatchObject({ file: onnx, checkpoint: ckpt });
+    expect(existsSync(onnx)).toBe(true);
+    const again = await sfumato(['models', 'export', ckpt, '--out', onnx]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/exported\.onnx exists; choose another file name/);
   });
 
   it('bad usage and bad input exit with 2 and say what to do', async () => {

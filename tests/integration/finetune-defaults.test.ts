@@ -5,7 +5,7 @@
  * cancelled as soon as its recorded config has been read (the job itself is not the point here).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StartRunRequest } from '../../src-main/api/types';
+import type { StartRunRequest } from '../../src-main/api/requests';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { DEFAULT_TRAIN_CONFIG, FINE_TUNE_DEFAULTS } from '../../src-main/training/config';
 import { EMOJI_DIR, tempDir } from '../helpers/library';

@@ -49,6 +49,30 @@ describe('ONNX models', () => {
     expect((await s.api['models:import']({ file: onnxFile, prediction: 'eps', schedule: 'linear' })).model.id).toBe(model.id);
   });
 
+  it('models:export writes a checkpoint as ONNX that imports and samples like the checkpoint; never over a file', async () => {
+    const ck = (await s.store.checkpoints.latest(runId))!;
+    const to = join(lib.dir, 'via-channel.onnx');
+    const r = await s.api['models:export']({ checkpointId: ck.id, to });
+    expect(r).toMatchObject({ path: to, checkpointId: ck.id });
+    expect((await fs.stat(to)).size).toBe(r.bytes);
+    const { model } = await s.api['models:import']({ file: to, prediction: 'eps', schedule: 'linear', name: 'via channel' });
+    const a = await s.api['sample:generate']({ runId, count: 1, seed: 5, sampler: 'ddim', steps: 3, engine: 'onnx' });
+    const b = await s.api['sample:generate']({ modelId: model.id, count: 1, seed: 5, sampler: 'ddim', steps: 3 });
+    expect((await pixels(b.samples[0].file)).equals(await pixels(a.samples[0].file))).toBe(true);
+
+    await expect(s.api['models:export']({ checkpointId: ck.id, to })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/exists; choose another file name/) });
+    await expect(s.api['models:export']({ checkpointId: 'ckpt_nope', to: join(lib.dir, 'x.onnx') })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(s.api['models:export']({ checkpointId: ck.id })).rejects.toMatchObject({ code: 'bad_request' });
+    await expect(s.api['models:export']({ checkpointId: model.checkpointId, to: join(lib.dir, 'y.onnx') })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/already an ONNX model/) });
+
+    // web mode: a download the server hands out once
+    const d = await s.api['models:export']({ checkpointId: ck.id, download: true });
+    expect(d.download?.name).toMatch(/\.onnx$/);
+    const file = await s.downloads.open(d.download!.id, d.download!.name);
+    expect(file.size).toBe(d.bytes);
+    await file.handle.close();
+  });
+
   it('tfjs and ONNX Runtime agree to within 1/255 on most pixels', async () => {
     const ort = await s.api['sample:generate']({ runId, count: 2, seed: 21, steps: 5, engine: 'onnx' });
     const tfj = await s.api['sample:generate']({ runId, count: 2, seed: 21, steps: 5, engine: 'tfjs' });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src-main/api/errors';
-import { MAX_BULK_IDS } from '../../src-main/services/validate';
+import { MAX_BULK_IDS } from '../../src-main/api/requests';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { Db } from '../../src-main/store/db';
 import { tempDir } from '../helpers/library';

@@ -15,6 +15,7 @@
  */
 import type { Denoiser, Shape } from '../types';
 import { DiffusionConfigError } from '../types';
+import { AbortError } from '../samplers/common';
 import { fillNormal, RESERVED_STREAMS } from '../rng';
 import { LOG_2PI, logNormalCdf } from '../math';
 import { summarise, type LikelihoodResult } from './pf-ode';
@@ -93,9 +94,7 @@ export async function vlbLikelihood(denoiser: Denoiser, x0In: Float32Array | Flo
   // L_{j-1}, j = N..2 (0-based: level j -> level j-1)
   for (let j = N - 1; j >= 1; j--) {
     if (opts.signal?.aborted) {
-      const e = new Error('likelihood was cancelled');
-      e.name = 'AbortError';
-      throw e;
+      throw new AbortError('likelihood was cancelled');
     }
     const xj = sampleAt(j);
     const D = await denoiser(xj, shape, level(j));

@@ -4,6 +4,7 @@
  * over a float64 state, for an async right-hand side (the denoiser is async).
  */
 import { DiffusionConfigError } from '../types';
+import { AbortError } from '../samplers/common';
 
 export type OdeRhs = (u: number, y: Float64Array) => Promise<Float64Array>;
 
@@ -84,9 +85,7 @@ export async function dopri5(f: OdeRhs, y0: Float64Array, u0: number, u1: number
   const k: Float64Array[] = new Array(7);
   while (dir * (u1 - u) > 1e-12 * Math.max(1, Math.abs(u1))) {
     if (opts.signal?.aborted) {
-      const e = new Error('sampling was cancelled');
-      e.name = 'AbortError';
-      throw e;
+      throw new AbortError('sampling was cancelled');
     }
     if (accepted + rejected >= maxSteps) throw new DiffusionConfigError('maxSteps', `the ODE solver needed more than ${maxSteps} steps; loosen rtol/atol`);
     if (h >= Math.abs(u1 - u)) h = Math.abs(u1 - u);

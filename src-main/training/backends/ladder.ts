@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from './wasm';
+import { DomainError } from '../../api/errors';
 
 export type TrainingBackend = 'tensorflow' | 'webgpu' | 'onnxruntime' | 'wasm' | 'cpu';
 export const BACKEND_LADDER: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu'];
@@ -30,7 +31,11 @@ export interface BackendSelection {
   reasons: Partial<Record<TrainingBackend, string>>;
 }
 
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends DomainError {
+  readonly apiCode = 'unavailable';
+  override apiDetails(): { backend: string; reason: string } {
+    return { backend: this.backend, reason: this.reason };
+  }
   readonly code = 'BACKEND_UNAVAILABLE';
   constructor(
     readonly backend: TrainingBackend,

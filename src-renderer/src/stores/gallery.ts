@@ -3,7 +3,8 @@ import { computed, reactive, ref, shallowReactive, watch } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
-import type { GalleryQuery, ReproduceResult, SampleMeta, SampleRecord, SamplerName } from '../../../src-main/api/types';
+import type { GalleryQuery } from '../../../src-main/api/requests';
+import type { ReproduceResult, SampleMeta, SampleRecord, SamplerName } from '../../../src-main/api/types';
 
 /** Rows are fetched in pages of this many records, as the virtual grid scrolls to them. */
 export const PAGE_SIZE = 240;

@@ -7,7 +7,8 @@ import { randomSeed } from '../lib/format';
 import { OPTION_DEFAULTS, SAMPLER_INFO } from '../lib/samplers';
 import { applyRecipe as applyToForm, recordRecipe, type Applied } from '../lib/recipe';
 import type { RecipeSettings } from '../../../src-main/api/recipe';
-import type { BundledModel, Checkpoint, GenerateRequest, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
+import type { GenerateRequest } from '../../../src-main/api/requests';
+import type { BundledModel, Checkpoint, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
 
 export type SeedMode = 'fixed' | 'random' | 'increment';
 

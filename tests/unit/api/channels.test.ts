@@ -1,41 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_CHANNELS, CHANNELS, EVENTS, channelPath } from '../../../src-main/api/channels';
+import { ALL_CHANNELS, CONTRACT, EVENTS, channelPath, isChannel, validateRequest } from '../../../src-main/api/channels';
 import { ApiError, HTTP_STATUS } from '../../../src-main/api/errors';
-import { REQUEST_SCHEMAS } from '../../../src-main/services/validate';
 
 describe('contract channels', () => {
   it('pins every channel name (renaming one breaks IPC and web mode)', () => {
-    expect(CHANNELS).toEqual({
-      systemInfo: 'system:info',
-      datasetsImport: 'datasets:import',
-      datasetsList: 'datasets:list',
-      datasetsPreview: 'datasets:preview',
-      datasetsGet: 'datasets:get',
-      datasetsRemove: 'datasets:remove',
-      runsStart: 'runs:start',
-      runsList: 'runs:list',
-      runsGet: 'runs:get',
-      runsCancel: 'runs:cancel',
-      runsResume: 'runs:resume',
-      runsPause: 'runs:pause',
-      runsEstimate: 'runs:estimate',
-      modelsList: 'models:list',
-      modelsImport: 'models:import',
-      checkpointsList: 'checkpoints:list',
-      sampleGenerate: 'sample:generate',
-      galleryQuery: 'gallery:query',
-      galleryGet: 'gallery:get',
-      galleryDelete: 'gallery:delete',
-      galleryRestore: 'gallery:restore',
-      galleryEmptyTrash: 'gallery:emptyTrash',
-      galleryMeta: 'gallery:meta',
-      galleryUpdate: 'gallery:update',
-      galleryReproduce: 'gallery:reproduce',
-      galleryExport: 'gallery:export',
-      jobsList: 'jobs:list',
-      jobsCancel: 'jobs:cancel',
-      galleryReadRecipe: 'gallery:readRecipe',
-    });
+    expect(ALL_CHANNELS).toEqual([
+      'system:info',
+      'datasets:import',
+      'datasets:list',
+      'datasets:preview',
+      'datasets:get',
+      'datasets:remove',
+      'runs:start',
+      'runs:list',
+      'runs:get',
+      'runs:cancel',
+      'runs:resume',
+      'runs:pause',
+      'runs:estimate',
+      'models:list',
+      'models:import',
+      'models:export',
+      'checkpoints:list',
+      'sample:generate',
+      'gallery:query',
+      'gallery:get',
+      'gallery:delete',
+      'gallery:restore',
+      'gallery:emptyTrash',
+      'gallery:meta',
+      'gallery:update',
+      'gallery:reproduce',
+      'gallery:export',
+      'jobs:list',
+      'jobs:cancel',
+      'gallery:readRecipe',
+    ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
 
@@ -45,10 +45,37 @@ describe('contract channels', () => {
       expect(ch).toMatch(/^[a-z]+:[a-zA-Z]+$/);
       expect(channelPath(ch)).toBe(`/api/${ch.split(':')[0]}/${ch.split(':')[1]}`);
     }
+    // camelCase actions keep their case in the path (the web router's map is the exact inverse)
+    expect(channelPath('gallery:emptyTrash')).toBe('/api/gallery/emptyTrash');
   });
 
-  it('every channel has a request schema', () => {
-    expect(Object.keys(REQUEST_SCHEMAS).sort()).toEqual([...ALL_CHANNELS].sort());
+  it('every row of the table has a request schema and is the only source of the channel list', () => {
+    expect(Object.keys(CONTRACT)).toEqual([...ALL_CHANNELS]);
+    for (const ch of ALL_CHANNELS) expect(typeof CONTRACT[ch].req.safeParse).toBe('function');
+  });
+
+  it('isChannel accepts exactly the table (the preload refuses anything else)', () => {
+    for (const ch of ALL_CHANNELS) expect(isChannel(ch)).toBe(true);
+    for (const x of ['nope:nope', 'gallery:emptytrash', 'constructor', '__proto__', 'toString', '', 42, null, undefined]) expect(isChannel(x)).toBe(false);
+  });
+
+  it('validateRequest names the channel and the field, and refuses unknown fields', () => {
+    expect(validateRequest('runs:get', { id: 'run_x' })).toEqual({ id: 'run_x' });
+    expect(() => validateRequest('sample:generate', { count: 'four' })).toThrow(/^sample:generate: count: /);
+    const e = (() => {
+      try {
+        validateRequest('jobs:list', { extra: 1 });
+      } catch (err) {
+        return err as ApiError;
+      }
+    })();
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e!.code).toBe('bad_request');
+    expect(() => validateRequest('models:export', { checkpointId: 'ckpt_x' })).toThrow(/models:export: to: give a file name ending in \.onnx \(or set download\)/);
+    expect(validateRequest('models:export', { checkpointId: 'ckpt_x', download: true })).toEqual({ checkpointId: 'ckpt_x', download: true });
+    // the field is named once, by validateRequest (it used to read "to: to: give a folder …")
+    expect(() => validateRequest('gallery:export', { ids: ['smp_a'] })).toThrow(/^gallery:export: to: give a folder or a \.zip file \(or set download\)$/);
+    expect(() => validateRequest('gallery:export', { ids: ['smp_a'], to: '' })).toThrow(/^gallery:export: to: give a folder or a \.zip file$/);
   });
 
   it('errors cross as {code, message, details} and come back as ApiError', () => {

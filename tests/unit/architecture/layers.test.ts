@@ -20,7 +20,8 @@
  *   9  app  cli  preload         Electron shell | command line | the preload bridge
  *
  * The renderer (src-renderer/src) may import from src-main only api/ and diffusion/, and those two
- * import no package and no Node builtin (the renderer never runs Node code). src-main never imports
+ * import no Node builtin and no package except zod (pure JavaScript, browser-safe: the contract's
+ * request schemas in api/ are zod), so the renderer never runs Node code. src-main never imports
  * the renderer. No import cycle between files anywhere (type-only imports count too).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -41,10 +42,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['server'],
   ['app', 'cli', 'preload'],
 ];
-/** The src-main folders the renderer may import: pure TypeScript, no Node, no packages. */
+/** The src-main folders the renderer may import: pure TypeScript, no Node, no packages but PURE_PACKAGES. */
 const RENDERER_MAY_IMPORT = ['api', 'diffusion'];
-/** Packages those pure folders may import (none yet; a browser-safe one such as zod could be listed). */
-const PURE_PACKAGES: readonly string[] = [];
+/** Packages those pure folders may import: zod (pure JavaScript, browser-safe; the contract's request schemas). */
+const PURE_PACKAGES: readonly string[] = ['zod'];
 /** Files outside the walked folders that src-main may import. */
 const OUTSIDE_ALLOWED = ['package.json'];
 
@@ -116,7 +117,7 @@ function layerViolations(edges: readonly Edge[]): string[] {
     }
     if (e.to === null) {
       if (a.area === 'main' && RENDERER_MAY_IMPORT.includes(a.folder) && !PURE_PACKAGES.includes(e.spec)) {
-        out.push(`${at}: ${a.folder}/ is imported by the renderer, so it imports no package or Node builtin; move this code to a Node-side folder`);
+        out.push(`${at}: ${a.folder}/ is imported by the renderer, so it imports no Node builtin and no package but ${PURE_PACKAGES.join(', ')}; move this code to a Node-side folder`);
       }
       continue;
     }
@@ -250,7 +251,7 @@ describe('architecture: layers without cycles', () => {
     expect(layerViolations(fakeEdges)).toEqual([
       `src-main/diffusion/x.ts:1 → src-main/training/trainer.ts: diffusion/ (layer 0) must not import training/ (layer 5); imports go only downward (order: ${ORDER})`,
       `src-main/gallery/a.ts:3 → src-main/datasets/b.ts: gallery/ and datasets/ are siblings in layer 4 and must not import each other; move the shared code to a lower layer (order: ${ORDER})`,
-      `src-main/api/t.ts:1 → 'node:fs': api/ is imported by the renderer, so it imports no package or Node builtin; move this code to a Node-side folder`,
+      `src-main/api/t.ts:1 → 'node:fs': api/ is imported by the renderer, so it imports no Node builtin and no package but ${PURE_PACKAGES.join(', ')}; move this code to a Node-side folder`,
       `src-main/api/t.ts:2 → './gone': resolves to no file (the check knows src-main, src-renderer/src and package.json); fix the path`,
       `src-renderer/src/Page.vue:3 → src-main/store/db.ts: the renderer may import from src-main only api/ and diffusion/ (pure, no Node); move what it needs there`,
     ]);

@@ -9,7 +9,7 @@ import { MAX_RECIPE_PNG_BYTES } from '../../../src-main/api/recipe';
 import { embedSampleMetadata } from '../../../src-main/gallery/metadata';
 import { readRecipe } from '../../../src-main/gallery/recipe';
 import { Sfumato } from '../../../src-main/services/sfumato';
-import { validateRequest } from '../../../src-main/services/validate';
+import { validateRequest } from '../../../src-main/api/channels';
 import { tempDir } from '../../helpers/library';
 import { cat, latin1, makePng, rawChunk, sampleRecord, withChunksAfterIhdr } from './helpers';
 

@@ -7,7 +7,7 @@
  */
 import { ApiError } from '../../../../src-main/api/errors';
 import type { Channel } from '../../../../src-main/api/channels';
-import type { Req, Res, SfumatoApi } from '../../../../src-main/api/contract';
+import type { Req, Res, SfumatoApi } from '../../../../src-main/api/channels';
 import type { JobProgress } from '../../../../src-main/api/types';
 
 type Handler<K extends Channel> = (req: Req<K>) => Res<K> | Promise<Res<K>>;

@@ -8,7 +8,8 @@ import { createPinia, setActivePinia } from 'pinia';
 import { fake } from '../helpers/fake-api';
 import { sampleRecord } from '../helpers/fixtures';
 import { PAGE_SIZE, useGalleryStore } from '../../../../src-renderer/src/stores/gallery';
-import type { GalleryQuery, SampleRecord } from '../../../../src-main/api/types';
+import type { GalleryQuery } from '../../../../src-main/api/requests';
+import type { SampleRecord } from '../../../../src-main/api/types';
 
 vi.mock('../../../../src-renderer/src/api', () => import('../helpers/fake-api'));
 

@@ -8,7 +8,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { fake } from '../helpers/fake-api';
 import { checkpoint, run, sampleRecord, trainConfig } from '../helpers/fixtures';
 import { useSampleStore } from '../../../../src-renderer/src/stores/sample';
-import type { GenerateRequest } from '../../../../src-main/api/types';
+import type { GenerateRequest } from '../../../../src-main/api/requests';
 
 vi.mock('../../../../src-renderer/src/api', () => import('../helpers/fake-api'));
 
@@ -83,7 +83,7 @@ describe('sample store: generate', () => {
     s.form.steps = 20;
     s.form.count = 65;
     await s.generate();
-    expect(s.error).toBe('count: give a whole number from 1 to 64.');
+    expect(s.error).toBe('Batch size: give a whole number from 1 to 64.');
     s.form.count = 1;
     s.form.seedMode = 'fixed';
     s.form.seed = 2 ** 32;
