@@ -19,7 +19,15 @@ export interface ServiceContext {
   /** 'jobs:progress' events for the app window, the web socket and the CLI */
   readonly events: EventEmitter;
   readonly mode: SystemInfo['mode'];
+  /** stops long work of this process that is not a job (a dataset import): the CLI's Ctrl-C */
+  readonly signal?: AbortSignal;
 }
+
+/**
+ * Progress of jobs that record nothing (reproduce, animations): not for the app's job list, but a
+ * caller that started one (the CLI) can show it.
+ */
+export const SCRATCH_PROGRESS = 'jobs:scratch-progress';
 
 export function emitProgress(ctx: ServiceContext, p: JobProgress): void {
   ctx.events.emit('jobs:progress', p);

@@ -40,7 +40,7 @@ export class DatasetService {
         thumbDir: this.ctx.library.abs(this.ctx.library.rel('datasets', id, 'thumbs')),
         cachePath: this.ctx.library.abs(cacheRel),
         onProgress: (done, total, file) => progress(done, total, file),
-        signal,
+        signal: signal ?? this.ctx.signal,
       });
     } catch (e) {
       await fs.rm(this.ctx.library.abs(relDir), { recursive: true, force: true });

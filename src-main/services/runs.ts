@@ -36,6 +36,11 @@ export class RunService {
 
   constructor(private readonly ctx: ServiceContext) {}
 
+  /** Resolves with the run's final record when its job ends; undefined when no job of this process runs it. */
+  finished(runId: string): Promise<Run> | undefined {
+    return this.runFinished.get(runId);
+  }
+
   /** Training runs (bundled and imported models are not runs: see ModelService). */
   async list(datasetId?: string): Promise<Run[]> {
     return this.ctx.store.runs.list(datasetId);

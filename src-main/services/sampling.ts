@@ -13,7 +13,7 @@ import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../d
 import type { SampleJobSpec } from '../jobs/protocol';
 import { newId } from '../store/ids';
 import type { StoredCheckpoint } from '../store/repositories';
-import { emitProgress, type ServiceContext } from './context';
+import { emitProgress, SCRATCH_PROGRESS, type ServiceContext } from './context';
 import { checkpointSource, type CheckpointSource, type ModelService } from './models';
 import { APP_VERSION } from './system';
 
@@ -180,6 +180,7 @@ export class SamplingService {
       const full: JobProgress = { jobId, kind: 'sample', ...(source.runId ? { runId: source.runId } : {}), ...e };
       onProgress?.(full);
       if (!p.scratchDir) emitProgress(this.ctx, full);
+      else this.ctx.events.emit(SCRATCH_PROGRESS, full);
     };
     const job = this.ctx.jobs.start(
       jobId,

@@ -38,6 +38,8 @@ export interface OpenOptions {
   dbRetryMs?: number;
   /** job processes run at once per kind (default: one training, two sampling jobs) */
   jobLimits?: JobLimits;
+  /** stops long work of this process that is not a job (a dataset import): the CLI's Ctrl-C */
+  signal?: AbortSignal;
 }
 
 export class Sfumato implements ServiceContext {
@@ -60,6 +62,7 @@ export class Sfumato implements ServiceContext {
     readonly mode: SystemInfo['mode'],
     launcher: JobLauncher,
     jobLimits?: JobLimits,
+    readonly signal?: AbortSignal,
   ) {
     this.jobs = new JobManager(launcher, jobLimits);
     this.downloads = new ExportDownloads(library);
@@ -76,7 +79,7 @@ export class Sfumato implements ServiceContext {
   static async open(opts: OpenOptions): Promise<Sfumato> {
     const library = new Library(resolveLibraryPath(opts.libraryPath));
     const db = await Db.open(library.dbFile, { retryMs: opts.dbRetryMs });
-    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher, opts.jobLimits);
+    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher, opts.jobLimits, opts.signal);
     await s.runs.recover();
     return s;
   }
