@@ -52,7 +52,7 @@ describe('sfumato CLI validation', () => {
     expect(r.err).toContain(expected);
   });
 
-  it('sample --steps 100000 and variations-style limits: the app\'s steps bound applies', async () => {
+  it('sample --steps 100000000 fails with the app\'s steps bound, exit 2', async () => {
     const expected = await appMessage({ runId: 'run_nothere', count: 1, sampler: 'ddim', steps: 100_000_000, options: {}, engine: 'auto' });
     const r = await sfumato(['sample', '--run', 'run_nothere', '--count', '1', '--steps', '100000000']);
     expect(r.code).toBe(2);
