@@ -46,6 +46,11 @@ describe('a schema-4 library', () => {
     }
   });
 
+  it('reproduces the bundled model\'s PNG from its embedded recipe (which still names the old fake run)', async () => {
+    const smp = (await s.api['gallery:query']({})).samples.find((x) => x.checkpoint.id === 'ckpt_8dzaxs98h0')!;
+    expect(await s.reproduceFile(s.library.abs(smp.file))).toMatchObject({ identical: true });
+  });
+
   it('sampling a model again reuses its checkpoint, and the new sample names no run', async () => {
     const r = await s.api['sample:generate']({ modelId: 'model_snyat2kthb', count: 1, seed: 7, steps: 4 });
     expect(r.samples[0]).toMatchObject({ checkpoint: { id: 'ckpt_jnyyi8wzvk' }, runId: null });
