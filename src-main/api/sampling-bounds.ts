@@ -1,6 +1,6 @@
 /**
  * The one definition of what a sampling recipe may ask for: the request validation
- * (services/validate.ts), the PNG record reader (gallery/metadata.ts, so `reproduce` of a file
+ * (api/requests.ts), the PNG record reader (gallery/metadata.ts, so `reproduce` of a file
  * and drag-and-drop restore) and the renderer's Sample form all read these bounds.
  *
  * Why bounds at all: a recipe is a cost. `pc` runs steps x (1 + correctorSteps) network

@@ -152,7 +152,7 @@ export interface Run {
   backend: string | null;
   error: string | null;
   /** where the weights started: a checkpoint or bundled model (fine-tuning), or null (from scratch) */
-  initFrom: { checkpointId?: string; modelId?: string; sha256: string; name?: string; kind?: 'onnx' } | null;
+  initFrom: { checkpointId?: string; modelId?: string; sha256: string } | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -348,8 +348,7 @@ export interface ImportedModel {
   prediction: Objective;
   schedule: ScheduleJson;
   imageSize: number;
-  /** the library run/checkpoint that stands for it (sampling, gallery records) */
-  runId: string;
+  /** the library checkpoint holding its weights (sampling, gallery records) */
   checkpointId: string;
   /** what inspection found: inputs, timestep type, opset, metadata */
   signature: unknown;

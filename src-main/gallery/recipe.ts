@@ -10,7 +10,7 @@ import { MAX_RECIPE_PNG_BYTES } from '../api/recipe';
 import { PNG_SIGNATURE } from '../png/chunks';
 import { readSampleMetadata, restorableSettings } from './metadata';
 
-/** The largest seed a sampling request takes (services/validate.ts). */
+/** The largest seed a sampling request takes (api/requests.ts). */
 const MAX_SEED = 0xffffffff;
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 

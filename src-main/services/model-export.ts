@@ -20,6 +20,7 @@ import type { Store } from '../store/repositories';
 import { writeTemp } from '../store/files';
 import { APP_VERSION } from '../version';
 import type { ExportDownloads } from './downloads';
+import { checkpointSource } from './models';
 
 export interface ModelExportDeps {
   store: Store;
@@ -33,17 +34,17 @@ export async function exportCheckpointOnnx(d: ModelExportDeps, req: ExportModelR
   if (ck.file.endsWith('.onnx')) {
     throw new ApiError('bad_request', `${req.checkpointId} is already an ONNX model (${d.library.abs(ck.file)}); use that file as it is.`, { field: 'checkpointId' });
   }
-  const run = await d.store.runs.get(ck.runId);
-  if (!run) throw new ApiError('not_found', `The run ${ck.runId} of checkpoint ${ck.id} is gone.`, { field: 'checkpointId' });
+  const src = await checkpointSource(d.store, ck);
+  const name = src.runId ?? src.modelId ?? ck.id;
   // WeightsFormatError (a damaged checkpoint file) maps to bad_request through toApiError.
   const parsed = parseWeights(new Uint8Array(await fs.readFile(d.library.abs(ck.file))));
   const bytes = exportUNetToOnnx(
     { config: configOfWeights(parsed), tensors: parsed.tensors },
-    { prediction: run.config.objective, schedule: run.config.schedule, appVersion: APP_VERSION, name: run.id },
+    { prediction: src.config.objective, schedule: src.config.schedule, appVersion: APP_VERSION, name },
   );
 
   const dl = req.download ? await d.downloads.create() : undefined;
-  const target = dl ? join(dl.dir, `${run.id}-step${ck.step}.onnx`) : resolve(req.to!);
+  const target = dl ? join(dl.dir, `${name}-step${ck.step}.onnx`) : resolve(req.to!);
   const dir = dirname(target);
   let tmp: string | undefined;
   try {

@@ -123,4 +123,65 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX samples_parent ON samples(parent_id);
   CREATE INDEX collection_items_sample ON collection_items(sample_id);
   `,
+  // 5: models as models. Bundled and imported ONNX models were stored as fake training runs (no
+  // dataset, init_json naming the model, one checkpoint holding the model's own weights). They move
+  // to a models table; their checkpoint rows stay (same ids, files and sha256, so every gallery
+  // sample still names and reproduces from them) but belong to the model, not to a run.
+  // A real fine-tune of a bundled model whose dataset was removed also has no dataset: it is told
+  // apart by its losses and by checkpoints that differ from the model's weights.
+  // Rebuilding checkpoints (run_id becomes nullable) drops the table, which would null every
+  // samples.checkpoint_id (ON DELETE SET NULL): those are saved first and put back.
+  `
+  CREATE TABLE models (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('bundled','onnx')),
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    signature_json TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TEMP TABLE m5_fake_runs AS
+    SELECT r.id AS run_id, json_extract(r.init_json, '$.modelId') AS model_id FROM runs r
+    WHERE r.dataset_id IS NULL AND r.init_json IS NOT NULL AND json_extract(r.init_json, '$.modelId') IS NOT NULL
+      AND (json_extract(r.init_json, '$.kind') = 'onnx'
+           OR (NOT EXISTS (SELECT 1 FROM run_losses l WHERE l.run_id = r.id)
+               AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.run_id = r.id)
+               AND NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.run_id = r.id AND c.sha256 <> json_extract(r.init_json, '$.sha256'))));
+  INSERT OR IGNORE INTO models (id, kind, name, sha256, config_json, signature_json, created_at)
+    SELECT f.model_id,
+           CASE WHEN json_extract(r.init_json, '$.kind') = 'onnx' THEN 'onnx' ELSE 'bundled' END,
+           COALESCE(json_extract(r.init_json, '$.name'), f.model_id),
+           json_extract(r.init_json, '$.sha256'),
+           r.config_json,
+           json_extract(r.init_json, '$.signature'),
+           r.created_at
+    FROM m5_fake_runs f JOIN runs r ON r.id = f.run_id ORDER BY r.created_at;
+  CREATE TEMP TABLE m5_sample_checkpoints AS SELECT id, checkpoint_id FROM samples WHERE checkpoint_id IS NOT NULL;
+  CREATE TABLE checkpoints_v5 (
+    id TEXT PRIMARY KEY,
+    run_id TEXT REFERENCES runs(id) ON DELETE CASCADE,
+    model_id TEXT REFERENCES models(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    loss REAL,
+    created_at TEXT NOT NULL,
+    weights_digest TEXT,
+    CHECK ((run_id IS NULL) <> (model_id IS NULL))
+  );
+  INSERT INTO checkpoints_v5 (id, run_id, model_id, step, file, sha256, loss, created_at, weights_digest)
+    SELECT c.id, CASE WHEN f.run_id IS NULL THEN c.run_id END, f.model_id, c.step, c.file, c.sha256, c.loss, c.created_at, c.weights_digest
+    FROM checkpoints c LEFT JOIN m5_fake_runs f ON f.run_id = c.run_id;
+  DROP TABLE checkpoints;
+  ALTER TABLE checkpoints_v5 RENAME TO checkpoints;
+  CREATE INDEX checkpoints_run ON checkpoints(run_id, step);
+  CREATE INDEX checkpoints_model ON checkpoints(model_id);
+  CREATE INDEX checkpoints_sha ON checkpoints(sha256);
+  UPDATE samples SET checkpoint_id = (SELECT k.checkpoint_id FROM m5_sample_checkpoints k WHERE k.id = samples.id)
+    WHERE id IN (SELECT id FROM m5_sample_checkpoints);
+  DELETE FROM runs WHERE id IN (SELECT run_id FROM m5_fake_runs);
+  DROP TABLE m5_fake_runs;
+  DROP TABLE m5_sample_checkpoints;
+  `,
 ];

@@ -14,6 +14,10 @@ import type {
   TrainConfig,
 } from '../api/types';
 import type { Db, SqlValue } from './db';
+import { ModelRepo } from './models';
+import { toCheckpoint, toStoredCheckpoint, type CheckpointRow, type StoredCheckpoint } from './checkpoint-rows';
+
+export type { StoredCheckpoint } from './checkpoint-rows';
 
 const now = (): string => new Date().toISOString();
 
@@ -247,28 +251,6 @@ export class RunRepo {
 
 // ---------------------------------------------------------------- checkpoints
 
-interface CheckpointRow {
-  id: string;
-  run_id: string;
-  step: number;
-  file: string;
-  sha256: string;
-  loss: number | null;
-  weights_digest: string | null;
-  created_at: string;
-}
-
-const toCheckpoint = (r: CheckpointRow): Checkpoint => ({
-  id: r.id,
-  runId: r.run_id,
-  step: r.step,
-  file: r.file,
-  sha256: r.sha256,
-  loss: r.loss,
-  weightsDigest: r.weights_digest,
-  createdAt: r.created_at,
-});
-
 export class CheckpointRepo {
   constructor(private readonly db: Db) {}
 
@@ -277,28 +259,33 @@ export class CheckpointRepo {
       'INSERT INTO checkpoints (id, run_id, step, file, sha256, loss, weights_digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       [c.id, c.runId, c.step, c.file, c.sha256, c.loss, c.weightsDigest, now()],
     );
-    return (await this.get(c.id))!;
+    return (await this.latest(c.runId, c.id))!;
   }
 
-  async get(id: string): Promise<Checkpoint | undefined> {
+  /** Any checkpoint by id: a run's or a model's. */
+  async get(id: string): Promise<StoredCheckpoint | undefined> {
     const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?', [id]);
-    return r && toCheckpoint(r);
+    return r && toStoredCheckpoint(r);
   }
 
   async list(runId?: string): Promise<Checkpoint[]> {
     const rows = runId
       ? await this.db.all<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step', [runId])
-      : await this.db.all<CheckpointRow>('SELECT * FROM checkpoints ORDER BY created_at DESC');
+      : await this.db.all<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id IS NOT NULL ORDER BY created_at DESC');
     return rows.map(toCheckpoint);
   }
 
-  async bySha256(sha256: string): Promise<Checkpoint | undefined> {
+  /** Any checkpoint (a run's or a model's) with these weights. */
+  async bySha256(sha256: string): Promise<StoredCheckpoint | undefined> {
     const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE sha256 = ? LIMIT 1', [sha256]);
-    return r && toCheckpoint(r);
+    return r && toStoredCheckpoint(r);
   }
 
-  async latest(runId: string): Promise<Checkpoint | undefined> {
-    const r = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1', [runId]);
+  /** A run's newest checkpoint (or the one with id `id` of that run). */
+  async latest(runId: string, id?: string): Promise<Checkpoint | undefined> {
+    const r = id
+      ? await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? AND id = ?', [runId, id])
+      : await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1', [runId]);
     return r && toCheckpoint(r);
   }
 
@@ -603,6 +590,7 @@ export interface Store {
   runs: RunRepo;
   checkpoints: CheckpointRepo;
   samples: SampleRepo;
+  models: ModelRepo;
 }
 
 export function repositories(db: Db): Store {
@@ -612,5 +600,6 @@ export function repositories(db: Db): Store {
     runs: new RunRepo(db),
     checkpoints: new CheckpointRepo(db),
     samples: new SampleRepo(db),
+    models: new ModelRepo(db),
   };
 }

@@ -148,8 +148,8 @@ describe('reproduce and models import with hostile input', () => {
   beforeAll(async () => {
     s = await Sfumato.open({ libraryPath: join(tmp.dir, 'lib-repro'), mode: 'cli' });
     // the bundled model as a checkpoint of this library: a record can point at it
-    const ck = await s.bundledModelCheckpoint('emoji-32');
-    const run = (await s.store.runs.get(ck.runId))!;
+    const ck = await s.models.bundledCheckpoint('emoji-32');
+    const run = (await s.store.models.get(ck.modelId!))!;
     record = {
       id: 'smp_hostile0001',
       file: 'samples/x/smp_hostile0001.png',
@@ -163,7 +163,7 @@ describe('reproduce and models import with hostile input', () => {
       origin: { kind: 'seed' },
       parentId: null,
       checkpoint: { id: ck.id, sha256: ck.sha256 },
-      runId: run.id,
+      runId: null,
       width: 32,
       height: 32,
       backend: 'onnxruntime-cpu',

@@ -219,7 +219,7 @@ describe('other writes under a lock past the retry budget leave no file without 
     const onnx = join(lib.dir, 'tmp', 'model.onnx');
     await fs.writeFile(onnx, exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: 'eps', schedule: { kind: 'discrete', beta: 'linear', trainSteps: 1000 }, appVersion: 'test' }));
     const lock = await holdWriteLock(s.library.dbFile);
-    const err = await short.importOnnxModel({ file: onnx, prediction: 'eps', schedule: 'linear' }).catch((e: unknown) => e);
+    const err = await short.models.importOnnx({ file: onnx, prediction: 'eps', schedule: 'linear' }).catch((e: unknown) => e);
     await lock.release();
     await fs.rm(onnx);
     expect((err as ApiError).code).toBe('unavailable');

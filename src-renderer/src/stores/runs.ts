@@ -188,9 +188,7 @@ export const useRunsStore = defineStore('runs', () => {
     for (const p of livePreviews.get(id) ?? []) if (!byStep.has(p.step)) byStep.set(p.step, p);
     return [...byStep.values()].sort((a, b) => a.step - b.step);
   });
-  /** Runs a person trained (bundled models appear as dataset-less completed runs; leave them out). */
-  const trainedRuns = computed(() => runs.value.filter((r) => r.datasetId !== null || r.initFrom?.modelId === undefined));
-  const resumable = computed(() => trainedRuns.value.filter((r) => r.status === 'paused' || r.status === 'interrupted'));
+  const resumable = computed(() => runs.value.filter((r) => r.status === 'paused' || r.status === 'interrupted'));
 
   function isActive(run: Run): boolean {
     return ACTIVE.includes(run.status);
@@ -415,7 +413,6 @@ export const useRunsStore = defineStore('runs', () => {
 
   return {
     runs,
-    trainedRuns,
     resumable,
     listError,
     form,

@@ -8,7 +8,7 @@ import { OPTION_DEFAULTS, SAMPLER_INFO } from '../lib/samplers';
 import { applyRecipe as applyToForm, recordRecipe, type Applied } from '../lib/recipe';
 import type { RecipeSettings } from '../../../src-main/api/recipe';
 import type { GenerateRequest } from '../../../src-main/api/requests';
-import type { BundledModel, Checkpoint, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
+import type { BundledModel, Checkpoint, ImportedModel, Run, SampleRecord, SamplerName, SamplerOptions } from '../../../src-main/api/types';
 
 export type SeedMode = 'fixed' | 'random' | 'increment';
 
@@ -30,6 +30,7 @@ export const useSampleStore = defineStore('sample', () => {
   const runs = ref<Run[]>([]);
   const checkpoints = ref<Checkpoint[]>([]);
   const models = ref<BundledModel[]>([]);
+  const imported = ref<ImportedModel[]>([]);
   const loadError = ref<string | null>(null);
   const form = reactive<SampleForm>({ source: '', sampler: 'dpmpp-2m', steps: 20, seed: randomSeed(), seedMode: 'increment', count: 4, batches: 1, options: { ...OPTION_DEFAULTS } });
   const generating = ref(false);
@@ -73,13 +74,14 @@ export const useSampleStore = defineStore('sample', () => {
     () => void refresh(),
   );
 
-  /** Runs that can be sampled: trained runs with at least one checkpoint (bundled models are listed apart). */
+  /** Runs that can be sampled: training runs with at least one checkpoint (models are listed apart). */
   const sampleableRuns = computed(() => {
     const withCkpt = new Set(checkpoints.value.map((c) => c.runId));
-    return runs.value.filter((r) => withCkpt.has(r.id) && !(r.datasetId === null && r.initFrom?.modelId));
+    return runs.value.filter((r) => withCkpt.has(r.id));
   });
   const sources = computed(() => [
     ...models.value.map((m) => ({ id: `model:${m.id}`, group: 'Bundled models', label: `${m.name} · ${m.trainConfig.imageSize} px` })),
+    ...imported.value.map((m) => ({ id: `model:${m.id}`, group: 'Imported models', label: `${m.name} · ${m.imageSize} px · ONNX` })),
     ...sampleableRuns.value.map((r) => ({ id: `run:${r.id}`, group: 'Your runs (latest checkpoint)', label: `${r.id} · step ${r.step} · ${r.status}` })),
     ...checkpoints.value
       .filter((c) => sampleableRuns.value.some((r) => r.id === c.runId))
@@ -93,6 +95,7 @@ export const useSampleStore = defineStore('sample', () => {
       runs.value = r.runs;
       checkpoints.value = c.checkpoints;
       models.value = m.models;
+      imported.value = m.imported;
       loadError.value = null;
       if (!sources.value.some((s) => s.id === form.source)) form.source = sources.value.find((s) => s.id.startsWith('run:'))?.id ?? sources.value[0]?.id ?? '';
     } catch (e) {

@@ -208,17 +208,12 @@ describe('runs store: list and actions', () => {
     expect(s.listError).toBeNull();
   });
 
-  it('resumable and trained runs; bundled models are not runs a person trained', async () => {
+  it('resumable runs: only those with a checkpoint to continue from', async () => {
     fake.on('runs:list', () => ({
-      runs: [
-        run('paused', { status: 'paused', step: 10 }),
-        run('fresh-fail', { status: 'failed', step: 0 }),
-        run('bundled', { datasetId: null as unknown as string, initFrom: { modelId: 'emoji', sha256: 'x' } }),
-      ],
+      runs: [run('paused', { status: 'paused', step: 10 }), run('fresh-fail', { status: 'failed', step: 0 })],
     }));
     const s = useRunsStore();
     await s.refresh();
-    expect(s.trainedRuns.map((r) => r.id)).toEqual(['paused', 'fresh-fail']);
     expect(s.resumable.map((r) => r.id)).toEqual(['paused']);
     expect(s.canResume(s.runs[0])).toBe(true);
     expect(s.canResume(s.runs[1])).toBe(false); // nothing to resume from

@@ -18,10 +18,10 @@ beforeEach(() => {
   fake.reset();
   setActivePinia(createPinia());
   fake.on('runs:list', () => ({
-    runs: [run('run_a', { step: 300 }), run('run_empty'), run('bundled', { datasetId: null as unknown as string, initFrom: { modelId: 'emoji', sha256: 'x' } })],
+    runs: [run('run_a', { step: 300 }), run('run_empty')],
   }));
   fake.on('checkpoints:list', () => ({
-    checkpoints: [checkpoint('c1', 'run_a', 100, '2026-03-01T10:00:00Z'), checkpoint('c2', 'run_a', 300, '2026-03-02T10:00:00Z'), checkpoint('cb', 'bundled', 1)],
+    checkpoints: [checkpoint('c1', 'run_a', 100, '2026-03-01T10:00:00Z'), checkpoint('c2', 'run_a', 300, '2026-03-02T10:00:00Z')],
   }));
   fake.on('models:list', () => ({ models: [{ id: 'emoji', name: 'Emoji', sha256: 'x', trainConfig: trainConfig({ imageSize: 32 }) }], imported: [] }));
   fake.on('sample:generate', (req) => ({ samples: Array.from({ length: req.count ?? 1 }, (_, i) => sampleRecord(`new${i}`)), cancelled: false }) as never);

@@ -1,0 +1,55 @@
+/** `sfumato datasets …`: import and inspect image folders. */
+import type { Command } from 'commander';
+import { call, type CliContext } from '../context';
+import { parseIntStrict } from '../parse';
+
+export function register(program: Command, ctx: CliContext): void {
+  const datasets = program.command('datasets').description('import and inspect image folders');
+  datasets
+    .command('import <dir>')
+    .description('import a folder of images (recursive; bad files are listed, the rest imports)')
+    .option('--name <name>', 'dataset name (default: the folder name)')
+    .option('--image-size <px>', 'training resolution of the prepared cache', parseIntStrict('image-size'), 32)
+    .option('--background <#rrggbb>', 'colour that replaces transparency', '#ffffff')
+    .action((dir: string, o: { name?: string; imageSize: number; background: string }) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:import', { dir, name: o.name, imageSize: o.imageSize, background: o.background });
+        out.result(r, () =>
+          [
+            `dataset ${r.dataset.id} "${r.dataset.name}": imported ${r.imported} image(s) at ${r.dataset.imageSize} px`,
+            ...(r.errors.length ? [`${r.errors.length} file(s) not imported:`, ...r.errors.map((e) => `  ${e.file}: ${e.code}: ${e.message}`)] : []),
+          ].join('\n'),
+        );
+      }),
+    );
+  datasets
+    .command('list')
+    .description('list datasets')
+    .action(() =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:list', {});
+        out.result(r, () => (r.datasets.length ? r.datasets.map((d) => `${d.id}  ${d.name}  ${d.itemCount} images  ${d.imageSize}px  ${d.errorCount} problem(s)`).join('\n') : 'no datasets yet: sfumato datasets import <dir>'));
+      }),
+    );
+  datasets
+    .command('show <id>')
+    .description('a dataset with its items and problems')
+    .action((id: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:get', { id });
+        const d = r.dataset;
+        out.result(r, () =>
+          [`${d.id}  ${d.name}  ${d.itemCount} images  ${d.imageSize}px  from ${d.sourceDir}`, ...d.items.map((i) => `  ${i.file}  ${i.format} ${i.width}x${i.height}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
+        );
+      }),
+    );
+  datasets
+    .command('remove <id>')
+    .description('remove a dataset and its prepared cache (the source folder is not touched)')
+    .action((id: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:remove', { id });
+        out.result(r, () => (r.removed ? `removed ${id}` : `no dataset ${id}`));
+      }),
+    );
+}

@@ -1,0 +1,163 @@
+/**
+ * Generating images: `sfumato sample` (from a run, checkpoint or model), `img2img`, `variations`
+ * and `interpolate`. Every one goes through the `sample:generate` channel, so its limits (count,
+ * steps, seed, sampler settings) are the app's.
+ */
+import { Option, type Command } from 'commander';
+import type { SamplerName, SamplerOptions } from '../../api/types';
+import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
+import type { Sfumato } from '../../services/sfumato';
+import { call, printSamples, type CliContext } from '../context';
+import { parseIntStrict, parseNum, UsageError } from '../parse';
+
+// ---------------------------------------------------------------- the sampler flags, in one place
+
+const SAMPLER_OPTION_KEYS = ['eta', 'sigmas', 'rho', 'churn', 'snr', 'spacing', 'rtol', 'atol'] as const;
+
+/** --sampler, --steps and every sampler setting. */
+function addSamplerFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
+    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20)
+    .option('--eta <x>', 'DDIM / ancestral eta', parseNum('eta'))
+    .addOption(new Option('--sigmas <kind>', 'sigma sequence (k-diffusion samplers)').choices(['karras', 'exponential', 'uniform-in-t']))
+    .option('--rho <x>', 'Karras rho', parseNum('rho'))
+    .option('--churn <x>', 'Heun churn', parseNum('churn'))
+    .option('--snr <x>', 'PC corrector signal-to-noise ratio', parseNum('snr'))
+    .addOption(new Option('--spacing <kind>', 'timestep spacing (ddim, ddpm)').choices(['leading', 'linspace', 'trailing']))
+    .option('--rtol <x>', 'pf-ode relative tolerance', parseNum('rtol'))
+    .option('--atol <x>', 'pf-ode absolute tolerance', parseNum('atol'));
+}
+
+/** The sampler, its steps and settings from the flags of addSamplerFlags. */
+function samplerFromFlags(o: Record<string, unknown>): { sampler: SamplerName; steps: number; options: SamplerOptions } {
+  const options: SamplerOptions = {};
+  for (const k of SAMPLER_OPTION_KEYS) if (o[k] !== undefined) (options as Record<string, unknown>)[k] = o[k];
+  return { sampler: o.sampler as SamplerName, steps: o.steps as number, options };
+}
+
+// ---------------------------------------------------------------- commands
+
+const fromSample = async (s: Sfumato, id: string) => (await s.api['gallery:get']({ id })).sample;
+
+export function register(program: Command, ctx: CliContext): void {
+  addSamplerFlags(
+    program
+      .command('sample')
+      .description('generate images from a run (its latest checkpoint) or a checkpoint')
+      .option('--run <id>', 'run id (its latest checkpoint, EMA weights)')
+      .option('--checkpoint <id>', 'checkpoint id')
+      .option('--model <id>', 'a bundled base model or an imported ONNX model (model_…)')
+      .addOption(new Option('--engine <name>', 'network engine').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+      .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
+      .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed')),
+  ).action((o: Record<string, unknown>) =>
+    ctx.withService(async (s, out) => {
+      if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
+      const r = await call(s, out, 'sample:generate', {
+        runId: o.run as string | undefined,
+        checkpointId: o.checkpoint as string | undefined,
+        modelId: o.model as string | undefined,
+        engine: o.engine as 'auto' | 'onnx' | 'tfjs',
+        count: o.count as number,
+        seed: o.seed as number | undefined,
+        ...samplerFromFlags(o),
+      });
+      return printSamples(out, r);
+    }),
+  );
+
+  program
+    .command('img2img')
+    .description('image-to-image (SDEdit): re-noise a gallery sample or dataset image part-way and denoise it')
+    .option('--from-sample <id>', 'a gallery sample')
+    .option('--from-item <id>', 'a dataset item')
+    .option('--run <id>', 'model: a run (its latest checkpoint); default: the source sample\'s checkpoint')
+    .option('--checkpoint <id>', 'model: a checkpoint')
+    .option('--strength <x>', 'share of the schedule to re-noise (0..1]', parseNum('strength'), 0.5)
+    .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
+    .option('--seed <n>', 'seed of the first image', parseIntStrict('seed'))
+    .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
+    .option('--steps <n>', 'steps of the full schedule (strength x steps are run)', parseIntStrict('steps'), 20)
+    .action((o: { fromSample?: string; fromItem?: string; run?: string; checkpoint?: string; strength: number; count: number; seed?: number; sampler: SamplerName; steps: number }) =>
+      ctx.withService(async (s, out) => {
+        if (!o.fromSample === !o.fromItem) throw new UsageError('give exactly one source: --from-sample <id> or --from-item <id>');
+        let checkpointId = o.checkpoint;
+        if (!checkpointId && !o.run) {
+          if (!o.fromSample) throw new UsageError('say which model to use: --run <id> or --checkpoint <id>');
+          checkpointId = (await fromSample(s, o.fromSample)).checkpoint.id;
+        }
+        const r = await call(s, out, 'sample:generate', {
+          runId: o.run,
+          checkpointId,
+          count: o.count,
+          seed: o.seed,
+          sampler: o.sampler,
+          steps: o.steps,
+          origin: { kind: 'img2img', strength: o.strength, sourceSampleId: o.fromSample, sourceDatasetItemId: o.fromItem },
+        });
+        return printSamples(out, r);
+      }),
+    );
+
+  program
+    .command('variations <sample>')
+    .description('variations of a gallery sample: its seed blended toward nearby subseeds (A1111 variation seeds)')
+    .option('--count <n>', 'how many', parseIntStrict('count'), 4)
+    .option('--strength <x>', 'how far from the original (0..1)', parseNum('strength'), 0.25)
+    .option('--subseed <n>', 'first subseed (default: the sample seed + 1)', parseIntStrict('subseed'))
+    .action((id: string, o: { count: number; strength: number; subseed?: number }) =>
+      ctx.withService(async (s, out) => {
+        const p = await fromSample(s, id);
+        const r = await call(s, out, 'sample:generate', {
+          checkpointId: p.checkpoint.id,
+          count: o.count,
+          seed: p.seed,
+          sampler: p.sampler,
+          steps: p.steps,
+          options: p.samplerOptions,
+          origin: { kind: 'variation', subseed: o.subseed ?? p.seed + 1, strength: o.strength },
+          parentId: p.id,
+        });
+        return printSamples(out, r);
+      }),
+    );
+
+  program
+    .command('interpolate <sampleA> <sampleB>')
+    .description('walk between two gallery samples\' starting noise (spherical interpolation), N frames')
+    .option('--frames <n>', 'frames including both ends', parseIntStrict('frames'), 8)
+    .option('--strip <file.png>', 'also write the frames as one horizontal strip')
+    .action((a: string, b: string, o: { frames: number; strip?: string }) =>
+      ctx.withService(async (s, out) => {
+        const pa = await fromSample(s, a);
+        const pb = await fromSample(s, b);
+        if (pa.checkpoint.sha256 !== pb.checkpoint.sha256) throw new UsageError('both samples must come from the same checkpoint');
+        const r = await call(s, out, 'sample:generate', {
+          checkpointId: pa.checkpoint.id,
+          count: o.frames,
+          seed: pa.seed,
+          sampler: pa.sampler,
+          steps: pa.steps,
+          options: pa.samplerOptions,
+          origin: { kind: 'interpolation', seedB: pb.seed, frames: o.frames },
+          parentId: pa.id,
+        });
+        if (o.strip && r.samples.length) {
+          const { interpolationStrip } = await import('../../gallery/export');
+          const { default: sharp } = await import('sharp');
+          const frames = await Promise.all(
+            r.samples.map(async (x) => {
+              const buf = await sharp(s.library.abs(x.file)).removeAlpha().raw().toBuffer();
+              return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+            }),
+          );
+          const png = await interpolationStrip(frames, pa.width, pa.height, { scale: 4 });
+          const { writeFileAtomic } = await import('../../store/files');
+          await writeFileAtomic(o.strip, png);
+          out.info(`strip written to ${o.strip}`);
+        }
+        return printSamples(out, r);
+      }),
+    );
+}

@@ -1,0 +1,134 @@
+/** `sfumato train`: train (or fine-tune, or resume) a model on a dataset, blocking with progress. */
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import type { JobProgress, Run, TrainConfig } from '../../api/types';
+import type { Sfumato } from '../../services/sfumato';
+import { keptLine, runLine, type CliContext } from '../context';
+import { parseIntStrict, parseList, parseNum, parseScheduleArg, UsageError } from '../parse';
+
+/** The run's final record: from its job in this process, else (already ended) from the store. */
+export async function runEnd(s: Sfumato, run: Run): Promise<Run> {
+  return (await (s.runs.finished(run.id) ?? s.store.runs.get(run.id))) ?? run;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('train')
+    .description('train a diffusion model on a dataset (blocks and shows progress; Ctrl-C cancels)')
+    .option('--dataset <id>', 'dataset id (ds_…)')
+    .option('--resume <run>', 'continue an interrupted run from its last checkpoint')
+    .option('--init-checkpoint <id>', 'fine-tune: start from this checkpoint (architecture and schedule come from it)')
+    .option('--init-model <id>', 'fine-tune: start from a bundled base model')
+    .option('--reset-optimizer', 'fine-tune: start the optimiser afresh')
+    .option('--config <file.json>', 'run configuration JSON; flags override it')
+    .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
+    .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
+    .option('--base-channels <n>', 'UNet base width', parseIntStrict('base-channels'))
+    .option('--channel-mults <list>', 'channel multipliers per level, e.g. 1,2,2', parseList('channel-mults'))
+    .option('--res-blocks <n>', 'residual blocks per level', parseIntStrict('res-blocks'))
+    .option('--attention <list>', 'attention resolutions, e.g. 8 (empty for none)', parseList('attention'))
+    .option('--groups <n>', 'GroupNorm groups', parseIntStrict('groups'))
+    .option('--dropout <p>', 'dropout rate', parseNum('dropout'))
+    .option('--batch <n>', 'batch size', parseIntStrict('batch'))
+    .option('--grad-accum <n>', 'micro-batches per optimiser step', parseIntStrict('grad-accum'))
+    .addOption(new Option('--optimizer <name>', 'optimiser').choices(['adam', 'adamw']))
+    .option('--lr <x>', 'learning rate (default 2e-4; 5e-5 when fine-tuning)', parseNum('lr'))
+    .option('--weight-decay <x>', 'decoupled weight decay (adamw)', parseNum('weight-decay'))
+    .option('--warmup <n>', 'learning-rate warm-up steps', parseIntStrict('warmup'))
+    .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule after warm-up').choices(['constant', 'cosine']))
+    .option('--min-lr <x>', 'final learning rate of the cosine decay', parseNum('min-lr'))
+    .option('--grad-clip <x>', 'clip the global gradient norm (0 = off)', parseNum('grad-clip'))
+    .option('--ema <x>', 'EMA decay', parseNum('ema'))
+    .option('--schedule <name|json>', 'noise schedule: linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, or a JSON object')
+    .addOption(new Option('--objective <name>', 'what the network predicts').choices(['eps', 'x0', 'v', 'score', 'edm']))
+    .addOption(new Option('--weighting <name>', 'loss weighting over noise levels').choices(['uniform', 'min-snr', 'p2']))
+    .option('--min-snr-gamma <x>', 'gamma of min-SNR weighting', parseNum('min-snr-gamma'))
+    .option('--no-hflip', 'no random horizontal flips')
+    .option('--steps <n>', 'training steps', parseIntStrict('steps'))
+    .option('--checkpoint-every <n>', 'write a checkpoint every N steps (and at the end)', parseIntStrict('checkpoint-every'))
+    .option('--keep <n>', 'keep the newest N checkpoints (0 = all)', parseIntStrict('keep'))
+    .option('--preview-every <n>', 'preview grid from the EMA weights every N steps (0 = off)', parseIntStrict('preview-every'))
+    .addOption(new Option('--backend <name>', 'training backend (auto: the best that starts)').choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
+    .option('--workers <n>', 'data-parallel gradient workers (0 = one per core on wasm)', parseIntStrict('workers'))
+    .action((o: Record<string, unknown>) =>
+      ctx.withService(async (s, out) => {
+        const onProgress = (p: JobProgress) => out.progress(p);
+        s.events.on('jobs:progress', onProgress);
+        let run: Run;
+        if (o.resume) {
+          run = (await s.api['runs:resume']({ id: String(o.resume) })).run;
+          out.info(`run ${run.id} resumed at step ${run.step}`);
+        } else {
+          if (!o.dataset) throw new UsageError('say which dataset to train on: --dataset <id> (or --resume <run>)');
+          const config = { ...readConfigFile(o.config as string | undefined), ...flagConfig(o) };
+          run = (
+            await s.api['runs:start']({
+              datasetId: String(o.dataset),
+              seed: o.seed as number | undefined,
+              config: config as Partial<TrainConfig>,
+              initCheckpointId: o.initCheckpoint as string | undefined,
+              initModelId: o.initModel as string | undefined,
+              resetOptimizer: o.resetOptimizer === true ? true : undefined,
+            })
+          ).run;
+          out.info(`run ${run.id} started (seed ${run.seed})`);
+        }
+        const final = await runEnd(s, run);
+        s.events.off('jobs:progress', onProgress);
+        out.result({ run: final }, () => runLine(final));
+        if (final.status === 'cancelled') {
+          out.info(`sfumato: cancelled: run ${final.id} stopped at step ${final.step} of ${final.config.steps}; ${await keptLine(s, final.id)}`);
+          return 1;
+        }
+        if (final.status === 'failed' || final.status === 'interrupted') return 1;
+        return 0;
+      }),
+    );
+}
+
+function readConfigFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(String(file), 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config ${String(file)}: cannot read it as JSON (${(e as Error).message}).`);
+  }
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new UsageError(`--config ${String(file)} must hold a JSON object.`);
+  return config as Record<string, unknown>;
+}
+
+/** The training flags given, as TrainConfig fields (flags override the --config file). */
+function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
+  const flags: Record<string, unknown> = {
+    imageSize: o.imageSize,
+    baseChannels: o.baseChannels,
+    channelMults: o.channelMults,
+    resBlocks: o.resBlocks,
+    attentionResolutions: o.attention,
+    groups: o.groups,
+    dropout: o.dropout,
+    batchSize: o.batch,
+    gradAccum: o.gradAccum,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    warmupSteps: o.warmup,
+    lrSchedule: o.lrSchedule,
+    minLr: o.minLr,
+    gradClip: o.gradClip,
+    ema: o.ema,
+    schedule: parseScheduleArg(o.schedule),
+    objective: o.objective,
+    weighting: o.weighting,
+    minSnrGamma: o.minSnrGamma,
+    hflip: o.hflip === false ? false : undefined,
+    steps: o.steps,
+    checkpointEvery: o.checkpointEvery,
+    keepCheckpoints: o.keep,
+    previewEvery: o.previewEvery,
+    backend: o.backend,
+    workers: o.workers,
+  };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,141 @@
+/**
+ * Datasets: import a folder of images (prepared pixels, thumbnails), preview the preprocessing,
+ * read and remove.
+ */
+import { promises as fs } from 'node:fs';
+import { basename, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { ApiError } from '../api/errors';
+import type { ImportDatasetRequest } from '../api/requests';
+import type { DatasetDetail, DatasetPreviewResult, ImportDatasetResult, JobProgress } from '../api/types';
+import { importFolder } from '../datasets/import';
+import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
+import { readFileChecked, walkFolder } from '../datasets/scan';
+import { sniff } from '../datasets/sniff';
+import { newId } from '../store/ids';
+import { emitProgress, type ServiceContext } from './context';
+import { toApiError } from '../api/errors';
+
+export class DatasetService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async import(req: ImportDatasetRequest, onProgress?: (p: JobProgress) => void, signal?: AbortSignal): Promise<ImportDatasetResult> {
+    const dir = resolve(req.dir);
+    const id = newId('ds');
+    const jobId = newId('job');
+    const imageSize = req.imageSize ?? 32;
+    const background = req.background ?? '#ffffff';
+    const relDir = this.ctx.library.rel('datasets', id);
+    const cacheRel = this.ctx.library.rel('datasets', id, `cache-${imageSize}.bin`);
+    const progress = (done: number, total: number, message?: string, state: JobProgress['state'] = 'running') => {
+      const p: JobProgress = { jobId, kind: 'import', state, done, total, message, datasetId: id };
+      onProgress?.(p);
+      emitProgress(this.ctx, p);
+    };
+    let result;
+    try {
+      result = await importFolder(dir, {
+        size: imageSize,
+        background,
+        crop: req.crop ?? 'center',
+        thumbDir: this.ctx.library.abs(this.ctx.library.rel('datasets', id, 'thumbs')),
+        cachePath: this.ctx.library.abs(cacheRel),
+        onProgress: (done, total, file) => progress(done, total, file),
+        signal: signal ?? this.ctx.signal,
+      });
+    } catch (e) {
+      await fs.rm(this.ctx.library.abs(relDir), { recursive: true, force: true });
+      progress(0, 0, (e as Error).message, 'failed');
+      throw toApiError(e);
+    }
+    const items = [...result.items].sort((a, b) => a.index - b.index).map((it) => ({
+      id: newId('item'),
+      file: it.file,
+      format: it.format,
+      width: it.width,
+      height: it.height,
+      sha256: it.sha256,
+      thumb: relative(this.ctx.library.root, it.thumbFile).split('\\').join('/'),
+    }));
+    let dataset;
+    try {
+      dataset = await this.ctx.store.datasets.insert({
+        id,
+        name: req.name ?? basename(dir),
+        sourceDir: dir,
+        imageSize,
+        background,
+        cacheFile: cacheRel,
+        items,
+        errors: result.errors,
+      });
+    } catch (e) {
+      // No row, no files: the prepared cache and thumbnails go too.
+      await fs.rm(this.ctx.library.abs(relDir), { recursive: true, force: true });
+      progress(0, 0, (e as Error).message, 'failed');
+      throw toApiError(e);
+    }
+    progress(items.length, items.length, `imported ${items.length}, ${result.errors.length} problem(s)`, 'completed');
+    return {
+      dataset,
+      imported: items.length,
+      errors: result.errors,
+      duplicates: result.duplicates.map((d) => ({ file: d.file, duplicateOf: d.duplicateOf })),
+    };
+  }
+
+  /**
+   * Before/after of the preprocessing (resize + crop or fit + background) on the first images of a
+   * folder, so the artist can choose the settings before importing. Reads at most `count` images.
+   */
+  async preview(req: ImportDatasetRequest & { count?: number }): Promise<DatasetPreviewResult> {
+    const dir = resolve(req.dir);
+    const size = req.imageSize ?? 32;
+    const want = req.count ?? 4;
+    const st = await fs.stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) throw new ApiError('bad_request', `${dir} is not a folder; give the path of a folder of images.`, { field: 'dir' });
+    // The same walk and checks as the import: no FIFOs or devices opened, links only inside the
+    // folder, sizes, PNG chunk caps and pixel limits checked before any decoder sees a file.
+    const walk = await walkFolder(dir).catch((e: unknown) => {
+      throw toApiError(e);
+    });
+    const o = resolvePrepareOptions({ size, background: req.background ?? '#ffffff', crop: req.crop ?? 'center' });
+    const items: DatasetPreviewResult['items'] = [];
+    for (const c of walk.candidates) {
+      if (items.length >= want) break;
+      try {
+        const bytes = await readFileChecked(c.absPath, o.limits);
+        if (sniff(bytes, c.file).kind !== 'image') continue;
+        const prepared = await prepareBytes(bytes, o, c.file);
+        // checked above (chunks, header, pixel count): decoding it again for the "before" is bounded
+        const before = await sharp(bytes, { limitInputPixels: o.limits.maxPixels }).rotate().resize(96, 96, { fit: 'inside' }).png().toBuffer();
+        // The training pixels, enlarged without smoothing so each pixel shows.
+        const after = await sharp(Buffer.from(prepared.rgb), { raw: { width: size, height: size, channels: 3 } }).resize(96, 96, { kernel: 'nearest' }).png().toBuffer();
+        items.push({ file: c.file, width: prepared.width, height: prepared.height, before: dataUrl(before), after: dataUrl(after) });
+      } catch {
+        // a broken or refused file: the import lists it with its reason; the preview just skips it
+      }
+    }
+    return { items };
+  }
+
+  async get(id: string): Promise<DatasetDetail> {
+    const d = await this.ctx.store.datasets.get(id);
+    if (!d) throw new ApiError('not_found', `No dataset ${id}. List datasets with \`sfumato datasets list\`.`);
+    return { ...d, items: await this.ctx.store.datasets.items(id), errors: await this.ctx.store.datasets.errors(id) };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const d = await this.ctx.store.datasets.get(id);
+    if (!d) return false;
+    const removed = await this.ctx.store.datasets.remove(id);
+    await fs.rm(this.ctx.library.abs(this.ctx.library.rel('datasets', id)), { recursive: true, force: true });
+    return removed;
+  }
+
+  async list() {
+    return this.ctx.store.datasets.list();
+  }
+}
+
+const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
