@@ -1,5 +1,5 @@
 import type { ScheduleSpec } from '../diffusion/process';
-import type { SamplerName as DiffusionSamplerName } from '../diffusion/samplers/index';
+import type { RecipeOptionValues, SamplerName as DiffusionSamplerName } from '../diffusion/samplers/registry';
 import type { LossWeighting as DiffusionLossWeighting, Objective as DiffusionObjective } from '../diffusion/model-family';
 
 /**
@@ -199,22 +199,14 @@ export interface StartRunRequest {
   resetOptimizer?: boolean;
 }
 
-/** ddpm, ddim, euler, euler-ancestral, heun, dpmpp-2m, pc, pf-ode (src-main/diffusion/samplers). */
+/** A sampler's name: one per descriptor in src-main/diffusion/samplers/registry.ts. */
 export type SamplerName = DiffusionSamplerName;
 
-/** Sampler settings beyond name and steps (validated against the model's schedule). */
-export interface SamplerOptions {
-  eta?: number;
-  spacing?: 'leading' | 'linspace' | 'trailing';
-  sigmas?: 'karras' | 'exponential' | 'uniform-in-t';
-  rho?: number;
-  churn?: number;
-  snr?: number;
-  correctorSteps?: number;
-  variance?: 'beta' | 'beta-tilde';
-  rtol?: number;
-  atol?: number;
-}
+/**
+ * Sampler settings beyond name and steps (validated against the model's schedule): the options
+ * whose descriptors carry recipe bounds (eta, spacing, sigmas, rho, churn, snr, …), derived.
+ */
+export type SamplerOptions = RecipeOptionValues;
 
 export interface GenerateRequest {
   /** a run id (its latest checkpoint), a checkpoint id, or a bundled model id */

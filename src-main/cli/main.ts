@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ApiError } from '../api/errors';
-import type { JobProgress, Run, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { JobProgress, Run, SampleRecord, SamplerName, TrainConfig } from '../api/types';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { addSamplerOptionFlags, samplerOptionsFrom } from './sampler-flags';
 import { Sfumato } from '../services/sfumato';
 import { APP_VERSION } from '../services/system';
 import { Output } from './output';
@@ -346,7 +347,7 @@ export function buildProgram(): Command {
     );
 
   // ---------------------------------------------------------------- sampling
-  program
+  const sample = program
     .command('sample')
     .description('generate images from a run (its latest checkpoint) or a checkpoint')
     .option('--run <id>', 'run id (its latest checkpoint, EMA weights)')
@@ -356,22 +357,12 @@ export function buildProgram(): Command {
     .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
     .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
     .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
-    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20)
-    .option('--eta <x>', 'DDIM / ancestral eta', parseNum('eta'))
-    .addOption(new Option('--sigmas <kind>', 'sigma sequence (k-diffusion samplers)').choices(['karras', 'exponential', 'uniform-in-t']))
-    .option('--rho <x>', 'Karras rho', parseNum('rho'))
-    .option('--churn <x>', 'Heun churn', parseNum('churn'))
-    .option('--snr <x>', 'PC corrector signal-to-noise ratio', parseNum('snr'))
-    .addOption(new Option('--spacing <kind>', 'timestep spacing (ddim, ddpm)').choices(['leading', 'linspace', 'trailing']))
-    .option('--rtol <x>', 'pf-ode relative tolerance', parseNum('rtol'))
-    .option('--atol <x>', 'pf-ode absolute tolerance', parseNum('atol'))
-    .action((o: Record<string, unknown>) =>
+    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20);
+  addSamplerOptionFlags(sample, { num: parseNum, int: parseIntStrict });
+  sample.action((o: Record<string, unknown>) =>
       withService(g(), async (s, out) => {
         if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
-        const options: SamplerOptions = {};
-        for (const k of ['eta', 'sigmas', 'rho', 'churn', 'snr', 'spacing', 'rtol', 'atol'] as const) {
-          if (o[k] !== undefined) (options as Record<string, unknown>)[k] = o[k];
-        }
+        const options = samplerOptionsFrom(o);
         const r = await s.generate(
           {
             runId: o.run as string | undefined,

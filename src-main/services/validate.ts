@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ApiError } from '../api/errors';
 import type { Channel } from '../api/channels';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
-import { describeBound, SAMPLING_BOUNDS, SAMPLING_CHOICES, type NumberBound } from '../api/sampling-bounds';
+import { boundedNumber as bounded, samplerOptionsSchema } from './sampler-schema';
 
 const id = z.string().min(1).max(100);
 const empty = z.object({}).strict();
@@ -31,29 +31,7 @@ const tagList = z.array(tag).max(MAX_TAGS_PER_REQUEST, `at most ${MAX_TAGS_PER_R
 // Training settings are validated field by field by resolveTrainConfig (errors name the field).
 const trainConfig = z.record(z.string(), z.unknown());
 
-/** A number field with the recipe bounds (api/sampling-bounds.ts), and a message naming the range. */
-function bounded(name: keyof typeof SAMPLING_BOUNDS) {
-  const b: NumberBound = SAMPLING_BOUNDS[name];
-  const msg = `${name} must be ${describeBound(b)}`;
-  const n = z.number(msg).min(b.min, msg).max(b.max, msg);
-  return b.integer ? n.int(msg) : n;
-}
-
-const samplerOptions = z
-  .object({
-    eta: bounded('eta'),
-    spacing: z.enum(SAMPLING_CHOICES.spacing),
-    sigmas: z.enum(SAMPLING_CHOICES.sigmas),
-    rho: bounded('rho'),
-    churn: bounded('churn'),
-    snr: bounded('snr'),
-    correctorSteps: bounded('correctorSteps'),
-    variance: z.enum(SAMPLING_CHOICES.variance),
-    rtol: bounded('rtol'),
-    atol: bounded('atol'),
-  })
-  .partial()
-  .strict();
+const samplerOptions = samplerOptionsSchema();
 
 const seed = z.number().int().min(0).max(0xffffffff);
 
