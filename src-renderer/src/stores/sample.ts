@@ -194,6 +194,7 @@ export const useSampleStore = defineStore('sample', () => {
 
   return {
     runs,
+    checkpoints,
     models,
     loadError,
     form,
