@@ -92,6 +92,11 @@ export interface SamplerDescriptor<N extends string = string, O extends OptionSp
   check?: (settings: SettingsOf<O>, process: Process, field: string) => void;
   /** the sequences it walks */
   plan: (settings: SettingsOf<O>, process: Process) => SamplerPlan;
+  /**
+   * Why an image's result depends on the rest of its batch, when it does (absent: image b sampled
+   * alone equals row b of a batch with the same seeds; the sampler harness checks it).
+   */
+  batchCoupled?: string;
   /** can it start part-way down its plan (image-to-image)? default true */
   truncatable?: boolean;
   run: (ctx: RunContext<SettingsOf<O>>) => Promise<Float32Array>;

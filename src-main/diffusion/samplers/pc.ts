@@ -148,6 +148,7 @@ export const pcSampler = defineSampler({
     sigmas: { ...SIGMA_OPTIONS.sigmas, default: 'uniform-in-t' },
   },
   fit: continuousPreferred('Predictor–corrector'),
+  batchCoupled: 'with normScope "batch" (the default) the corrector step size comes from norms averaged over the batch',
   plan: (s, process) => sigmaSamplerPlan('pc', s, process, 'uniform-in-t', isVpType(process) ? 'vp' : 've'),
   run: ({ denoiser, x, shape, plan, settings, common, sigmaToT }) =>
     pc(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT, space: plan.space, snr: settings.snr, correctorSteps: settings.correctorSteps, normScope: settings.normScope }),

@@ -80,6 +80,7 @@ export const pfOdeSampler = defineSampler({
   },
   fit: continuousPreferred('The probability-flow ODE'),
   truncatable: false,
+  batchCoupled: 'the adaptive step size is shared by the batch (one noise level per denoiser call)',
   plan: (s, process) => {
     const range = sigmaRange(process);
     return plannedSigmas('pf-ode', [s.sigmaMax ?? range.sigmaMax, s.sigmaMin ?? range.sigmaMin, 0], process);
