@@ -120,8 +120,10 @@ export async function runPlannedSampler(denoiser: Denoiser, x: Float32Array, sha
     nfe++;
     return denoiser(xx, sh, level);
   };
-  const out = await descriptorOf(settings.name).run({ denoiser: counted, x, shape, settings: settings as unknown as AnySettings, process, plan, common, sigmaToT: (sigma) => processSigmaToT(process, sigma) });
-  return { x: out, nfe, plan };
+  // A copy: a sampler with adaptive steps rewrites it, and the caller's plan may serve further batches.
+  const walked = { ...plan };
+  const out = await descriptorOf(settings.name).run({ denoiser: counted, x, shape, settings: settings as unknown as AnySettings, process, plan: walked, common, sigmaToT: (sigma) => processSigmaToT(process, sigma) });
+  return { x: out, nfe, plan: walked };
 }
 
 /**

@@ -107,7 +107,7 @@ describe('every registry sampler passes the harness', () => {
           for (const v of [o.default, o.suggested]) {
             if (v === undefined) continue;
             expect(domainProblem(o, v), `${k} = ${v}`).toBeUndefined();
-            if (o.type !== 'choice' && o.recipe) expect(v >= o.recipe.min && v <= o.recipe.max, `${k} = ${v} in recipe bounds`).toBe(true);
+            if (o.type !== 'choice' && o.recipe) expect((v as number) >= o.recipe.min && (v as number) <= o.recipe.max, `${k} = ${v} in recipe bounds`).toBe(true);
           }
           if (o.default === undefined && !o.required) expect(o.defaultText, `${k} says what is used when absent`).toBeTruthy();
           if (o.type !== 'choice' && o.recipe) {
