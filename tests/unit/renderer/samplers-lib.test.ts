@@ -7,6 +7,7 @@ import { SAMPLER_OPTION_KEYS } from '../../../src-main/api/sampling-bounds';
 describe('renderer sampler data', () => {
   it('lists every registry sampler once, with its label and blurb', () => {
     expect([...SAMPLER_ORDER].sort()).toEqual([...SAMPLER_NAMES].sort());
+    expect(Object.keys(OPTION_DEFAULTS).sort()).toEqual([...SAMPLER_OPTION_KEYS].sort());
     expect(SAMPLER_ORDER[0]).toBe('dpmpp-2m');
     for (const n of SAMPLER_NAMES) {
       expect(SAMPLER_INFO[n].label.trim()).not.toBe('');
@@ -17,7 +18,7 @@ describe('renderer sampler data', () => {
   });
 
   it('the form starts at the same values as before the descriptors', () => {
-    expect(OPTION_DEFAULTS).toEqual({ eta: 0, spacing: 'leading', sigmas: 'karras', rho: 7, churn: 0, snr: 0.16, correctorSteps: 1, variance: 'beta-tilde', rtol: 1e-4, atol: 1e-4 });
+    expect(OPTION_DEFAULTS).toMatchObject({ eta: 0, spacing: 'leading', sigmas: 'karras', rho: 7, churn: 0, snr: 0.16, correctorSteps: 1, variance: 'beta-tilde', rtol: 1e-4, atol: 1e-4 });
   });
 
   it('every option has a human label and help, never the raw key', () => {
