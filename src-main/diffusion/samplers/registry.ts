@@ -11,6 +11,7 @@ import { heunSampler } from './heun';
 import { dpmpp2mSampler } from './dpmpp-2m';
 import { pcSampler } from './pc';
 import { pfOdeSampler } from './pf-ode';
+import { dpmpp2sSampler } from './dpmpp-2s';
 
 export const SAMPLERS = [
   ddpmSampler,
@@ -21,6 +22,7 @@ export const SAMPLERS = [
   dpmpp2mSampler,
   pcSampler,
   pfOdeSampler,
+  dpmpp2sSampler,
 ] as const;
 
 type AnySampler = (typeof SAMPLERS)[number];
