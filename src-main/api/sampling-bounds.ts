@@ -9,8 +9,10 @@
  * cover every value that makes sense for these samplers (DDIM's eta is defined on [0, 1]; EDM's
  * churn is used up to 80; Song et al. use snr 0.16 and one corrector step).
  *
- * No Node imports: the renderer imports this file too.
+ * The option bounds are declared with each sampler (diffusion/samplers/<name>.ts, `recipe`); this
+ * file collects them. No Node imports: the renderer imports this file too.
  */
+import { recipeOptions } from '../diffusion/samplers/registry';
 
 export interface NumberBound {
   min: number;
@@ -18,31 +20,26 @@ export interface NumberBound {
   integer?: boolean;
 }
 
-export const SAMPLING_BOUNDS = {
-  /** sampler steps (the Sample form's steps field) */
-  steps: { min: 1, max: 1000, integer: true },
-  eta: { min: 0, max: 1 },
-  rho: { min: 0.1, max: 100 },
-  churn: { min: 0, max: 100 },
-  snr: { min: 0, max: 1 },
-  correctorSteps: { min: 0, max: 10, integer: true },
-  rtol: { min: 1e-6, max: 0.1 },
-  atol: { min: 1e-6, max: 0.1 },
-} as const satisfies Record<string, NumberBound>;
+/** Steps of a recipe (the Sample form's steps field); each option's own bounds come from its sampler's descriptor. */
+export const STEPS_BOUND: NumberBound = { min: 1, max: 1000, integer: true };
 
-export const SAMPLING_CHOICES = {
-  spacing: ['leading', 'linspace', 'trailing'],
-  sigmas: ['karras', 'exponential', 'uniform-in-t'],
-  variance: ['beta', 'beta-tilde'],
-} as const;
+const RECIPE = recipeOptions();
 
-export type BoundedOption = Exclude<keyof typeof SAMPLING_BOUNDS, 'steps'>;
-export type ChoiceOption = keyof typeof SAMPLING_CHOICES;
+/** Recipe bounds by option (from the sampler descriptors' `recipe`), plus `steps`. */
+export const SAMPLING_BOUNDS: Readonly<Record<string, NumberBound>> & { readonly steps: NumberBound } = Object.freeze({
+  steps: STEPS_BOUND,
+  ...Object.fromEntries(
+    [...RECIPE].flatMap(([k, o]) => (o.type === 'choice' || !o.recipe ? [] : [[k, { ...o.recipe, ...(o.type === 'int' ? { integer: true } : {}) }]])),
+  ),
+});
+
+/** The choices of each choice option of a recipe (from the descriptors). */
+export const SAMPLING_CHOICES: Readonly<Record<string, readonly string[]>> = Object.freeze(
+  Object.fromEntries([...RECIPE].flatMap(([k, o]) => (o.type === 'choice' ? [[k, o.choices]] : []))),
+);
 
 /** The option names a recipe may carry (those of the contract's SamplerOptions). */
-export const SAMPLER_OPTION_KEYS: readonly (BoundedOption | ChoiceOption)[] = [
-  'eta', 'spacing', 'sigmas', 'rho', 'churn', 'snr', 'correctorSteps', 'variance', 'rtol', 'atol',
-];
+export const SAMPLER_OPTION_KEYS: readonly string[] = Object.freeze([...RECIPE.keys()]);
 
 /** "between 0 and 1" / "a whole number from 1 to 1000", for messages. */
 export function describeBound(b: NumberBound): string {
@@ -85,10 +82,10 @@ export function checkSamplingRecipe(r: { sampler?: unknown; steps?: unknown; sam
   for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
     const field = `${prefix}samplerOptions.${k}`;
     if (k in SAMPLING_BOUNDS && k !== 'steps') {
-      const p = boundProblem(field, v, SAMPLING_BOUNDS[k as BoundedOption]);
+      const p = boundProblem(field, v, SAMPLING_BOUNDS[k]);
       if (p) out.push({ field, message: p });
     } else if (k in SAMPLING_CHOICES) {
-      const choices = SAMPLING_CHOICES[k as ChoiceOption] as readonly string[];
+      const choices = SAMPLING_CHOICES[k];
       if (typeof v !== 'string' || !choices.includes(v)) out.push({ field, message: `${field} must be one of ${choices.join(', ')} (got ${JSON.stringify(v)?.slice(0, 40)})` });
     } else {
       out.push({ field, message: `${field} is not a sampler option (the options are ${SAMPLER_OPTION_KEYS.join(', ')})` });

@@ -1,7 +1,6 @@
 import type { ScheduleSpec } from '../diffusion/process';
-import type { SamplerName as DiffusionSamplerName } from '../diffusion/samplers/index';
+import type { RecipeOptionValues, SamplerName as DiffusionSamplerName } from '../diffusion/samplers/registry';
 import type { LossWeighting as DiffusionLossWeighting, Objective as DiffusionObjective } from '../diffusion/model-family';
-import type { SamplerOptions } from './sampler-options';
 
 /**
  * Plain data types that cross the contract. No Node imports: the renderer imports this file.
@@ -179,11 +178,14 @@ export interface RunDetail extends Run {
 }
 
 
-/** ddpm, ddim, euler, euler-ancestral, heun, dpmpp-2m, pc, pf-ode (src-main/diffusion/samplers). */
+/** A sampler's name: one per descriptor in src-main/diffusion/samplers/registry.ts. */
 export type SamplerName = DiffusionSamplerName;
 
-/** Sampler settings beyond name and steps (validated against the model's schedule); declared once, as a zod schema. */
-export type { SamplerOptions } from './sampler-options';
+/**
+ * Sampler settings beyond name and steps (validated against the model's schedule): the options
+ * whose descriptors carry recipe bounds (eta, spacing, sigmas, rho, churn, snr, …), derived.
+ */
+export type SamplerOptions = RecipeOptionValues;
 
 
 /**

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DatasetError, throwIfAborted } from './errors';
 import { atomicWriteFile } from './util';
+import { byteToModel } from '../diffusion/pixels';
 
 export const CACHE_MAGIC = 'SFDC';
 export const CACHE_VERSION = 1;
@@ -155,7 +156,7 @@ export function toTrainingBatch(pixels: Uint8Array, indices: ArrayLike<number>, 
     if (!Number.isInteger(i) || i < 0 || i >= count) throw new DatasetError('invalid_option', `Image index ${i} is out of range (the cache holds ${count} images).`);
     const src = i * per;
     const dst = n * per;
-    for (let k = 0; k < per; k++) out[dst + k] = pixels[src + k]! / 127.5 - 1;
+    for (let k = 0; k < per; k++) out[dst + k] = byteToModel(pixels[src + k]!);
   }
   return out;
 }

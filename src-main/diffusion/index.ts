@@ -22,3 +22,5 @@ export * from './solvers/dopri5';
 export * from './likelihood/index';
 export * from './bench/index';
 export * from './noise-ops';
+export * from './pipeline';
+export * from './pixels';

@@ -18,7 +18,7 @@
  * fresh object; unknown fields are dropped and reported.
  */
 import type { SampleRecord } from '../api/types';
-import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { SAMPLER_NAMES, SAMPLERS } from '../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../api/sampling-bounds';
 import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from '../png/chunks';
 
@@ -35,16 +35,12 @@ export const MAX_JSON_DEPTH = 8;
 // ------------------------------------------------------------------ sampler names
 
 /**
- * Our sampler names -> A1111's labels (modules/sd_samplers_kdiffusion.py, sd_samplers_timesteps.py).
- * `ddpm`, `pc` and `pf-ode` have no A1111 counterpart: their `Sampler:` is our own name.
+ * Our sampler names -> A1111's labels (modules/sd_samplers_kdiffusion.py, sd_samplers_timesteps.py),
+ * from each descriptor's `a1111`. Samplers without one (ddpm, pc, pf-ode) write our own name.
  */
-export const A1111_SAMPLER_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  ddim: 'DDIM',
-  euler: 'Euler',
-  'euler-ancestral': 'Euler a',
-  heun: 'Heun',
-  'dpmpp-2m': 'DPM++ 2M',
-});
+export const A1111_SAMPLER_LABELS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(SAMPLERS.flatMap((s) => ('a1111' in s && s.a1111 ? [[s.name, s.a1111]] : []))),
+);
 
 /** A1111 label -> our name, for the ones we implement. Also accepts our own names. */
 export function samplerFromA1111(label: string): { sampler?: string; schedule?: string } {

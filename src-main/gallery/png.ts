@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import type { SampleRecord } from '../api/types';
 import { type A1111Extra, embedSampleMetadata } from './metadata';
+import { modelToByte } from '../diffusion/pixels';
 
 /** Image `index` of an NCHW batch in [-1, 1] -> interleaved RGB bytes (round half up, clamped). */
 export function toRgbBytes(x: Float32Array, shape: readonly number[], index: number): Uint8Array {
@@ -12,8 +13,7 @@ export function toRgbBytes(x: Float32Array, shape: readonly number[], index: num
   const base = index * C * H * W;
   for (let c = 0; c < C; c++) {
     for (let p = 0; p < H * W; p++) {
-      const v = Math.round((x[base + c * H * W + p] + 1) * 127.5);
-      out[p * C + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      out[p * C + c] = modelToByte(x[base + c * H * W + p]);
     }
   }
   return out;

@@ -11,12 +11,9 @@ import {
   INITIAL_STREAM,
   noisedStart,
   normals,
-  planSampler,
-  runSampler,
   slerp,
   startState,
   truncatePlan,
-  validateSamplerSettings,
   type NetworkFn,
   type SamplerPlan,
 } from '../diffusion/index';
@@ -26,6 +23,7 @@ import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
 import { familyDenoiser, processOf } from '../diffusion/model-family';
+import { prepareSampler, sampleBatch } from '../diffusion/pipeline';
 import { tfjsNetwork } from '../model/tfjs-network';
 
 const MAX_BATCH = 16;
@@ -110,8 +108,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
   ctx.post({ type: 'started', backend: net.backend, unavailable: {} });
   try {
     const process = processOf(spec.config.schedule);
-    const settings = validateSamplerSettings({ name: spec.sampler, ...(spec.steps !== undefined ? { steps: spec.steps } : {}), ...spec.options }, process);
-    const fullPlan = planSampler(settings, process);
+    const { settings, plan: fullPlan } = prepareSampler({ name: spec.sampler, ...(spec.steps !== undefined ? { steps: spec.steps } : {}), ...spec.options }, process);
     const origins = spec.origins ?? spec.seeds.map((): SampleOrigin => ({ kind: 'seed' }));
     const img2img = origins.find((o) => o.kind === 'img2img');
     const startIndex = img2img && img2img.kind === 'img2img' ? img2imgStartIndex((fullPlan.sigmas ?? fullPlan.alphasCumprod ?? [0, 0]).length - 1, img2img.strength) : 0;
@@ -130,16 +127,16 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
       const shape = [seeds.length, C, size, size];
       const noise = batchNoise(seeds, per);
       const x = initialStates(plan, seeds, origins.slice(start, start + MAX_BATCH), per, spec.sourceImage);
-      const { x: x0, nfe } = await runSampler(
+      const { x: x0, nfe } = await sampleBatch({
         denoiser,
-        x,
-        shape,
-        settings,
         process,
-        {
-          noise,
-          signal: ctx.signal,
-          onStep: async ({ i, x0Pred, x: state }) => {
+        settings,
+        plan,
+        shape,
+        noise,
+        start: x,
+        signal: ctx.signal,
+        onStep: async ({ i, x0Pred, x: state }) => {
             if (spec.captureFrames && start === 0) {
               // x_t is in the sampler's working space (VP or sigma scale): shown as it is, clipped.
               ctx.post({ type: 'frame', step: i + 1, rgb: toRgbBytes(spec.captureFrames === 'x0' ? x0Pred : Float32Array.from(state), shape, 0) });
@@ -158,9 +155,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
               }
             }
           },
-        },
-        { startIndex },
-      );
+      });
       for (let b = 0; b < seeds.length; b++) {
         const k = start + b;
         const name = `${spec.names[k]}.png`;

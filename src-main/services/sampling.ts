@@ -11,6 +11,7 @@ import type { GenerateRequest } from '../api/requests';
 import type { GenerateResult, JobProgress, SampleOrigin, SampleRecord, SamplerName, SamplerOptions } from '../api/types';
 import { readCache } from '../datasets/cache';
 import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
+import { byteToModel } from '../diffusion/pixels';
 import type { SampleJobSpec } from '../jobs/protocol';
 import { newId } from '../store/ids';
 import type { StoredCheckpoint } from '../store/repositories';
@@ -106,7 +107,7 @@ export class SamplingService {
     }
     const sha256 = createHash('sha256').update(rgb).digest('hex');
     const pixels = new Float32Array(3 * size * size);
-    for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) pixels[c * size * size + p] = rgb[p * 3 + c] / 127.5 - 1;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < size * size; p++) pixels[c * size * size + p] = byteToModel(rgb[p * 3 + c]);
     return { pixels, ref: { ...ref, sha256 } };
   }
 

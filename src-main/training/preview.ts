@@ -3,12 +3,13 @@
  * successive grids show the model improving rather than the noise changing.
  */
 import type { TrainConfig } from '../api/types';
-import { batchNoise, isVpType, runSampler, startState, planSampler, validateSamplerSettings, type Process, type SamplerSettings } from '../diffusion/index';
+import { isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
 import type { UNet } from '../model/unet';
 import type { EMA } from '../model/ema';
 import { tfjsNetwork } from '../model/tfjs-network';
 import { encodePng } from '../gallery/png';
 import { familyDenoiser } from '../diffusion/model-family';
+import { modelToByte } from '../diffusion/pixels';
 
 export const PREVIEW_SEEDS = [0, 1, 2, 3];
 
@@ -22,11 +23,8 @@ export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, pr
   const size = config.imageSize;
   const C = 3;
   const shape = [PREVIEW_SEEDS.length, C, size, size];
-  const settings = validateSamplerSettings(previewSampler(process), process);
-  const plan = planSampler(settings, process);
-  const noise = batchNoise(PREVIEW_SEEDS, C * size * size);
   const denoiser = familyDenoiser(tfjsNetwork(model, ema.shadows()), config.schedule, config.objective, process);
-  const { x } = await runSampler(denoiser, startState(plan, noise.initial()), shape, settings, process, { noise });
+  const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: PREVIEW_SEEDS, shape });
   const cols = 2;
   const gap = 2;
   const W = cols * size + (cols + 1) * gap;
@@ -38,8 +36,7 @@ export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, pr
     for (let c = 0; c < C; c++) {
       for (let y = 0; y < size; y++) {
         for (let xx = 0; xx < size; xx++) {
-          const v = Math.round((x[((b * C + c) * size + y) * size + xx] + 1) * 127.5);
-          rgb[((oy + y) * W + ox + xx) * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+          rgb[((oy + y) * W + ox + xx) * 3 + c] = modelToByte(x[((b * C + c) * size + y) * size + xx]);
         }
       }
     }

@@ -27,6 +27,7 @@ import { shardDropoutSeed } from './parallel/shards';
 import { shardLossAndGrads } from './parallel/compute';
 import type { BatchArrays } from './parallel/shards';
 import { OrtGradientEngine } from './onnx/engine';
+import { byteToModel } from '../diffusion/pixels';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
@@ -250,7 +251,7 @@ export class Trainer {
           const sx = flip ? size - 1 - x : x;
           for (let ch = 0; ch < channels; ch++) {
             const k = dst + y * rowLen + x * channels + ch;
-            const x0 = pixels[src + y * rowLen + sx * channels + ch] / 127.5 - 1;
+            const x0 = byteToModel(pixels[src + y * rowLen + sx * channels + ch]);
             const e = eps[k];
             xIn[k] = a * x0 + s * e;
             target[k] = targetOf(c.objective, d, x0, e);

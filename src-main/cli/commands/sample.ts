@@ -4,6 +4,7 @@
  * steps, seed, sampler settings) are the app's.
  */
 import { Option, type Command } from 'commander';
+import { addSamplerOptionFlags, samplerOptionsFrom } from '../sampler-flags';
 import type { SamplerName, SamplerOptions } from '../../api/types';
 import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
 import type { Sfumato } from '../../services/sfumato';
@@ -12,28 +13,19 @@ import { parseIntStrict, parseNum, UsageError } from '../parse';
 
 // ---------------------------------------------------------------- the sampler flags, in one place
 
-const SAMPLER_OPTION_KEYS = ['eta', 'sigmas', 'rho', 'churn', 'snr', 'spacing', 'rtol', 'atol'] as const;
 
 /** --sampler, --steps and every sampler setting. */
 function addSamplerFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(new Option('--sampler <name>', 'sampler').choices([...SAMPLER_NAMES]).default('ddim'))
-    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20)
-    .option('--eta <x>', 'DDIM / ancestral eta', parseNum('eta'))
-    .addOption(new Option('--sigmas <kind>', 'sigma sequence (k-diffusion samplers)').choices(['karras', 'exponential', 'uniform-in-t']))
-    .option('--rho <x>', 'Karras rho', parseNum('rho'))
-    .option('--churn <x>', 'Heun churn', parseNum('churn'))
-    .option('--snr <x>', 'PC corrector signal-to-noise ratio', parseNum('snr'))
-    .addOption(new Option('--spacing <kind>', 'timestep spacing (ddim, ddpm)').choices(['leading', 'linspace', 'trailing']))
-    .option('--rtol <x>', 'pf-ode relative tolerance', parseNum('rtol'))
-    .option('--atol <x>', 'pf-ode absolute tolerance', parseNum('atol'));
+    .option('--steps <n>', 'sampler steps', parseIntStrict('steps'), 20);
+  // one flag per recipe option of the sampler descriptors (cli/sampler-flags.ts)
+  return addSamplerOptionFlags(cmd, { num: parseNum, int: parseIntStrict });
 }
 
 /** The sampler, its steps and settings from the flags of addSamplerFlags. */
 function samplerFromFlags(o: Record<string, unknown>): { sampler: SamplerName; steps: number; options: SamplerOptions } {
-  const options: SamplerOptions = {};
-  for (const k of SAMPLER_OPTION_KEYS) if (o[k] !== undefined) (options as Record<string, unknown>)[k] = o[k];
-  return { sampler: o.sampler as SamplerName, steps: o.steps as number, options };
+  return { sampler: o.sampler as SamplerName, steps: o.steps as number, options: samplerOptionsFrom(o) };
 }
 
 // ---------------------------------------------------------------- commands

@@ -7,7 +7,8 @@ import { DiffusionConfigError } from '../types';
 import { GaussianMixture } from '../oracle';
 import { makeProcess } from '../process';
 import { batchNoise, consecutiveSeeds, RESERVED_STREAMS } from '../rng';
-import { planSampler, runSampler, startState, type SamplerSettings } from '../samplers/index';
+import { startState, type SamplerSettings } from '../samplers/index';
+import { prepareSampler, sampleBatch } from '../pipeline';
 import { rmsDiff, sampleMoments, slicedWasserstein } from './metrics';
 import type { SamplerBenchSpec } from './spec';
 
@@ -80,10 +81,10 @@ export async function runSamplerBench(
   const dumps = new Map<string, Float32Array>();
   for (let idx = 0; idx < spec.samplers.length; idx++) {
     const settings: SamplerSettings = spec.samplers[idx];
-    const plan = planSampler(settings, process);
+    const { plan } = prepareSampler(settings, process);
     const start = startState(plan, base);
     const t0 = Date.now();
-    const run = await runSampler(denoiser, start, shape, settings, process, { noise, signal: opts.signal });
+    const run = await sampleBatch({ denoiser, process, settings, plan, shape, noise, start, signal: opts.signal });
     const wallMs = Date.now() - t0;
     const m = sampleMoments(run.x, D);
     const { name, steps, ...options } = settings;

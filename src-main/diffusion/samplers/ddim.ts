@@ -28,6 +28,10 @@ import type { DiscreteSchedule } from '../schedules/discrete';
 import type { TimestepSpacing } from '../schedules/spacing';
 import { checkCommon, denoise, report, throwIfAborted } from './common';
 import { checkVpPlan, discreteVpPlan, type VpPlan } from './vp-plan';
+import { defineSampler } from './descriptor';
+import { ETA, SPACING, STEPS, STEPS_OFFSET } from './options';
+import { stepsWithinTimesteps, vpOnly } from './fit';
+import { vpSamplerPlan } from './plan';
 
 export interface DdimOptions extends SamplerCommon {
   /** discrete schedule + steps (+ spacing) ... */
@@ -92,3 +96,29 @@ export async function ddim(denoiser: Denoiser, x: Float32Array, shape: Shape, op
   }
   return Float32Array.from(xt);
 }
+
+export const ddimSampler = defineSampler({
+  name: 'ddim',
+  label: 'DDIM',
+  blurb: 'Deterministic shortcut of DDPM; solid at 20–50 steps. eta > 0 adds fresh noise.',
+  a1111: 'DDIM',
+  options: {
+    steps: STEPS,
+    eta: ETA,
+    spacing: SPACING,
+    stepsOffset: STEPS_OFFSET,
+    clipSample: {
+      type: 'number',
+      min: 0,
+      minExclusive: true,
+      defaultText: 'no clipping',
+      label: 'Clip prediction',
+      help: 'Clips the predicted clean image to ± this value each step (diffusers clip_sample_range).',
+    },
+  },
+  fit: vpOnly('ddim'),
+  check: (s, process, field) => stepsWithinTimesteps('ddim', s.steps, process, field),
+  plan: (s, process) => vpSamplerPlan('ddim', s, process),
+  run: ({ denoiser, x, shape, plan, settings, common }) =>
+    ddim(denoiser, x, shape, { ...common, plan: { t: plan.t as number[], alphasCumprod: plan.alphasCumprod as number[] }, eta: settings.eta, clipSample: settings.clipSample }),
+});

@@ -15,6 +15,11 @@ import type { DiscreteSchedule } from '../schedules/discrete';
 import type { TimestepSpacing } from '../schedules/spacing';
 import { checkCommon, denoise, report, throwIfAborted } from './common';
 import { checkVpPlan, discreteVpPlan, type VpPlan } from './vp-plan';
+import { defineSampler } from './descriptor';
+import { SPACING, STEPS, STEPS_OFFSET } from './options';
+import { stepsWithinTimesteps, vpOnly } from './fit';
+import { vpSamplerPlan } from './plan';
+import { isDiscrete } from '../process';
 
 export type DdpmVariance = 'beta-tilde' | 'beta';
 export const DDPM_VARIANCES: readonly DdpmVariance[] = ['beta-tilde', 'beta'];
@@ -70,3 +75,27 @@ export async function ddpm(denoiser: Denoiser, x: Float32Array, shape: Shape, op
   }
   return Float32Array.from(xt);
 }
+
+export const ddpmSampler = defineSampler({
+  name: 'ddpm',
+  label: 'DDPM',
+  blurb: 'The original ancestral sampler; needs hundreds of steps.',
+  options: {
+    steps: { ...STEPS, required: (p) => !isDiscrete(p), defaultText: 'every training timestep' },
+    spacing: SPACING,
+    stepsOffset: STEPS_OFFSET,
+    variance: {
+      type: 'choice',
+      choices: DDPM_VARIANCES,
+      default: 'beta-tilde',
+      recipe: true,
+      label: 'Reverse variance',
+      help: 'Noise of each reverse step: beta-tilde (the true posterior’s) is cleaner, beta a little noisier.',
+    },
+  },
+  fit: vpOnly('ddpm'),
+  check: (s, process, field) => stepsWithinTimesteps('ddpm', s.steps, process, field),
+  plan: (s, process) => vpSamplerPlan('ddpm', s, process),
+  run: ({ denoiser, x, shape, plan, settings, common }) =>
+    ddpm(denoiser, x, shape, { ...common, plan: { t: plan.t as number[], alphasCumprod: plan.alphasCumprod as number[] }, variance: settings.variance }),
+});

@@ -8,6 +8,9 @@
  */
 import type { Denoiser, Shape } from '../types';
 import { denoise, levelOf, report, startSigmaSampler, throwIfAborted, type SigmaSamplerOptions } from './common';
+import { defineSampler } from './descriptor';
+import { SIGMA_OPTIONS, STEPS } from './options';
+import { sigmaSamplerPlan } from './plan';
 
 export type DpmPp2mOptions = SigmaSamplerOptions;
 
@@ -45,3 +48,13 @@ export async function dpmpp2m(denoiser: Denoiser, x: Float32Array, shape: Shape,
   }
   return Float32Array.from(xs);
 }
+
+export const dpmpp2mSampler = defineSampler({
+  name: 'dpmpp-2m',
+  label: 'DPM-Solver++ 2M',
+  blurb: 'Second-order multistep solver: the best images at 10–25 steps.',
+  a1111: 'DPM++ 2M',
+  options: { steps: STEPS, ...SIGMA_OPTIONS },
+  plan: (s, process) => sigmaSamplerPlan('dpmpp-2m', s, process, 'karras'),
+  run: ({ denoiser, x, shape, plan, common, sigmaToT }) => dpmpp2m(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT }),
+});

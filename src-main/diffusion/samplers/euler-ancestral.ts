@@ -7,6 +7,9 @@
 import type { Denoiser, Shape } from '../types';
 import { DiffusionConfigError } from '../types';
 import { ancestralStep, denoise, levelOf, report, startSigmaSampler, throwIfAborted, type SigmaSamplerOptions } from './common';
+import { defineSampler } from './descriptor';
+import { ETA, S_NOISE, SIGMA_OPTIONS, STEPS } from './options';
+import { sigmaSamplerPlan } from './plan';
 
 export interface EulerAncestralOptions extends SigmaSamplerOptions {
   eta?: number;
@@ -35,3 +38,14 @@ export async function eulerAncestral(denoiser: Denoiser, x: Float32Array, shape:
   }
   return Float32Array.from(xs);
 }
+
+export const eulerAncestralSampler = defineSampler({
+  name: 'euler-ancestral',
+  label: 'Euler ancestral',
+  blurb: 'Euler plus fresh noise each step: more variety, never fully settles.',
+  a1111: 'Euler a',
+  options: { steps: STEPS, eta: { ...ETA, default: 1 }, sNoise: S_NOISE, ...SIGMA_OPTIONS },
+  plan: (s, process) => sigmaSamplerPlan('euler-ancestral', s, process, 'karras'),
+  run: ({ denoiser, x, shape, plan, settings, common, sigmaToT }) =>
+    eulerAncestral(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT, eta: settings.eta, sNoise: settings.sNoise }),
+});

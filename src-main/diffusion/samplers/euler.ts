@@ -6,6 +6,9 @@
  */
 import type { Denoiser, Shape } from '../types';
 import { denoise, levelOf, report, startSigmaSampler, throwIfAborted, type SigmaSamplerOptions } from './common';
+import { defineSampler } from './descriptor';
+import { SIGMA_OPTIONS, STEPS } from './options';
+import { sigmaSamplerPlan } from './plan';
 
 export type EulerOptions = SigmaSamplerOptions;
 
@@ -29,3 +32,13 @@ export async function euler(denoiser: Denoiser, x: Float32Array, shape: Shape, o
   }
   return Float32Array.from(xs);
 }
+
+export const eulerSampler = defineSampler({
+  name: 'euler',
+  label: 'Euler',
+  blurb: 'One ODE step per evaluation in sigma space; simple, wants 30+ steps.',
+  a1111: 'Euler',
+  options: { steps: STEPS, ...SIGMA_OPTIONS },
+  plan: (s, process) => sigmaSamplerPlan('euler', s, process, 'karras'),
+  run: ({ denoiser, x, shape, plan, common, sigmaToT }) => euler(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT }),
+});

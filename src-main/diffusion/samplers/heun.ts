@@ -10,6 +10,9 @@
 import type { Denoiser, Shape } from '../types';
 import { DiffusionConfigError } from '../types';
 import { denoise, levelOf, report, startSigmaSampler, throwIfAborted, type SigmaSamplerOptions } from './common';
+import { defineSampler } from './descriptor';
+import { S_NOISE, SIGMA_OPTIONS, STEPS } from './options';
+import { sigmaSamplerPlan } from './plan';
 
 export interface HeunOptions extends SigmaSamplerOptions {
   churn?: number;
@@ -56,3 +59,28 @@ export async function heun(denoiser: Denoiser, x: Float32Array, shape: Shape, op
   }
   return Float32Array.from(xs);
 }
+
+export const heunSampler = defineSampler({
+  name: 'heun',
+  label: 'Heun (EDM)',
+  blurb: 'Second-order, two evaluations per step; crisp at 15–30 steps. Churn adds noise.',
+  a1111: 'Heun',
+  options: {
+    steps: STEPS,
+    churn: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      recipe: { min: 0, max: 100 },
+      label: 'Churn',
+      help: 'Noise added and removed again each step (EDM S_churn): 0 is deterministic; a little can restore lost detail.',
+    },
+    sTmin: { type: 'number', default: 0, min: 0, label: 'Churn from noise level', help: 'Churn only at noise levels at or above this (EDM S_tmin).' },
+    sTmax: { type: 'number', min: 0, defaultText: 'no upper limit', label: 'Churn up to noise level', help: 'Churn only at noise levels at or below this (EDM S_tmax).' },
+    sNoise: S_NOISE,
+    ...SIGMA_OPTIONS,
+  },
+  plan: (s, process) => sigmaSamplerPlan('heun', s, process, 'karras'),
+  run: ({ denoiser, x, shape, plan, settings, common, sigmaToT }) =>
+    heun(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT, churn: settings.churn, sTmin: settings.sTmin, sTmax: settings.sTmax, sNoise: settings.sNoise }),
+});

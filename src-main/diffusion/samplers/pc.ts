@@ -22,6 +22,11 @@ import type { Denoiser, Shape } from '../types';
 import { DiffusionConfigError } from '../types';
 import { denoise, levelOf, report, startSigmaSampler, throwIfAborted, type SigmaSamplerOptions } from './common';
 import { MAX_DRAWS_PER_STEP } from '../rng';
+import { defineSampler } from './descriptor';
+import { SIGMA_OPTIONS, STEPS } from './options';
+import { continuousPreferred } from './fit';
+import { sigmaSamplerPlan } from './plan';
+import { isVpType } from '../process';
 
 export interface PcOptions extends SigmaSamplerOptions {
   space: 'vp' | 've';
@@ -108,3 +113,43 @@ export async function pc(denoiser: Denoiser, x: Float32Array, shape: Shape, opts
   }
   return Float32Array.from(xs);
 }
+
+export const pcSampler = defineSampler({
+  name: 'pc',
+  label: 'Predictor–corrector',
+  blurb: 'Reverse SDE plus Langevin corrections (Song 2021); slow, for SDE-trained models.',
+  options: {
+    steps: STEPS,
+    snr: {
+      type: 'number',
+      default: 0.16,
+      min: 0,
+      recipe: { min: 0, max: 1 },
+      label: 'Corrector strength (SNR)',
+      help: 'Size of each Langevin correction as a signal-to-noise ratio; Song et al. use 0.16 for VE and 0.01 for VP models.',
+    },
+    correctorSteps: {
+      type: 'int',
+      default: 1,
+      min: 0,
+      max: MAX_DRAWS_PER_STEP - 1,
+      recipe: { min: 0, max: 10 },
+      label: 'Corrector steps',
+      help: 'Langevin corrections at each noise level; each one costs another network evaluation.',
+    },
+    normScope: {
+      type: 'choice',
+      choices: ['batch', 'image'],
+      default: 'batch',
+      label: 'Corrector norms',
+      help: 'batch: one step size for the whole batch (Song et al.); image: each image its own, so it reproduces alone.',
+    },
+    ...SIGMA_OPTIONS,
+    sigmas: { ...SIGMA_OPTIONS.sigmas, default: 'uniform-in-t' },
+  },
+  fit: continuousPreferred('Predictor–corrector'),
+  batchCoupled: 'with normScope "batch" (the default) the corrector step size comes from norms averaged over the batch',
+  plan: (s, process) => sigmaSamplerPlan('pc', s, process, 'uniform-in-t', isVpType(process) ? 'vp' : 've'),
+  run: ({ denoiser, x, shape, plan, settings, common, sigmaToT }) =>
+    pc(denoiser, x, shape, { ...common, sigmas: plan.sigmas as number[], sigmaToT, space: plan.space, snr: settings.snr, correctorSteps: settings.correctorSteps, normScope: settings.normScope }),
+});

@@ -11,6 +11,11 @@ import type { Denoiser, SamplerCommon, Shape } from '../types';
 import { DiffusionConfigError } from '../types';
 import { checkCommon, denoise, f32, levelOf, report } from './common';
 import { dopri5 } from '../solvers/dopri5';
+import { defineSampler } from './descriptor';
+import { SIGMA_OPTIONS } from './options';
+import { continuousPreferred } from './fit';
+import { plannedSigmas } from './plan';
+import { sigmaRange } from '../process';
 
 export interface PfOdeOptions extends SamplerCommon {
   sigmaMax: number;
@@ -60,3 +65,32 @@ export async function pfOde(denoiser: Denoiser, x: Float32Array, shape: Shape, o
   await report(opts, { i: res.accepted, total: res.accepted + 1, sigma: sigmaMin, t: opts.sigmaToT?.(sigmaMin), x: final, x0Pred: final });
   return f32(final);
 }
+
+const TOLERANCE = { type: 'number', default: 1e-5, suggested: 1e-4, min: 0, minExclusive: true, recipe: { min: 1e-6, max: 0.1 } } as const;
+
+export const pfOdeSampler = defineSampler({
+  name: 'pf-ode',
+  label: 'Probability-flow ODE',
+  blurb: 'Adaptive RK45 on the probability-flow ODE; picks its own step sizes.',
+  options: {
+    rtol: { ...TOLERANCE, label: 'Relative tolerance', help: 'Error the adaptive solver accepts per step, relative to the values: smaller is more accurate and slower.' },
+    atol: { ...TOLERANCE, label: 'Absolute tolerance', help: 'Error the adaptive solver accepts per step near zero: smaller is more accurate and slower.' },
+    sigmaMin: SIGMA_OPTIONS.sigmaMin,
+    sigmaMax: SIGMA_OPTIONS.sigmaMax,
+  },
+  fit: continuousPreferred('The probability-flow ODE'),
+  truncatable: false,
+  batchCoupled: 'the adaptive step size is shared by the batch (one noise level per denoiser call)',
+  plan: (s, process) => {
+    const range = sigmaRange(process);
+    return plannedSigmas('pf-ode', [s.sigmaMax ?? range.sigmaMax, s.sigmaMin ?? range.sigmaMin, 0], process);
+  },
+  run: async ({ denoiser, x, shape, plan, settings, process, common, sigmaToT }) => {
+    const sig = plan.sigmas as number[];
+    const record: { sigmas?: number[] } = {};
+    const out = await pfOde(denoiser, x, shape, { ...common, sigmaMax: sig[0], sigmaMin: sig[1], rtol: settings.rtol, atol: settings.atol, sigmaToT, record });
+    // The plan becomes the steps the solver accepted.
+    Object.assign(plan, plannedSigmas('pf-ode', record.sigmas as number[], process), { initStd: plan.initStd });
+    return out;
+  },
+});

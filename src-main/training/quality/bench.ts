@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../api/types';
-import { batchNoise, normals, planSampler, runSampler, startState, validateSamplerSettings } from '../../diffusion/index';
+import { normals, sampleSeeds } from '../../diffusion/index';
 import { tfjsNetwork } from '../../model/tfjs-network';
 import { resolveTrainConfig } from '../config';
 import { familyDenoiser } from '../../diffusion/model-family';
 import { Trainer, type TrainingData } from '../trainer';
 import { kernelMmd2, memorisationShare, pixelSwd, randomConvFeatures } from './metrics';
+import { toModelRange } from '../../diffusion/pixels';
 
 export const FASHION_MNIST_DIR = process.env.SFUMATO_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 
@@ -49,7 +50,7 @@ async function loadFashion(file: string, n: number, size: number): Promise<Uint8
   return out;
 }
 
-const toFloat = (u8: Uint8Array) => Float32Array.from(u8, (v) => v / 127.5 - 1);
+const toFloat = toModelRange;
 
 export interface QualityOptions {
   steps: number;
@@ -85,14 +86,11 @@ export async function runQualityBench(o: QualityOptions): Promise<Record<string,
     // Samples from the EMA weights: DDIM, eta 0.
     const n = o.evalImages;
     const per = 3 * size * size;
-    const settings = validateSamplerSettings({ name: 'ddim', steps: o.samplerSteps }, trainer.process);
-    const plan = planSampler(settings, trainer.process);
     const denoiser = familyDenoiser(tfjsNetwork(trainer.model, trainer.ema.shadows()), config.schedule, config.objective, trainer.process);
     const gen = new Float32Array(n * per);
     for (let start = 0; start < n; start += 32) {
       const seeds = Array.from({ length: Math.min(32, n - start) }, (_, i) => 10_000 + start + i);
-      const noise = batchNoise(seeds, per);
-      const { x } = await runSampler(denoiser, startState(plan, noise.initial()), [seeds.length, 3, size, size], settings, trainer.process, { noise });
+      const { x } = await sampleSeeds({ denoiser, process: trainer.process, sampler: { name: 'ddim', steps: o.samplerSteps }, seeds, shape: [seeds.length, 3, size, size] });
       // NCHW -> NHWC, clipped to the data range
       for (let b = 0; b < seeds.length; b++)
         for (let c = 0; c < 3; c++)

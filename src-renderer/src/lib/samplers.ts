@@ -1,41 +1,50 @@
-import type { SamplerName, SamplerOptions } from '../../../src-main/api/types';
+/**
+ * The sampler picker and options form, derived from the sampler descriptors
+ * (src-main/diffusion/samplers/<name>.ts): a new sampler or option shows up here with no edit.
+ */
+import type { SamplerName, SamplerOptions, ScheduleJson } from '../../../src-main/api/types';
+import { formDefault, recipeOptions, samplerFit, SAMPLERS, type OptionSpec, type SamplerDescriptor, type SamplerFit } from '../../../src-main/diffusion/samplers/index';
+import { processOf } from '../../../src-main/diffusion/model-family';
 
-/** One line per sampler for the picker, and which options each takes (a subset of the contract's). */
-export const SAMPLER_INFO: Record<SamplerName, { label: string; blurb: string; options: (keyof SamplerOptions)[]; steps: boolean }> = {
-  'dpmpp-2m': { label: 'DPM-Solver++ 2M', blurb: 'Second-order multistep solver: the best images at 10–25 steps.', options: ['sigmas', 'rho'], steps: true },
-  ddim: { label: 'DDIM', blurb: 'Deterministic shortcut of DDPM; solid at 20–50 steps. eta > 0 adds fresh noise.', options: ['eta', 'spacing'], steps: true },
-  euler: { label: 'Euler', blurb: 'One ODE step per evaluation in sigma space; simple, wants 30+ steps.', options: ['sigmas', 'rho'], steps: true },
-  'euler-ancestral': { label: 'Euler ancestral', blurb: 'Euler plus fresh noise each step: more variety, never fully settles.', options: ['eta', 'sigmas'], steps: true },
-  heun: { label: 'Heun (EDM)', blurb: 'Second-order, two evaluations per step; crisp at 15–30 steps. Churn adds noise.', options: ['churn', 'sigmas', 'rho'], steps: true },
-  ddpm: { label: 'DDPM', blurb: 'The original ancestral sampler; needs hundreds of steps.', options: ['variance', 'spacing'], steps: true },
-  pc: { label: 'Predictor–corrector', blurb: 'Reverse SDE plus Langevin corrections (Song 2021); slow, for SDE-trained models.', options: ['snr', 'correctorSteps', 'sigmas'], steps: true },
-  'pf-ode': { label: 'Probability-flow ODE', blurb: 'Adaptive RK45 on the probability-flow ODE; picks its own step sizes.', options: ['rtol', 'atol'], steps: false },
-};
+type OptionKey = keyof SamplerOptions;
+const DESCRIPTORS = SAMPLERS as readonly SamplerDescriptor[];
+const RECIPE = recipeOptions();
 
-export const SAMPLER_ORDER: SamplerName[] = ['dpmpp-2m', 'ddim', 'euler', 'euler-ancestral', 'heun', 'ddpm', 'pc', 'pf-ode'];
+/** One line per sampler for the picker, and which (user-facing) options it takes. */
+export const SAMPLER_INFO = Object.fromEntries(
+  DESCRIPTORS.map((d) => [
+    d.name,
+    { label: d.label, blurb: d.blurb, options: Object.keys(d.options).filter((k) => RECIPE.has(k)) as OptionKey[], steps: 'steps' in d.options },
+  ]),
+) as Record<SamplerName, { label: string; blurb: string; options: OptionKey[]; steps: boolean }>;
 
-export const OPTION_DEFAULTS: Required<SamplerOptions> = {
-  eta: 0,
-  spacing: 'leading',
-  sigmas: 'karras',
-  rho: 7,
-  churn: 0,
-  snr: 0.16,
-  correctorSteps: 1,
-  variance: 'beta-tilde',
-  rtol: 1e-4,
-  atol: 1e-4,
-};
+/** Picker order: the usual first choices, then every other sampler in registry order. */
+const FIRST: readonly string[] = ['dpmpp-2m', 'ddim', 'euler', 'euler-ancestral', 'heun'];
+export const SAMPLER_ORDER: SamplerName[] = [
+  ...FIRST.filter((n) => n in SAMPLER_INFO),
+  ...DESCRIPTORS.map((d) => d.name).filter((n) => !FIRST.includes(n)),
+] as SamplerName[];
 
-export const OPTION_HELP: Record<keyof SamplerOptions, string> = {
-  eta: 'Noise re-injected each step (0 = deterministic).',
-  spacing: 'Which training timesteps the steps land on.',
-  sigmas: 'Noise levels to walk: Karras spaces them toward low noise.',
-  rho: 'Karras spacing exponent (7 is EDM’s).',
-  churn: 'EDM stochasticity S_churn (0 = deterministic).',
-  snr: 'Langevin corrector signal-to-noise ratio.',
-  correctorSteps: 'Langevin steps per noise level.',
-  variance: 'DDPM reverse variance: beta-tilde (posterior) or beta.',
-  rtol: 'Relative tolerance of the adaptive solver.',
-  atol: 'Absolute tolerance of the adaptive solver.',
-};
+/** Each user-facing option's declaration (type, bounds, label, help). */
+export const OPTION_SPECS = Object.fromEntries(RECIPE) as Record<OptionKey, OptionSpec>;
+
+/** The value the form starts at for each option (the first sampler declaring it). */
+export const OPTION_DEFAULTS = Object.fromEntries([...RECIPE].map(([k, o]) => [k, formDefault(o)])) as Required<SamplerOptions>;
+
+export const OPTION_HELP = Object.fromEntries([...RECIPE].map(([k, o]) => [k, o.help])) as Record<OptionKey, string>;
+export const OPTION_LABEL = Object.fromEntries([...RECIPE].map(([k, o]) => [k, o.label])) as Record<OptionKey, string>;
+
+/** A sampler's own declaration of an option (its default can differ from another sampler's). */
+export function optionSpec(sampler: SamplerName, key: OptionKey): OptionSpec {
+  return DESCRIPTORS.find((d) => d.name === sampler)?.options[key] ?? OPTION_SPECS[key];
+}
+
+/** Whether a sampler suits the model's schedule; ok when the schedule is unknown or unreadable. */
+export function samplerFitFor(sampler: SamplerName, schedule: ScheduleJson | null | undefined): SamplerFit {
+  if (!schedule) return { level: 'ok' };
+  try {
+    return samplerFit(sampler, processOf(schedule));
+  } catch {
+    return { level: 'ok' };
+  }
+}

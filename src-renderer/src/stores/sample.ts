@@ -294,6 +294,7 @@ export const useSampleStore = defineStore('sample', () => {
 
   return {
     runs,
+    checkpoints,
     models,
     loadError,
     form,

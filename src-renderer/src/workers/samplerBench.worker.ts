@@ -6,7 +6,7 @@
  * that hides the differences at 20 steps; the exact density does not: a point blurred off a sharp
  * blob costs nats at once, which is what few-step samplers do.
  */
-import { GaussianMixture, RESERVED_STREAMS, runSamplerBench, validateSamplerBenchSpec, type SamplerSettings } from '../../../src-main/diffusion/index';
+import { GaussianMixture, RESERVED_STREAMS, runSamplerBench, samplerDescriptor, validateSamplerBenchSpec, type SamplerSettings } from '../../../src-main/diffusion/index';
 
 export interface BenchRequest {
   samplers: string[];
@@ -40,6 +40,8 @@ self.onmessage = async (ev: MessageEvent<BenchRequest>) => {
     for (const name of req.samplers) {
       if (name === 'pf-ode') {
         for (const tol of [1e-1, 1e-2, 1e-3]) samplers.push({ name: 'pf-ode', rtol: tol, atol: tol });
+      } else if (!samplerDescriptor(name)?.options.steps) {
+        samplers.push({ name: name as SamplerSettings['name'] });
       } else {
         for (const steps of req.steps) samplers.push({ name: name as SamplerSettings['name'], steps });
       }
