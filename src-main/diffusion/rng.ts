@@ -1,5 +1,5 @@
 /**
- * Seeded, counter-based noise (DESIGN.md §2 "Randomness is explicit").
+ * Seeded, counter-based noise (docs/design-notes.md §Randomness).
  *
  * Generator: Philox 4x32-10 (Salmon, Moraes, Dror, Shaw 2011, "Parallel random numbers: as easy as
  * 1, 2, 3", SC'11, §4.1 and Random123's philox4x32 with 10 rounds). A counter of four 32-bit words

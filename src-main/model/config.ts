@@ -36,7 +36,7 @@ export interface UNetConfig {
   timeInput: TimeInput;
 }
 
-/** The bench network of ../../shared/bench/UNET_SPEC.md (4,437,699 parameters). */
+/** The bench network (docs/design-notes.md §The bench UNet; 4,437,699 parameters). */
 export const BENCH_UNET_CONFIG: Readonly<UNetConfig> = Object.freeze({
   imageSize: 32,
   inChannels: 3,

@@ -1,5 +1,5 @@
 /**
- * Sampling speed over ONNX Runtime on the bench UNet (../../../../shared/bench/UNET_SPEC.md), the
+ * Sampling speed over ONNX Runtime on the bench UNet (docs/design-notes.md §The bench UNet), the
  * workload of torch_ref.py's `sample()`: B images of 32x32x3 from N(0, I), DDIM with eta 0 and S
  * UNet evaluations at t = linspace(T-1, 0, S) truncated to integers (torch `.long()`), linear betas
  * 1e-4..0.02 over T = 1000, alphaBar_prev = 1 after the last step; eps prediction; random weights.

@@ -9,7 +9,7 @@
  *   Windows dml -> cpu          macOS coreml -> cpu
  * WebGPU is used only when asked for (`provider: 'webgpu'`): ORT's WebGPU EP accepts any adapter,
  * software ones included, and on CPU-only machines that path is ~10x slower than the CPU EP
- * (DESIGN.md §4). An explicit provider that fails falls back to cpu with a logged reason, unless
+ * (docs/design-notes.md §ONNX Runtime providers). An explicit provider that fails falls back to cpu with a logged reason, unless
  * `strict` (then an OrtError PROVIDER_UNAVAILABLE says what is available).
  *
  * ORT is loaded lazily (dynamic import), so a machine where its native binding cannot load still

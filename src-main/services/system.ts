@@ -1,6 +1,6 @@
 /**
  * Facts for `system:info`: versions of the parts Sfumato is made of, and which training backend
- * a job will get (the ladder of DESIGN.md §3), with the reason each better one is unavailable.
+ * a job will get (the ladder of docs/design-notes.md §Training backends), with the reason each better one is unavailable.
  */
 import { createRequire } from 'node:module';
 import type { BackendStatus } from '../api/types';

@@ -1,5 +1,5 @@
 /**
- * Choose and initialise the tfjs backend inside a job process, by the ladder of DESIGN.md §3
+ * Choose and initialise the tfjs backend inside a job process, by the ladder of docs/design-notes.md §Training backends
  * (training/backends/ladder.ts): tensorflow (tfjs-node-gpu / tfjs-node) → webgpu (Dawn, real
  * adapter only) → wasm (with Sfumato's convolution-gradient kernels) → cpu. `auto` takes the best
  * that starts; a named backend must start or the job fails with the reason.

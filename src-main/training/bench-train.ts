@@ -1,5 +1,5 @@
 /**
- * The training benchmark: the bench UNet of shared/bench/UNET_SPEC.md on random data, the workload
+ * The training benchmark: the bench UNet (docs/design-notes.md §The bench UNet) on random data, the workload
  * of torch_ref.py's train step (batch B, 32x32x3, eps-prediction MSE, linear betas 1e-4..0.02 over
  * 1000 steps, Adam lr 2e-4), median seconds per step after warm-up. No EMA and no clipping, as in
  * the reference. `profile` adds per-kernel times of one step grouped by op class.

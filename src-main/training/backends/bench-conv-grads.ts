@@ -1,5 +1,5 @@
 /**
- * Per-op timing of the bench UNet's convolutions (UNET_SPEC.md, batch 16): forward, input gradient
+ * Per-op timing of the bench UNet's convolutions (docs/design-notes.md §The bench UNet, batch 16): forward, input gradient
  * and weight gradient, on wasm (ours and tfjs's own input-gradient kernel) and on cpu.
  * A measurement script, not a test:  npx tsx src-main/training/backends/bench-conv-grads.ts [--cpu]
  * Prints a row per shape to stderr and one JSON line to stdout. --cpu also times the cpu backend

@@ -1,5 +1,5 @@
 /**
- * The training backend ladder of DESIGN.md §3: tensorflow (tfjs-node-gpu, then tfjs-node) →
+ * The training backend ladder (docs/design-notes.md §Training backends): tensorflow (tfjs-node-gpu, then tfjs-node) →
  * webgpu (Dawn through the `webgpu` package, only with a real, non-CPU adapter) → onnxruntime →
  * wasm → cpu. The first that starts becomes active; each better one that did not start is
  * reported with the reason, so `system info` and the UI can say why.
@@ -102,7 +102,7 @@ const probes: Record<TrainingBackend, Probe> = {
     if (!adapter) throw new Unavailable('no WebGPU adapter found');
     const info = adapter.info ?? {};
     const desc = `${info.vendor ?? ''} ${info.description ?? ''}`.trim();
-    // software adapters are slower than wasm (DESIGN.md §4: lavapipe ~10x slower)
+    // software adapters are slower than wasm (docs/design-notes.md §ONNX Runtime providers: software adapters are ~10x slower)
     if (info.adapterType === 'cpu' || /swiftshader|llvmpipe|lavapipe/i.test(desc)) {
       throw new Unavailable(`only a CPU (software) WebGPU adapter is available (${desc || info.adapterType})`);
     }

@@ -2,7 +2,7 @@
  * Fast convolution gradients for @tensorflow/tfjs-backend-wasm 4.22 (NHWC, dilation 1).
  *
  * tfjs-wasm has no Conv2DBackpropFilter kernel and a naive Conv2DBackpropInput (~1.5 GFLOP/s vs
- * ~20 for its XNNPACK Conv2D / matMul; DESIGN.md §3). Both are rewritten here so the arithmetic
+ * ~20 for its XNNPACK Conv2D / matMul; docs/design-notes.md §Training backends). Both are rewritten here so the arithmetic
  * runs in those fast kernels; JavaScript only moves data (TypedArray.set of channel runs, small
  * transposes), never multiplies.
  *

@@ -14,7 +14,7 @@
  *
  * Convolution gradients (stride s, padding p, k x k, group 1) — the bulk of a training step:
  * - weight, stride > 1: im2col as k² strided slices of the padded input, then one GEMM
- *   dW[Co, Ci·k·k] = dY[Co, N·H'·W'] · cols[Ci·k·k, N·H'·W']ᵀ (the form DESIGN.md §3 asks for);
+ *   dW[Co, Ci·k·k] = dY[Co, N·H'·W'] · cols[Ci·k·k, N·H'·W']ᵀ (docs/design-notes.md §Training backends);
  *   stride 1: k² GEMMs over shifted windows of the flattened padded input (no im2col copy; see
  *   the Conv rule); 1x1: one GEMM;
  * - input, stride 1: the forward conv of dY with the flipped, channel-swapped kernel and padding

@@ -1,5 +1,5 @@
 /**
- * Data-parallel loss and gradients of a UNet (DESIGN.md §3: tfjs-wasm is single-threaded in Node,
+ * Data-parallel loss and gradients of a UNet (docs/design-notes.md §Training backends: tfjs-wasm runs one thread in Node,
  * so one replica per core): the coordinator's model is the master copy; a micro-batch is cut into
  * shards (shards.ts), shard s goes to gradient worker s (pool.ts), and the summed loss and
  * gradients come back as tensors on the coordinator, which then clips, steps Adam and updates the
