@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isNoSpaceErrno, StorageFullError } from '../store/files';
+import { writeFileAtomic } from '../store/files';
 
 /**
  * Files in flight at once: 2 to 4 by CPU count. Each image is fully decoded (up to the pixel limit,
@@ -45,57 +43,13 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** Best-effort fsync of a directory (makes a rename durable; not possible on Windows). */
-async function fsyncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Windows and some file systems refuse to open/sync directories: the rename is still atomic.
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
 /**
  * Writes `chunks` to `file` atomically: a temp file in the same directory, fsync, rename, fsync
  * of the directory. Readers see the old file or the whole new one, never a part. When
  * `beforeRename` throws (e.g. a cancellation check) the temp file is removed and nothing changes.
  * A full disk (ENOSPC, EDQUOT, EROFS) becomes the store's StorageFullError, naming the folder.
+ * (The one atomic writer, store/files.ts writeFileAtomic.)
  */
 export async function atomicWriteFile(file: string, chunks: readonly Uint8Array[], beforeRename?: () => void): Promise<void> {
-  try {
-    await writeChunksAtomic(file, chunks, beforeRename);
-  } catch (e) {
-    if (isNoSpaceErrno(e)) throw new StorageFullError((e as NodeJS.ErrnoException).code!, file, path.dirname(file));
-    throw e;
-  }
-}
-
-async function writeChunksAtomic(file: string, chunks: readonly Uint8Array[], beforeRename?: () => void): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx');
-  let ok = false;
-  try {
-    try {
-      for (const c of chunks) {
-        let off = 0;
-        while (off < c.byteLength) {
-          const { bytesWritten } = await fh.write(c, off, c.byteLength - off);
-          off += bytesWritten;
-        }
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    beforeRename?.();
-    await rename(tmp, file);
-    ok = true;
-  } finally {
-    if (!ok) await unlink(tmp).catch(() => undefined);
-  }
-  await fsyncDir(dir);
+  await writeFileAtomic(file, chunks, { folder: path.dirname(file), beforeRename });
 }

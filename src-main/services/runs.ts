@@ -10,6 +10,7 @@ import type { StartRunRequest } from '../api/requests';
 import type { Run, RunDetail, TrainConfig } from '../api/types';
 import type { JobOutcome } from '../jobs/manager';
 import type { TrainJobSpec } from '../jobs/protocol';
+import { isPidAlive } from '../proc';
 import { newId } from '../store/ids';
 import { FINE_TUNE_DEFAULTS, resolveTrainConfig } from '../training/config';
 import { findBundledModel } from './bundled';
@@ -68,7 +69,7 @@ export class RunService {
    */
   async recover(): Promise<void> {
     for (const run of await this.ctx.store.runs.active()) {
-      if (run.pid && isAlive(run.pid)) continue;
+      if (run.pid && isPidAlive(run.pid)) continue;
       await this.finishRunAfterDeath(run.id, RECOVERED_AT_START);
     }
   }
@@ -324,7 +325,7 @@ export class RunService {
         // over another process's startup recovery; a run resumed or ended elsewhere is theirs.
         const row = await this.ctx.store.runs.get(runId);
         const active = (await this.ctx.store.runs.active()).find((r) => r.id === runId);
-        const ours = active ? active.pid === null || active.pid === pid || !isAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
+        const ours = active ? active.pid === null || active.pid === pid || !isPidAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
         if (!row || !ours) {
           this.pendingRunEnds.delete(runId);
           return;
@@ -441,14 +442,5 @@ export class RunService {
     this.pendingRunEnds.clear();
     for (const p of pending) if (p.timer) clearTimeout(p.timer);
     await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

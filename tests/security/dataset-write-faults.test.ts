@@ -1,7 +1,7 @@
 /**
  * A full disk while a dataset's thumbnails and cache are written: the error names the folder and
  * says to free space, and no temp file is left behind. The file system answers ENOSPC on the
- * second write into any `.tmp` file whose path contains "fullhere" (the cache's and the
+ * second write into any `.sfumato-tmp` file whose path contains "fullhere" (the cache's and the
  * thumbnails' temp files), after part of the data went out: a real half-write.
  */
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -9,22 +9,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  return {
-    ...real,
-    open: (async (p: Parameters<typeof real.open>[0], ...rest: unknown[]) => {
-      const fh = await (real.open as (...a: unknown[]) => Promise<import('node:fs/promises').FileHandle>)(p, ...rest);
-      if (!String(p).includes('fullhere') || !String(p).endsWith('.tmp')) return fh;
-      let writes = 0;
-      const write = fh.write.bind(fh) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
-      (fh as unknown as { write: unknown }).write = async (buf: Uint8Array, off = 0, len = buf.byteLength - off) => {
-        if (++writes > 1) throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
-        return write(buf, off, Math.max(1, Math.floor(len / 2)));
-      };
-      return fh;
-    }) as typeof real.open,
-  };
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const open = (async (p: Parameters<typeof real.promises.open>[0], ...rest: unknown[]) => {
+    const fh = await (real.promises.open as (...a: unknown[]) => Promise<import('node:fs/promises').FileHandle>)(p, ...rest);
+    if (!String(p).includes('fullhere') || !String(p).endsWith('.sfumato-tmp')) return fh;
+    let writes = 0;
+    const write = fh.write.bind(fh) as (...a: unknown[]) => Promise<{ bytesWritten: number }>;
+    (fh as unknown as { write: unknown }).write = async (buf: Uint8Array, off = 0, len = buf.byteLength - off) => {
+      if (++writes > 1) throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
+      return write(buf, off, Math.max(1, Math.floor(len / 2)));
+    };
+    return fh;
+  }) as typeof real.promises.open;
+  const promises = { ...real.promises, open };
+  return { ...real, promises, default: { ...real, promises } };
 });
 
 const { atomicWriteFile } = await import('../../src-main/datasets/util');

@@ -8,7 +8,7 @@
  * a LOWER layer; never a folder of its own layer (siblings stay independent) or of a higher one.
  *
  *   0  diffusion  png  version   pure maths (schedules, samplers, model families), the PNG chunk
- *                                codec, the app version
+ *      proc                      codec, the app version, whether a process id is alive
  *   1  api                       the contract: channels, request/response types, errors, bounds
  *   2  model  store              the tfjs UNet and its adapters | sqlite repositories, library files
  *   3  onnx                      protobuf codec, graph builder, UNet graph and export, ORT sessions
@@ -31,7 +31,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const LAYERS: readonly (readonly string[])[] = [
-  ['diffusion', 'png', 'version'],
+  ['diffusion', 'png', 'version', 'proc'],
   ['api'],
   ['model', 'store'],
   ['onnx'],
