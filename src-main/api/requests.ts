@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { MAX_RECIPE_PNG_BYTES } from './recipe';
 import { SAMPLER_NAMES } from '../diffusion/samplers/index';
 import { boundedNumber, SamplerOptionsSchema } from './sampler-options';
-import type { TrainConfig } from './types';
+import type { SampleOrigin, TrainConfig } from './types';
+import { ID_RE } from './ids';
 
 const id = z.string().min(1).max(100);
 const seed = z.number().int().min(0).max(0xffffffff);
@@ -136,6 +137,34 @@ export const GenerateSchema = z
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;
+
+/**
+ * A sample's stored origin (SampleOrigin), as read back from an untrusted file: the one check of
+ * it (the PNG metadata reader and reproduce use it). Unknown fields are dropped.
+ */
+export const SampleOriginSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('seed') }),
+    z.object({ kind: z.literal('variation'), subseed: z.number().min(0).max(Number.MAX_SAFE_INTEGER), strength: z.number().min(0).max(1) }),
+    z.object({ kind: z.literal('interpolation'), seedB: z.number().min(0).max(Number.MAX_SAFE_INTEGER), t: z.number().min(0).max(1) }),
+    z.object({
+      kind: z.literal('img2img'),
+      strength: z.number().min(0).max(1),
+      source: z.object(
+        {
+          sampleId: z.string().regex(ID_RE, 'must be a sample id like smp_…').optional(),
+          datasetItemId: z.string().regex(ID_RE, 'must be a dataset item id like item_…').optional(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
+        },
+        'must name a sample or dataset item and carry a sha256',
+      ),
+    }),
+  ],
+  { error: (iss) => `${JSON.stringify((iss.input as { kind?: unknown } | undefined)?.kind)} is not one of seed, variation, interpolation, img2img` },
+) satisfies z.ZodType<SampleOrigin>;
+/** Compile-time completeness: a new SampleOrigin kind fails here until the schema above has it. */
+export const ORIGIN_SCHEMA_COMPLETE: SampleOrigin['kind'] extends z.infer<typeof SampleOriginSchema>['kind'] ? true : never = true;
 
 export const GalleryQuerySchema = z
   .object({

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DatasetError, throwIfAborted } from './errors';
 import { atomicWriteFile } from './util';
+import { isId } from '../store/ids';
 import { byteToModel } from '../diffusion/pixels';
 
 export const CACHE_MAGIC = 'SFDC';
@@ -78,7 +79,7 @@ export async function writeCache(file: string, input: WriteCacheInput, opts: { s
 /** "Dataset ds_x's cache /…/cache-32.bin" when the file sits in a library dataset folder. */
 function cacheLabel(file: string): { what: string; redo: string } {
   const id = path.basename(path.dirname(file));
-  return /^ds_[0-9a-z]+$/.test(id)
+  return isId('ds', id)
     ? { what: `The prepared cache of dataset ${id} (${file})`, redo: `Re-import the dataset (remove ${id}, then sfumato datasets import its folder again) to rebuild it.` }
     : { what: `Dataset cache ${file}`, redo: 'Re-import the dataset to rebuild it.' };
 }

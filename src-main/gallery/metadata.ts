@@ -21,6 +21,8 @@ import type { SampleRecord } from '../api/types';
 import { SAMPLER_NAMES, SAMPLERS } from '../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../api/sampling-bounds';
 import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from '../png/chunks';
+import { ID_RE } from '../store/ids';
+import { SampleOriginSchema } from '../api/requests';
 
 export const SFUMATO_KEYWORD = 'sfumato';
 export const A1111_KEYWORD = 'parameters';
@@ -305,7 +307,6 @@ type Check<T> = (v: unknown) => { ok: true; value: T } | { ok: false; why: strin
 const ok = <T>(value: T) => ({ ok: true as const, value });
 const bad = (why: string) => ({ ok: false as const, why });
 
-const ID_RE = /^[a-z]{1,8}_[A-Za-z0-9_-]{1,64}$/;
 const SLUG_RE = /^[a-z0-9][a-z0-9._+-]{0,39}$/;
 const OPTION_KEY_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
@@ -383,16 +384,13 @@ function metaObject(maxKeys: number): Check<Record<string, MetaValue>> {
   };
 }
 
-/** The sample's origin: flat bounded values, plus an optional flat `source` object (img2img). */
+/** The sample's origin: one of the SampleOrigin kinds, checked by the contract's SampleOriginSchema. */
 const originCheck: Check<Record<string, MetaValue>> = (v) => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected an object, got ${typeOf(v)}`);
-  const { source, ...rest } = v as Record<string, unknown>;
-  const flat = metaObject(8)(rest);
-  if (!flat.ok) return flat;
-  if (source === undefined) return flat;
-  const src = metaObject(4)(source);
-  if (!src.ok) return bad(`source ${src.why}`);
-  return ok({ ...flat.value, source: src.value as unknown as MetaValue });
+  // the one origin check: the contract's schema
+  const r = SampleOriginSchema.safeParse(v);
+  if (!r.success) return bad(r.error.issues.map((i) => `${i.path.join('.') || 'kind'} ${i.message}`).join('; '));
+  return ok(r.data as unknown as Record<string, MetaValue>);
 };
 
 const checkpointRef: Check<{ id: string; sha256: string }> = (v) => {

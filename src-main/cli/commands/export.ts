@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { call, type CliContext } from '../context';
 import { parseIntStrict, UsageError } from '../parse';
+import { isId } from '../../store/ids';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -15,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action((o: { samples: string; to: string; format: 'png' | 'webp'; contactSheet?: boolean; upscale: number }) =>
       ctx.withService(async (s, out) => {
         let ids: string[];
-        if (/^smp_[0-9a-z]+(,smp_[0-9a-z]+)*$/.test(o.samples)) ids = o.samples.split(',');
+        if (o.samples.split(',').every((x) => isId('smp', x))) ids = o.samples.split(',');
         else {
           const q = await s.api['gallery:query']({ text: o.samples === 'all' ? undefined : o.samples, limit: 10_000 });
           ids = q.samples.map((x) => x.id);

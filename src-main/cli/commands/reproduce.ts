@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import type { JobProgress } from '../../api/types';
 import { call, type CliContext } from '../context';
 import { parseIntStrict } from '../parse';
+import { isId } from '../../store/ids';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -11,7 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action((target: string) =>
       ctx.withService(async (s, out) => {
         // a sample id goes through the gallery:reproduce channel; a PNG file has no channel yet
-        const r = /^smp_[0-9a-z]+$/.test(target) ? await call(s, out, 'gallery:reproduce', { id: target }) : await s.reproduceFile(target, (p: JobProgress) => out.progress(p));
+        const r = isId('smp', target) ? await call(s, out, 'gallery:reproduce', { id: target }) : await s.reproduceFile(target, (p: JobProgress) => out.progress(p));
         out.result(r, () => (r.identical ? `identical: ${r.sampleId} reproduces exactly on ${r.backend}` : `different: max ${r.maxDiff}/255 on ${(r.differingShare * 100).toFixed(2)}% of pixels (${r.backend})`));
         return r.identical ? 0 : 1;
       }),
