@@ -22,6 +22,8 @@ import { SAMPLER_NAMES, SAMPLERS } from '../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../api/sampling-bounds';
 import { type PngReadLimits, type TextChunkInput, insertTextChunks, readPngText } from '../png/chunks';
 import { ID_RE } from '../store/ids';
+import { scheduleLabel } from '../diffusion/schedules/presets';
+import type { ScheduleSpec } from '../diffusion/process';
 import { SampleOriginSchema } from '../api/requests';
 
 export const SFUMATO_KEYWORD = 'sfumato';
@@ -83,11 +85,8 @@ export interface A1111Extra {
 }
 
 function describeSchedule(schedule: unknown): string | undefined {
-  if (!schedule || typeof schedule !== 'object') return undefined;
-  const s = schedule as Record<string, unknown>;
-  if (typeof s.beta === 'string') return s.beta;
-  if (typeof s.kind === 'string') return s.kind;
-  return undefined;
+  if (!schedule || typeof schedule !== 'object' || typeof (schedule as { kind?: unknown }).kind !== 'string') return undefined;
+  return scheduleLabel(schedule as ScheduleSpec);
 }
 
 /**

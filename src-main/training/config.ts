@@ -3,6 +3,7 @@
  * errors that name the field and the fix.
  */
 import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig } from '../api/types';
+import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
 
@@ -43,17 +44,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 // The fine-tune defaults are plain data the Train form reads too, so they live in the contract.
 export { FINE_TUNE_DEFAULTS, FINE_TUNE_LR, FINE_TUNE_MAX_SAFE_LR } from '../api/fine-tune';
 
-/** Preset names accepted by `--schedule NAME` (or give the JSON object). */
-export const SCHEDULE_PRESETS: Record<string, ScheduleJson> = {
-  linear: { kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  'scaled-linear': { kind: 'discrete', beta: 'scaled-linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 },
-  cosine: { kind: 'discrete', beta: 'cosine', trainSteps: 1000 },
-  sigmoid: { kind: 'discrete', beta: 'sigmoid', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  vp: { kind: 'vp', betaMin: 0.1, betaMax: 20 },
-  subvp: { kind: 'subvp', betaMin: 0.1, betaMax: 20 },
-  ve: { kind: 've', sigmaMin: 0.01, sigmaMax: 50 },
-  edm: { kind: 'edm', sigmaMin: 0.002, sigmaMax: 80, sigmaData: 0.5 },
-};
+// The schedule presets live with the schedules (the renderer and the gallery read them too).
+export { SCHEDULE_PRESETS };
 
 export class TrainConfigError extends DomainError {
   readonly apiCode = 'bad_request';

@@ -7,16 +7,9 @@ import { lossWeight } from '../../../src-main/diffusion/model-family';
 import { DiffusionConfigError, makeProcess, validateLogSnrPoints, validateScheduleSpec, type DiscreteScheduleConfig } from '../../../src-main/diffusion/index';
 import type { LossWeighting, Objective, ScheduleJson } from '../../../src-main/api/types';
 
-export const PRESET_NAMES = ['linear', 'scaled-linear', 'cosine', 'sigmoid'] as const;
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-/** The same recipes as the trainer's SCHEDULE_PRESETS (src-main/training/config.ts). */
-export const PRESETS: Record<PresetName, DiscreteScheduleConfig> = {
-  linear: { kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-  'scaled-linear': { kind: 'discrete', beta: 'scaled-linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 },
-  cosine: { kind: 'discrete', beta: 'cosine', trainSteps: 1000 },
-  sigmoid: { kind: 'discrete', beta: 'sigmoid', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 },
-};
+/** The trainer's own recipes (src-main/diffusion/schedules/presets.ts). */
+import type { DiscretePresetName as PresetName } from '../../../src-main/diffusion/schedules/presets';
+export { DISCRETE_PRESET_NAMES as PRESET_NAMES, DISCRETE_SCHEDULE_PRESETS as PRESETS, type DiscretePresetName as PresetName } from '../../../src-main/diffusion/schedules/presets';
 
 export const PRESET_BLURBS: Record<PresetName, string> = {
   linear: 'DDPM’s original: betas grow linearly; destroys detail quickly at small sizes.',
