@@ -571,7 +571,8 @@ export interface Restorable {
 
 const clip = (s: string, n = 80) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-function parseIntStrict(v: string | undefined, min: number, max: number): number | undefined {
+/** A decimal integer in [min, max] from an A1111 value, else undefined (the CLI's flag parser is cli/parse.ts parseIntStrict). */
+function decimalIntInRange(v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined || !/^\s*\d{1,16}\s*$/.test(v)) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
@@ -632,9 +633,9 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
     used.add(k);
     return Object.prototype.hasOwnProperty.call(params, k) ? params[k] : undefined;
   };
-  const seed = parseIntStrict(take('Seed'), 0, Number.MAX_SAFE_INTEGER);
+  const seed = decimalIntInRange(take('Seed'), 0, Number.MAX_SAFE_INTEGER);
   if (seed !== undefined) s.seed = seed;
-  const steps = parseIntStrict(take('Steps'), SAMPLING_BOUNDS.steps.min, SAMPLING_BOUNDS.steps.max);
+  const steps = decimalIntInRange(take('Steps'), SAMPLING_BOUNDS.steps.min, SAMPLING_BOUNDS.steps.max);
   if (steps !== undefined) s.steps = steps;
   const size = /^\s*(\d{1,5})x(\d{1,5})\s*$/.exec(take('Size') ?? '');
   if (size) {

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { BackendStatus } from '../api/types';
+import { LADDER } from '../training/backends/ladder-table';
 import { APP_VERSION } from '../version';
 
 export { APP_VERSION };
@@ -38,25 +39,19 @@ function resolvable(name: string): boolean {
 }
 
 /**
- * Which tfjs backend a training job will get, best first: tensorflow (tfjs-node-gpu / tfjs-node),
- * webgpu, onnxruntime, wasm, cpu. This is the main side's cheap probe (it initialises nothing, so the app's
- * main process stays light); the job process runs the real ladder (training/backends/ladder.ts)
- * and reports the backend it got in its `started` message.
+ * Which tfjs backend a training job will get, best first (the ladder table,
+ * training/backends/ladder-table.ts). This is the main side's cheap probe: it only checks that
+ * each rung's packages resolve and initialises nothing, so the app's main process stays light; the
+ * job process runs the real ladder (training/backends/ladder.ts) and reports the backend it got in
+ * its `started` message.
  */
-export async function probeBackends(): Promise<BackendStatus> {
+export async function probeBackends(isInstalled: (pkg: string) => boolean = resolvable): Promise<BackendStatus> {
   const unavailable: Record<string, string> = {};
-  if (resolvable('@tensorflow/tfjs-node-gpu') || resolvable('@tensorflow/tfjs-node')) {
-    return { active: 'tensorflow', unavailable };
+  for (const rung of LADDER) {
+    const installed = rung.needs.every((group) => group.some(isInstalled));
+    if (installed && rung.installedButProbed === undefined) return { active: rung.backend, unavailable };
+    unavailable[rung.backend] = installed ? rung.installedButProbed! : rung.missing;
   }
-  unavailable.tensorflow =
-    '@tensorflow/tfjs-node is not installed: its install step downloads libtensorflow, which failed or was skipped. Run `npm install @tensorflow/tfjs-node` (or tfjs-node-gpu with CUDA 11.2) where that download works.';
-  unavailable.webgpu = resolvable('webgpu')
-    ? 'the webgpu package is installed; a job uses it only when Dawn finds a real (non-CPU) GPU adapter.'
-    : 'the `webgpu` package is not installed (npm install webgpu to try Dawn on your GPU).';
-  // onnxruntime: gradients on ONNX Runtime's native CPU kernels (a job probes it for real)
-  if (resolvable('onnxruntime-node') && resolvable('@tensorflow/tfjs-backend-wasm')) return { active: 'onnxruntime', unavailable };
-  unavailable.onnxruntime = 'onnxruntime-node is not installed; reinstall with npm ci.';
-  if (resolvable('@tensorflow/tfjs-backend-wasm')) return { active: 'wasm', unavailable };
-  unavailable.wasm = '@tensorflow/tfjs-backend-wasm is not installed; reinstall with npm ci.';
-  return { active: 'cpu', unavailable };
+  // the cpu rung needs nothing, so the loop always returns
+  throw new Error('the backend ladder has no rung without requirements');
 }

@@ -15,8 +15,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from './wasm';
 import { DomainError } from '../../api/errors';
 
-export type TrainingBackend = 'tensorflow' | 'webgpu' | 'onnxruntime' | 'wasm' | 'cpu';
-export const BACKEND_LADDER: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu'];
+import { BACKEND_LADDER, type TrainingBackend } from './ladder-table';
+
+// The order (and the cheap check's messages) is a table that services/system.ts reads too.
+export { BACKEND_LADDER, type TrainingBackend };
 
 /** Backends whose gradients come from ONNX Runtime rather than the active tfjs backend. */
 export function gradientEngineOf(backend: string): 'tfjs' | 'onnxruntime' {
