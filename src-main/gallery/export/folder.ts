@@ -2,9 +2,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { checkAborted, commitNoClobber, fsyncDir, removeStaleTemps, STAGING_PREFIX, writeTemp } from '../atomic';
-import { safeExportPath } from '../export/names';
-import { manifestCsv, manifestJson, type ExportOptions, type ExportResult, type ExportSample, type Manifest, type ManifestItem } from '../export/manifest';
-import { checkSamples, exportImageBytes, imageName, sha256, upscaleFactor } from '../export/images';
+import { safeExportPath } from './names';
+import { manifestCsv, manifestJson, type ExportOptions, type ExportResult, type ExportSample, type Manifest, type ManifestItem } from './manifest';
+import { checkSamples, exportImageBytes, imageName, sha256, upscaleFactor } from './images';
 
 // ------------------------------------------------------------------ folder export
 

@@ -5,8 +5,8 @@ import sharp from 'sharp';
 import type { SampleRecord } from '../../api/types';
 import { parsePngChunks } from '../../png/chunks';
 import { a1111Parameters, embedSampleMetadata, readSampleMetadata, sfumatoChunkText } from '../metadata';
-import { ExportError, LONE_SURROGATES, sanitizeFileName } from '../export/names';
-import type { ExportSample, ImageFormat } from '../export/manifest';
+import { ExportError, LONE_SURROGATES, sanitizeFileName } from './names';
+import type { ExportSample, ImageFormat } from './manifest';
 
 // ------------------------------------------------------------------ image conversion
 

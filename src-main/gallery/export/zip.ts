@@ -3,9 +3,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { checkAborted, commitNoClobber, fsyncDir, removeStaleTemps, tempNameFor } from '../atomic';
-import { ExportError, safeExportPath } from '../export/names';
-import { manifestCsv, manifestJson, type ExportOptions, type ExportResult, type ExportSample, type Manifest, type ManifestItem } from '../export/manifest';
-import { checkSamples, exportImageBytes, imageName, sha256, upscaleFactor } from '../export/images';
+import { ExportError, safeExportPath } from './names';
+import { manifestCsv, manifestJson, type ExportOptions, type ExportResult, type ExportSample, type Manifest, type ManifestItem } from './manifest';
+import { checkSamples, exportImageBytes, imageName, sha256, upscaleFactor } from './images';
 
 // ------------------------------------------------------------------ zip export
 
