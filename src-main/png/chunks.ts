@@ -1,5 +1,6 @@
 /**
  * PNG chunk reading and text-chunk writing, hardened for hostile input.
+ * (Kept whole, over 500 lines on purpose: it is one codec, and its limits and checks read best together.)
  *
  * Written by hand (no package): it is small, and it must never throw, never trust a length field
  * and never allocate more than its caps. References are to the W3C PNG Specification, Second
