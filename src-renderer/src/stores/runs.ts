@@ -6,7 +6,7 @@ import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
 import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
-import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
+import type { JobProgress, LossWeighting, Objective, Run, RunDeleteResult, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */
 export interface LiveTraining {
@@ -411,7 +411,31 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** Renames a run; the error (say, an empty name) is thrown for the caller to show beside the field. */
+  async function rename(id: string, name: string): Promise<Run> {
+    const { run } = await api['runs:rename']({ id, name });
+    runs.value = runs.value.map((r) => (r.id === id ? run : r));
+    if (selectedDetail.value?.id === id) selectedDetail.value = { ...selectedDetail.value, name: run.name };
+    return run;
+  }
+
+  /** Deletes a run (the service keeps checkpoints gallery images came from); the next run is selected. */
+  async function remove(id: string): Promise<RunDeleteResult> {
+    const r = await api['runs:delete']({ id });
+    live.delete(id);
+    losses.delete(id);
+    await refresh();
+    if (selectedId.value === id) {
+      selectedId.value = null;
+      selectedDetail.value = null;
+      if (runs.value[0]) await select(runs.value[0].id);
+    }
+    return r;
+  }
+
   return {
+    rename,
+    remove,
     runs,
     resumable,
     listError,
