@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, reactive, ref, watch } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
+import { useDatasetsStore } from './datasets';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
@@ -349,6 +350,14 @@ export const useRunsStore = defineStore('runs', () => {
     return {};
   }
 
+  /** "<dataset> · <preset> · <date>" (the service names a run itself when the dataset is not listed here). */
+  function defaultName(): { name?: string } {
+    const ds = useDatasetsStore().datasets.find((d) => d.id === form.datasetId);
+    if (!ds) return {};
+    const preset = (form.preset === 'custom' ? 'Custom' : TRAIN_PRESETS[form.preset].label) + (form.init ? ' fine-tune' : '');
+    return { name: `${ds.name} · ${preset} · ${new Date().toISOString().slice(0, 10)}`.slice(0, 120) };
+  }
+
   async function start(): Promise<void> {
     startError.value = null;
     if (!form.datasetId) {
@@ -366,7 +375,7 @@ export const useRunsStore = defineStore('runs', () => {
     }
     starting.value = true;
     try {
-      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...initOf(), ...(seed === undefined ? {} : { seed }) });
+      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...initOf(), ...(seed === undefined ? {} : { seed }), ...defaultName() });
       if (!live.has(run.id)) live.set(run.id, { state: 'running', step: 0, total: run.config.steps });
       await refresh();
       await select(run.id);
