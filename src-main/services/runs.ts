@@ -377,7 +377,7 @@ export class RunService {
   /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
   async pause(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (!job || !finished) throw new ApiError('conflict', `Run ${id} is ${run.status}, not running; only a running run can be paused.`);
@@ -427,7 +427,7 @@ export class RunService {
 
   async cancel(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (job && finished) {

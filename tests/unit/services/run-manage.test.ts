@@ -78,6 +78,7 @@ describe('run delete', () => {
     expect((await s.store.checkpoints.list()).map((c) => c.id)).not.toContain(cks[0].id);
     await expect(s.runs.get(run.id)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('was deleted') });
     await expect(s.runs.resume(run.id)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(s.runs.cancel(run.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(s.api['runs:rename']({ id: run.id, name: 'x' })).rejects.toMatchObject({ code: 'not_found' });
     // the images still name their run and checkpoint, and reproduce from them
     expect((await s.gallery.get(live.id)).runId).toBe(run.id);
