@@ -33,6 +33,7 @@ import type {
   ModelExportResult,
   ReproduceResult,
   Run,
+  RunDeleteResult,
   RunDetail,
   RunEstimate,
   SampleMeta,
@@ -91,6 +92,12 @@ export const CONTRACT = {
   'jobs:cancel': { req: R.IdRequest, res: reply<{ cancelled: boolean }>() },
   /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
   'gallery:readRecipe': { req: R.ReadRecipeSchema, res: reply<RecipeResult>() },
+  'runs:rename': { req: R.RenameRunSchema, res: reply<{ run: Run }>() },
+  /**
+   * deletes a run that is not running or paused (cancel it first): its losses, previews and
+   * checkpoints, except the checkpoints gallery images were generated from (kept, so reproduce works)
+   */
+  'runs:delete': { req: R.IdRequest, res: reply<RunDeleteResult>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

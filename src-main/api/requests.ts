@@ -16,6 +16,14 @@ const id = z.string().min(1).max(100);
 const seed = z.number().int().min(0).max(0xffffffff);
 const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f,]+$/, 'tags are 1–64 characters without commas or control characters');
 
+/** a run's name: what the user calls it (1–120 characters after trimming) */
+export const runName = z
+  .string('give the run a name')
+  .trim()
+  .min(1, 'give the run a name (it cannot be empty)')
+  .max(120, 'a run name has at most 120 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'a run name has no control characters (line breaks, tabs)');
+
 /** No request fields. */
 export const NoArgs = z.object({}).strict();
 /** One id (runs:get, gallery:meta, …). */
@@ -82,6 +90,8 @@ export const StartRunSchema = z
     initModelId: id.optional(),
     /** fine-tune: start the optimiser afresh instead of taking the checkpoint's state (default true for models) */
     resetOptimizer: z.boolean().optional(),
+    /** the run's name; by default "<dataset> · <scratch|fine-tune> · <date>" */
+    name: runName.optional(),
   })
   .strict();
 export type StartRunRequest = z.infer<typeof StartRunSchema>;
@@ -194,6 +204,7 @@ export const ExportSchema = z
 export type ExportRequest = z.infer<typeof ExportSchema>;
 
 export const RunsListSchema = z.object({ datasetId: id.optional() }).strict();
+export const RenameRunSchema = z.object({ id, name: runName }).strict();
 export const CheckpointsListSchema = z.object({ runId: id.optional() }).strict();
 
 /** gallery:readRecipe: a dropped PNG's bytes (base64), bounded before anything decodes them */

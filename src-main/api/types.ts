@@ -142,6 +142,8 @@ export interface TrainConfig {
 
 export interface Run {
   id: string;
+  /** the user's name for the run (rename with runs:rename); by default "<dataset> · <preset> · <date>" */
+  name: string;
   datasetId: string;
   status: RunStatus;
   config: TrainConfig;
@@ -354,6 +356,15 @@ export interface ImportedModel {
   checkpointId: string;
   /** what inspection found: inputs, timestep type, opset, metadata */
   signature: unknown;
+}
+
+/** runs:delete: what went and what stayed */
+export interface RunDeleteResult {
+  deleted: true;
+  /** checkpoints kept because gallery images were generated from them (reproduce still works) */
+  keptCheckpoints: number;
+  /** files whose rows went but that could not be removed (remove them by hand) */
+  notRemoved?: { file: string; message: string }[];
 }
 
 export interface RunEstimate {

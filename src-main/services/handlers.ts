@@ -83,6 +83,8 @@ export function buildHandlers(s: HandlerHost): Handlers {
       return { cancelled: true };
     },
     'gallery:readRecipe': async (req) => readRecipe(req),
+    'runs:rename': async (req) => ({ run: await s.runs.rename(req.id, req.name) }),
+    'runs:delete': (req) => s.runs.remove(req.id),
   };
 }
 

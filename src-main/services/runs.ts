@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { StartRunRequest } from '../api/requests';
-import type { Run, RunDetail, TrainConfig } from '../api/types';
+import type { Run, RunDeleteResult, RunDetail, TrainConfig } from '../api/types';
 import type { JobOutcome } from '../jobs/manager';
 import type { TrainJobSpec } from '../jobs/protocol';
 import { newId } from '../store/ids';
@@ -16,6 +16,7 @@ import { findBundledModel } from './bundled';
 import { emitProgress, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
+import { defaultRunName, deleteRun, renameRun } from './run-manage';
 
 /** How long, and how often, a run end that could not be recorded is retried in the background. */
 const RUN_END_RETRY_MS = 10 * 60_000;
@@ -51,6 +52,7 @@ export class RunService {
   async get(id: string): Promise<RunDetail> {
     const run = await this.ctx.store.runs.get(id);
     if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (run.deleted) throw new ApiError('not_found', `Run ${id} ("${run.name}") was deleted; only the checkpoints gallery images came from were kept.`);
     const checkpoints = await this.ctx.store.checkpoints.list(id);
     return {
       ...run,
@@ -124,7 +126,9 @@ export class RunService {
     }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
-    const run = await this.ctx.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null });
+    const createdAt = new Date().toISOString();
+    const name = req.name ?? defaultRunName(dataset.name, init ? 'fine-tune' : 'scratch', createdAt);
+    const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
     return this.launchTraining(
       run,
       init && {
@@ -144,7 +148,7 @@ export class RunService {
    */
   async resume(runId: string): Promise<StartedRun> {
     const run = await this.ctx.store.runs.get(runId);
-    if (!run) throw new ApiError('not_found', `No run ${runId}. List runs with \`sfumato runs list\`.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${runId}. List runs with \`sfumato runs list\`.`);
     if (run.status === 'running' || run.status === 'queued') throw new ApiError('conflict', `Run ${runId} is already ${run.status}.`);
     if (run.status === 'completed') throw new ApiError('conflict', `Run ${runId} is completed; fine-tune from its checkpoint to train further.`);
     const ck = await this.ctx.store.checkpoints.latest(runId);
@@ -373,7 +377,7 @@ export class RunService {
   /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
   async pause(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (!job || !finished) throw new ApiError('conflict', `Run ${id} is ${run.status}, not running; only a running run can be paused.`);
@@ -423,7 +427,7 @@ export class RunService {
 
   async cancel(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (job && finished) {
@@ -433,6 +437,15 @@ export class RunService {
       await this.ctx.store.runs.setStatus(id, 'cancelled', { pid: null });
     }
     return (await this.ctx.store.runs.get(id))!;
+  }
+
+  async rename(id: string, name: string): Promise<Run> {
+    return renameRun(this.ctx, id, name);
+  }
+
+  /** Deletes a run that has no job (see run-manage.ts: gallery images' checkpoints are kept). */
+  async remove(id: string): Promise<RunDeleteResult> {
+    return deleteRun(this.ctx, id, this.runFinished.has(id) || this.ctx.jobs.list().some((j) => j.runId === id));
   }
 
   /** Stops the background retries of run ends (the next start's recovery records those runs). */

@@ -184,4 +184,16 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE m5_fake_runs;
   DROP TABLE m5_sample_checkpoints;
   `,
+  // 6: runs as things you manage: a name (shown wherever a run is), and deleted_at. A deleted run
+  // whose checkpoints made gallery images keeps its row (as a tombstone: its config is what those
+  // checkpoints are sampled with) and those checkpoint rows; runs:list no longer shows it.
+  // Runs written before have no name: they get "<dataset> · <scratch|fine-tune> · <date>".
+  `
+  ALTER TABLE runs ADD COLUMN name TEXT;
+  ALTER TABLE runs ADD COLUMN deleted_at TEXT;
+  UPDATE runs SET name = COALESCE((SELECT d.name FROM datasets d WHERE d.id = runs.dataset_id), 'run')
+    || ' · ' || CASE WHEN init_json IS NULL THEN 'scratch' ELSE 'fine-tune' END
+    || ' · ' || substr(created_at, 1, 10);
+  CREATE INDEX runs_deleted ON runs(deleted_at);
+  `,
 ];

@@ -22,6 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reset-optimizer', 'fine-tune: start the optimiser afresh')
     .option('--config <file.json>', 'run configuration JSON; flags override it')
     .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
+    .option('--name <text>', 'the run\'s name (default: "<dataset> · scratch|fine-tune · <date>")')
     .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
     .option('--base-channels <n>', 'UNet base width', parseIntStrict('base-channels'))
     .option('--channel-mults <list>', 'channel multipliers per level, e.g. 1,2,2', parseList('channel-mults'))
@@ -69,6 +70,7 @@ export function register(program: Command, ctx: CliContext): void {
               initCheckpointId: o.initCheckpoint as string | undefined,
               initModelId: o.initModel as string | undefined,
               resetOptimizer: o.resetOptimizer === true ? true : undefined,
+              name: o.name as string | undefined,
             })
           ).run;
           out.info(`run ${run.id} started (seed ${run.seed})`);

@@ -35,6 +35,8 @@ describe('contract channels', () => {
       'jobs:list',
       'jobs:cancel',
       'gallery:readRecipe',
+      'runs:rename',
+      'runs:delete',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
