@@ -70,7 +70,7 @@ export function gridLayout(opts: { imageSize: number; xTitle: string; yTitle: st
   const lineH = Math.round(fontSize * 1.25);
   const pad = Math.max(1, Math.round(fontSize * 0.2));
   // Left band: wide enough for the longest Y value or title (up to about two cells), at least 4 em.
-  const longest = Math.max(captionWidth(opts.yTitle, fontSize), ...opts.yValues.map((v) => captionWidth(v, fontSize)));
+  const longest = Math.max(captionWidth(`${opts.yTitle} ↓`, fontSize), ...opts.yValues.map((v) => captionWidth(v, fontSize)));
   const leftW = Math.ceil(Math.min(2 * cell, Math.max(4 * fontSize, longest)) + 2 * pad + gap);
   // Top band: the X title line, then the value line (each up to two lines).
   const titleH = 2 * lineH + 2 * pad;

@@ -35,6 +35,7 @@ describe('contract channels', () => {
       'jobs:list',
       'jobs:cancel',
       'gallery:readRecipe',
+      'sample:grid',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
