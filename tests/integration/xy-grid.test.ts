@@ -4,7 +4,9 @@
  * its recipe (in the row and in the PNG), reproduce and export accept it, bad axis values are
  * refused naming the axis and value, and cancelling keeps the finished cells without a grid.
  */
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import type { GridResult, SampleRecord } from '../../src-main/api/types';
 import { gridLayout } from '../../src-main/gallery/grid';
 import { readSampleMetadata } from '../../src-main/gallery/metadata';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { EMOJI_DIR, tempDir } from '../helpers/library';
+import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;
 let s: Sfumato;
@@ -131,5 +133,19 @@ describe('X/Y grid', () => {
     const tagged = await s.api['gallery:query']({ tag: `grid:${r.gridId}` });
     expect(tagged.samples.every((x) => x.kind !== 'grid')).toBe(true);
     expect(tagged.total).toBe(4);
+  });
+
+  it('the CLI makes a grid: sfumato sample grid --x … --y … --json (flags after grid are its own)', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CLI, '--data-dir', lib.dir, 'sample', 'grid', '--x', 'steps=2-3', '--y', 'seed=9', '--sampler', 'euler', '--run', runId, '--json'],
+      { maxBuffer: 1 << 24 },
+    );
+    const r = JSON.parse(stdout) as GridResult;
+    expect(r.cells.map((c) => [c.steps, c.seed, c.sampler])).toEqual([
+      [2, 9, 'euler'],
+      [3, 9, 'euler'],
+    ]);
+    expect(r.grid?.grid?.recipe).toMatchObject({ base: { sampler: 'euler' }, x: { kind: 'steps', values: [2, 3] }, y: { kind: 'seed', values: [9] } });
   });
 });
