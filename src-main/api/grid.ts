@@ -9,7 +9,7 @@
  * and the service's per-cell check.
  */
 import { z } from 'zod';
-import { SAMPLER_NAMES } from '../diffusion/samplers/index';
+import { SAMPLER_NAMES, samplerDescriptor } from '../diffusion/samplers/index';
 import { SIGMA_KINDS } from '../diffusion/schedules/sigmas';
 import { TIMESTEP_SPACINGS } from '../diffusion/schedules/spacing';
 import { boundedNumber, SamplerOptionsSchema } from './sampler-options';
@@ -121,8 +121,12 @@ export function applyAxis(s: CellSettings, kind: AxisKind, value: string | numbe
   switch (kind) {
     case 'seed':
       return { ...s, seed: Number(value) };
-    case 'sampler':
-      return { ...s, sampler: value as SamplerName };
+    case 'sampler': {
+      // the base options that this sampler has (a DDIM base's eta means nothing to Euler)
+      const keys = new Set(Object.keys(samplerDescriptor(value as SamplerName).options));
+      const options = Object.fromEntries(Object.entries(s.options).filter(([k]) => keys.has(k))) as SamplerOptions;
+      return { ...s, sampler: value as SamplerName, options };
+    }
     case 'steps':
       return { ...s, steps: Number(value) };
     case 'checkpoint':
@@ -134,12 +138,20 @@ export function applyAxis(s: CellSettings, kind: AxisKind, value: string | numbe
   }
 }
 
-/** Cells in row-major order (y outer, x inner): cell i is at x = i % nx, y = floor(i / nx). */
+/**
+ * Cells in row-major order (y outer, x inner): cell i is at x = i % nx, y = floor(i / nx). A
+ * sampler axis is applied first, so a spacing axis's value is never filtered away by it.
+ */
 export function gridCells(base: Omit<CellSettings, 'checkpointId'>, x: GridAxis, y: GridAxis): (CellSettings & { x: number; y: number })[] {
   const out: (CellSettings & { x: number; y: number })[] = [];
   y.values.forEach((yv, j) =>
     x.values.forEach((xv, i) => {
-      out.push({ ...applyAxis(applyAxis(base, y.kind, yv), x.kind, xv), x: i, y: j });
+      const pairs: [AxisKind, string | number][] = [
+        [y.kind, yv],
+        [x.kind, xv],
+      ];
+      pairs.sort((a, b) => Number(b[0] === 'sampler') - Number(a[0] === 'sampler'));
+      out.push({ ...pairs.reduce((s, [k, v]) => applyAxis(s, k, v), base as CellSettings), x: i, y: j });
     }),
   );
   return out;

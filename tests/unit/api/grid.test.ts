@@ -62,4 +62,12 @@ describe('cells', () => {
       [1, 1, 8, { sigmas: 'karras' }],
     ]);
   });
+
+  it('a sampler axis keeps the base options that sampler has, and goes first so a spacing axis stays', () => {
+    const cells = gridCells({ seed: 0, sampler: 'ddim', steps: 10, options: { eta: 0.5, sigmas: 'karras' } as never }, { kind: 'spacing', values: ['trailing'] }, { kind: 'sampler', values: ['ddim', 'euler'] });
+    expect(cells.map((c) => [c.sampler, c.options])).toEqual([
+      ['ddim', { eta: 0.5, spacing: 'trailing' }],
+      ['euler', { sigmas: 'karras', spacing: 'trailing' }],
+    ]);
+  });
 });
