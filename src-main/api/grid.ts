@@ -123,7 +123,7 @@ export function applyAxis(s: CellSettings, kind: AxisKind, value: string | numbe
       return { ...s, seed: Number(value) };
     case 'sampler': {
       // the base options that this sampler has (a DDIM base's eta means nothing to Euler)
-      const keys = new Set(Object.keys(samplerDescriptor(value as SamplerName).options));
+      const keys = new Set(Object.keys(samplerDescriptor(value as SamplerName)?.options ?? {}));
       const options = Object.fromEntries(Object.entries(s.options).filter(([k]) => keys.has(k))) as SamplerOptions;
       return { ...s, sampler: value as SamplerName, options };
     }
