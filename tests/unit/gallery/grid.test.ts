@@ -3,6 +3,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { captionWidth, type Box } from '../../../src-main/gallery/export';
 import { composeGrid, gridLayout, gridScale } from '../../../src-main/gallery/grid';
+import { embedSampleMetadata, readSampleMetadata } from '../../../src-main/gallery/metadata';
+import { makePng, sampleRecord } from './helpers';
 
 const inside = (a: Box, b: Box) => a.x >= b.x - 0.01 && a.y >= b.y - 0.01 && a.x + a.width <= b.x + b.width + 0.01 && a.y + a.height <= b.y + b.height + 0.01;
 const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -59,5 +61,29 @@ describe('grid layout', () => {
     let ink = 0;
     for (let y = 0; y < small.top.height; y++) for (let x = 0; x < info.width; x++) if (px(x, y)[1] < 128) ink++;
     expect(ink).toBeGreaterThan(20);
+  });
+});
+
+describe('grid records in the PNG', () => {
+  const recipe = { base: { checkpointId: 'ckpt_a', seed: 1, sampler: 'ddim' as const, steps: 4, options: {} }, x: { kind: 'seed' as const, values: [1, 2] }, y: { kind: 'sampler' as const, values: ['ddim', 'euler'] } };
+
+  it('a grid record (kind, recipe, cells) and a cell (grid id, position) read back whole', async () => {
+    const png = await makePng();
+    const grid = sampleRecord({ kind: 'grid', grid: { id: 'grid_a', recipe, cells: ['smp_1', 'smp_2', 'smp_3', 'smp_4'] } });
+    const m = readSampleMetadata(embedSampleMetadata(png, grid));
+    expect(m.problems).toEqual([]);
+    expect(m.record).toMatchObject({ kind: 'grid', grid: grid.grid });
+    const cell = readSampleMetadata(embedSampleMetadata(png, sampleRecord({ grid: { id: 'grid_a', x: 1, y: 0 } })));
+    expect(cell.problems).toEqual([]);
+    expect(cell.record?.grid).toEqual({ id: 'grid_a', x: 1, y: 0 });
+  });
+
+  it('a malformed grid field is reported by name, and the rest of the record is kept', async () => {
+    const png = await makePng();
+    const bad = sampleRecord({ grid: { id: 'grid_a', recipe: { ...recipe, x: { kind: 'guidance' as never, values: [1] } } } });
+    const m = readSampleMetadata(embedSampleMetadata(png, bad));
+    expect(m.record).toBeUndefined();
+    expect(m.problems.join('\n')).toMatch(/record\.grid recipe\.x kind must be one of seed, sampler/);
+    expect(m.partial?.seed).toBe(bad.seed);
   });
 });
