@@ -16,6 +16,7 @@
 import type { z } from 'zod';
 import { ApiError } from './errors';
 import * as R from './requests';
+import { GridSchema } from './grid';
 import type { RecipeResult } from './recipe';
 import type {
   BundledModel,
@@ -26,6 +27,7 @@ import type {
   ExportResult,
   GalleryPage,
   GenerateResult,
+  GridResult,
   ImportDatasetResult,
   ImportedModel,
   JobInfo,
@@ -98,6 +100,8 @@ export const CONTRACT = {
    * checkpoints, except the checkpoints gallery images were generated from (kept, so reproduce works)
    */
   'runs:delete': { req: R.IdRequest, res: reply<RunDeleteResult>() },
+  /** X/Y grid: every combination of two axes' values as gallery samples, plus a labelled grid image (api/grid.ts) */
+  'sample:grid': { req: GridSchema, res: reply<GridResult>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

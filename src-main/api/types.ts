@@ -231,6 +231,43 @@ export interface SampleRecord {
   backend: string;
   appVersion: string;
   createdAt: string;
+  /** 'grid': an X/Y grid image (its recipe in `grid`); absent: an ordinary sample */
+  kind?: 'grid';
+  /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
+  grid?: GridRef;
+}
+
+/** What an X/Y grid axis varies (api/grid.ts); guidance and class join when models have them. */
+export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing';
+export interface GridAxisSpec {
+  kind: GridAxisKind;
+  values: (string | number)[];
+}
+/** The full recipe of a grid, kept on its gallery record: base settings as resolved, and the axes. */
+export interface GridRecipe {
+  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs' };
+  x: GridAxisSpec;
+  y: GridAxisSpec;
+}
+/**
+ * On a gallery record: a cell names its grid and position (x, y); the grid record (kind 'grid')
+ * names its recipe and its cells' sample ids in row-major order (y outer).
+ */
+export interface GridRef {
+  id: string;
+  x?: number;
+  y?: number;
+  recipe?: GridRecipe;
+  cells?: string[];
+}
+export interface GridResult {
+  jobId: string;
+  gridId: string;
+  /** the grid image's gallery record (kind 'grid'); absent when cancelled */
+  grid?: SampleRecord;
+  /** the cells finished, row-major */
+  cells: SampleRecord[];
+  cancelled: boolean;
 }
 
 export interface GenerateResult {

@@ -15,6 +15,7 @@ import type { Store } from '../store/repositories';
 import type { DatasetService } from './datasets';
 import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
+import type { GridService } from './grid';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
 import type { ReproduceService } from './reproduce';
@@ -41,6 +42,7 @@ export interface HandlerHost {
   readonly runs: RunService;
   readonly models: ModelService;
   readonly sampling: SamplingService;
+  readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
   systemInfo(): Promise<SystemInfo>;
@@ -85,6 +87,7 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'gallery:readRecipe': async (req) => readRecipe(req),
     'runs:rename': async (req) => ({ run: await s.runs.rename(req.id, req.name) }),
     'runs:delete': (req) => s.runs.remove(req.id),
+    'sample:grid': (req, ctx) => s.grids.run(req, ctx.onProgress),
   };
 }
 

@@ -19,6 +19,7 @@ import { ExportDownloads } from './downloads';
 import { GalleryService } from './gallery';
 import { ModelService } from './models';
 import { ReproduceService } from './reproduce';
+import { GridService } from './grid';
 import { RunService, type StartedRun } from './runs';
 import { SamplingService } from './sampling';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
@@ -50,6 +51,7 @@ export class Sfumato implements ServiceContext {
   readonly runs: RunService;
   readonly models: ModelService;
   readonly sampling: SamplingService;
+  readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
   /** The contract, implemented (services/handlers.ts): every function validates its request first. */
@@ -70,6 +72,7 @@ export class Sfumato implements ServiceContext {
     this.runs = new RunService(this);
     this.models = new ModelService(this);
     this.sampling = new SamplingService(this, this.models);
+    this.grids = new GridService(this, this.sampling);
     this.reproduction = new ReproduceService(this, this.sampling);
     this.gallery = new GalleryService(this, this.downloads);
     this.api = validatedApi(buildHandlers(this));

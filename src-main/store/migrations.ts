@@ -196,4 +196,12 @@ export const MIGRATIONS: readonly string[] = [
     || ' · ' || substr(created_at, 1, 10);
   CREATE INDEX runs_deleted ON runs(deleted_at);
   `,
+  // 7: X/Y grids. A grid image is a gallery record of kind 'grid'; grid_json holds a cell's grid
+  // id and position or a grid's recipe and cells (api/types.ts GridRef); grid_id finds a grid's cells.
+  `
+  ALTER TABLE samples ADD COLUMN kind TEXT NOT NULL DEFAULT 'sample';
+  ALTER TABLE samples ADD COLUMN grid_id TEXT;
+  ALTER TABLE samples ADD COLUMN grid_json TEXT;
+  CREATE INDEX samples_grid ON samples(grid_id);
+  `,
 ];

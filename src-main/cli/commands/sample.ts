@@ -10,6 +10,7 @@ import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
 import type { Sfumato } from '../../services/sfumato';
 import { call, printSamples, type CliContext } from '../context';
 import { parseIntStrict, parseNum, UsageError } from '../parse';
+import * as grid from './grid';
 
 // ---------------------------------------------------------------- the sampler flags, in one place
 
@@ -33,7 +34,7 @@ function samplerFromFlags(o: Record<string, unknown>): { sampler: SamplerName; s
 const fromSample = async (s: Sfumato, id: string) => (await s.api['gallery:get']({ id })).sample;
 
 export function register(program: Command, ctx: CliContext): void {
-  addSamplerFlags(
+  const sample = addSamplerFlags(
     program
       .command('sample')
       .description('generate images from a run (its latest checkpoint) or a checkpoint')
@@ -58,6 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
       return printSamples(out, r);
     }),
   );
+  grid.register(sample, ctx);
 
   program
     .command('img2img')

@@ -37,6 +37,7 @@ describe('contract channels', () => {
       'gallery:readRecipe',
       'runs:rename',
       'runs:delete',
+      'sample:grid',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
