@@ -17,6 +17,8 @@ import type { z } from 'zod';
 import { ApiError } from './errors';
 import * as R from './requests';
 import type { RecipeResult } from './recipe';
+import * as P from './presets';
+import type { ImportPresetsResult, Preset, PresetFile } from './presets';
 import type {
   BundledModel,
   Checkpoint,
@@ -91,6 +93,15 @@ export const CONTRACT = {
   'jobs:cancel': { req: R.IdRequest, res: reply<{ cancelled: boolean }>() },
   /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
   'gallery:readRecipe': { req: R.ReadRecipeSchema, res: reply<RecipeResult>() },
+  /** saved schedules and sampling / training presets of the library (api/presets.ts) */
+  'presets:list': { req: P.PresetsListSchema, res: reply<{ presets: Preset[] }>() },
+  /** saves one; a preset of the same kind and name is replaced */
+  'presets:save': { req: P.SavePresetSchema, res: reply<{ preset: Preset; replaced: boolean }>() },
+  'presets:rename': { req: P.RenamePresetSchema, res: reply<{ preset: Preset }>() },
+  'presets:delete': { req: R.IdRequest, res: reply<{ deleted: boolean }>() },
+  /** the export file's contents (the caller writes or downloads it) */
+  'presets:export': { req: P.ExportPresetsSchema, res: reply<{ file: PresetFile }>() },
+  'presets:import': { req: P.ImportPresetsSchema, res: reply<ImportPresetsResult>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

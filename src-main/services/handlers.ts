@@ -17,6 +17,7 @@ import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
+import type { PresetService } from './presets';
 import type { ReproduceService } from './reproduce';
 import type { RunService } from './runs';
 import type { SamplingService } from './sampling';
@@ -43,6 +44,7 @@ export interface HandlerHost {
   readonly sampling: SamplingService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
+  readonly presets: PresetService;
   systemInfo(): Promise<SystemInfo>;
 }
 
@@ -83,6 +85,12 @@ export function buildHandlers(s: HandlerHost): Handlers {
       return { cancelled: true };
     },
     'gallery:readRecipe': async (req) => readRecipe(req),
+    'presets:list': async (req) => ({ presets: await s.presets.list(req.kind) }),
+    'presets:save': (req) => s.presets.save(req),
+    'presets:rename': async (req) => ({ preset: await s.presets.rename(req.id, req.name) }),
+    'presets:delete': async (req) => ({ deleted: await s.presets.remove(req.id) }),
+    'presets:export': async (req) => ({ file: await s.presets.export(req) }),
+    'presets:import': (req) => s.presets.import(req),
   };
 }
 

@@ -35,6 +35,12 @@ describe('contract channels', () => {
       'jobs:list',
       'jobs:cancel',
       'gallery:readRecipe',
+      'presets:list',
+      'presets:save',
+      'presets:rename',
+      'presets:delete',
+      'presets:export',
+      'presets:import',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
