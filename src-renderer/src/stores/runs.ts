@@ -5,6 +5,7 @@ import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
+import { usePresetsStore } from './presets';
 import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
 import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
@@ -316,7 +317,7 @@ export const useRunsStore = defineStore('runs', () => {
       workers: form.workers,
     };
     if (!fineTune) {
-      const choice = scheduleChoices().find((c) => c.id === form.schedule);
+      const choice = scheduleChoices(usePresetsStore().schedules).find((c) => c.id === form.schedule);
       const schedule: ScheduleJson | string = choice?.value ?? 'linear';
       const objective: Objective = typeof schedule === 'string' && schedule === 'edm' ? 'edm' : form.objective;
       Object.assign(config, {
@@ -437,6 +438,8 @@ export const useRunsStore = defineStore('runs', () => {
     start,
     runEstimate,
     applyPreset,
+    /** the form's training settings (a saved training preset's body) */
+    buildConfig,
     presetAttention,
     pickDataset,
     cancel: (id: string) => act('runs:cancel', id),
