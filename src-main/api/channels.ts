@@ -18,6 +18,8 @@ import { ApiError } from './errors';
 import * as R from './requests';
 import { GridSchema } from './grid';
 import type { RecipeResult } from './recipe';
+import * as P from './presets';
+import type { ImportPresetsResult, Preset, PresetFile } from './presets';
 import type {
   BundledModel,
   Checkpoint,
@@ -102,6 +104,15 @@ export const CONTRACT = {
   'runs:delete': { req: R.IdRequest, res: reply<RunDeleteResult>() },
   /** X/Y grid: every combination of two axes' values as gallery samples, plus a labelled grid image (api/grid.ts) */
   'sample:grid': { req: GridSchema, res: reply<GridResult>() },
+  /** saved schedules and sampling / training presets of the library (api/presets.ts) */
+  'presets:list': { req: P.PresetsListSchema, res: reply<{ presets: Preset[] }>() },
+  /** saves one; a preset of the same kind and name is replaced */
+  'presets:save': { req: P.SavePresetSchema, res: reply<{ preset: Preset; replaced: boolean }>() },
+  'presets:rename': { req: P.RenamePresetSchema, res: reply<{ preset: Preset }>() },
+  'presets:delete': { req: R.IdRequest, res: reply<{ deleted: boolean }>() },
+  /** the export file's contents (the caller writes or downloads it) */
+  'presets:export': { req: P.ExportPresetsSchema, res: reply<{ file: PresetFile }>() },
+  'presets:import': { req: P.ImportPresetsSchema, res: reply<ImportPresetsResult>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

@@ -18,6 +18,7 @@ import type { GalleryService } from './gallery';
 import type { GridService } from './grid';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
+import type { PresetService } from './presets';
 import type { ReproduceService } from './reproduce';
 import type { RunService } from './runs';
 import type { SamplingService } from './sampling';
@@ -45,6 +46,7 @@ export interface HandlerHost {
   readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
+  readonly presets: PresetService;
   systemInfo(): Promise<SystemInfo>;
 }
 
@@ -88,6 +90,12 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'runs:rename': async (req) => ({ run: await s.runs.rename(req.id, req.name) }),
     'runs:delete': (req) => s.runs.remove(req.id),
     'sample:grid': (req, ctx) => s.grids.run(req, ctx.onProgress),
+    'presets:list': async (req) => ({ presets: await s.presets.list(req.kind) }),
+    'presets:save': (req) => s.presets.save(req),
+    'presets:rename': async (req) => ({ preset: await s.presets.rename(req.id, req.name) }),
+    'presets:delete': async (req) => ({ deleted: await s.presets.remove(req.id) }),
+    'presets:export': async (req) => ({ file: await s.presets.export(req) }),
+    'presets:import': (req) => s.presets.import(req),
   };
 }
 

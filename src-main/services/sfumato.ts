@@ -18,6 +18,7 @@ import { DatasetService } from './datasets';
 import { ExportDownloads } from './downloads';
 import { GalleryService } from './gallery';
 import { ModelService } from './models';
+import { PresetService } from './presets';
 import { ReproduceService } from './reproduce';
 import { GridService } from './grid';
 import { RunService, type StartedRun } from './runs';
@@ -54,6 +55,8 @@ export class Sfumato implements ServiceContext {
   readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
+  /** saved schedules and sampling / training presets */
+  readonly presets: PresetService;
   /** The contract, implemented (services/handlers.ts): every function validates its request first. */
   readonly api: ValidatedApi;
 
@@ -75,6 +78,7 @@ export class Sfumato implements ServiceContext {
     this.grids = new GridService(this, this.sampling);
     this.reproduction = new ReproduceService(this, this.sampling);
     this.gallery = new GalleryService(this, this.downloads);
+    this.presets = new PresetService(this);
     this.api = validatedApi(buildHandlers(this));
   }
 

@@ -204,4 +204,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE samples ADD COLUMN grid_json TEXT;
   CREATE INDEX samples_grid ON samples(grid_id);
   `,
+  // 8: saved things of the library: named noise schedules and sampling / training presets (were in
+  // the browser's localStorage, invisible to another browser, port or the CLI). The body is the
+  // preset's JSON, checked by services/presets.ts before it is written.
+  `
+  CREATE TABLE presets (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('schedule','sampling','training')),
+    name TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (kind, name)
+  );
+  `,
 ];

@@ -15,6 +15,7 @@ import type {
 } from '../api/types';
 import type { Db, SqlValue } from './db';
 import { ModelRepo } from './models';
+import { PresetRepo } from './presets';
 import { toCheckpoint, toStoredCheckpoint, type CheckpointRow, type StoredCheckpoint } from './checkpoint-rows';
 import { deleteRunRows, type RunDeletion } from './run-delete';
 
@@ -618,6 +619,7 @@ export interface Store {
   checkpoints: CheckpointRepo;
   samples: SampleRepo;
   models: ModelRepo;
+  presets: PresetRepo;
 }
 
 export function repositories(db: Db): Store {
@@ -628,5 +630,6 @@ export function repositories(db: Db): Store {
     checkpoints: new CheckpointRepo(db),
     samples: new SampleRepo(db),
     models: new ModelRepo(db),
+    presets: new PresetRepo(db),
   };
 }

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { JobProgress, Run, TrainConfig } from '../../api/types';
 import type { Sfumato } from '../../services/sfumato';
-import { keptLine, runLine, type CliContext } from '../context';
+import { SCHEDULE_PRESETS } from '../../training/config';
+import { call, keptLine, runLine, type CliContext } from '../context';
+import type { Output } from '../output';
+import { savedPreset } from './presets';
 import { parseIntStrict, parseList, parseNum, parseScheduleArg, UsageError } from '../parse';
 
 /** The run's final record: from its job in this process, else (already ended) from the store. */
@@ -21,6 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--init-model <id>', 'fine-tune: start from a bundled base model')
     .option('--reset-optimizer', 'fine-tune: start the optimiser afresh')
     .option('--config <file.json>', 'run configuration JSON; flags override it')
+    .option('--preset <name>', 'a saved training preset of the library (sfumato presets list); --config and flags override it')
     .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
     .option('--name <text>', 'the run\'s name (default: "<dataset> · scratch|fine-tune · <date>")')
     .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
@@ -40,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--min-lr <x>', 'final learning rate of the cosine decay', parseNum('min-lr'))
     .option('--grad-clip <x>', 'clip the global gradient norm (0 = off)', parseNum('grad-clip'))
     .option('--ema <x>', 'EMA decay', parseNum('ema'))
-    .option('--schedule <name|json>', 'noise schedule: linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, or a JSON object')
+    .option('--schedule <name|json>', 'noise schedule: linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, a schedule saved in the library by name, or a JSON object')
     .addOption(new Option('--objective <name>', 'what the network predicts').choices(['eps', 'x0', 'v', 'score', 'edm']))
     .addOption(new Option('--weighting <name>', 'loss weighting over noise levels').choices(['uniform', 'min-snr', 'p2']))
     .option('--min-snr-gamma <x>', 'gamma of min-SNR weighting', parseNum('min-snr-gamma'))
@@ -61,7 +65,9 @@ export function register(program: Command, ctx: CliContext): void {
           out.info(`run ${run.id} resumed at step ${run.step}`);
         } else {
           if (!o.dataset) throw new UsageError('say which dataset to train on: --dataset <id> (or --resume <run>)');
-          const config = { ...readConfigFile(o.config as string | undefined), ...flagConfig(o) };
+          const preset = o.preset ? await savedPreset(s, out, 'training', String(o.preset)) : {};
+          const config: Record<string, unknown> = { ...preset, ...readConfigFile(o.config as string | undefined), ...flagConfig(o) };
+          if (typeof config.schedule === 'string') config.schedule = await namedSchedule(s, out, config.schedule);
           run = (
             await s.api['runs:start']({
               datasetId: String(o.dataset),
@@ -86,6 +92,17 @@ export function register(program: Command, ctx: CliContext): void {
         return 0;
       }),
     );
+}
+
+/** A schedule name: the trainer's own presets as they are, else a schedule saved in the library. */
+async function namedSchedule(s: Sfumato, out: Output, name: string): Promise<unknown> {
+  if (Object.hasOwn(SCHEDULE_PRESETS, name)) return name;
+  const saved = (await call(s, out, 'presets:list', { kind: 'schedule' })).presets;
+  const hit = saved.find((p) => p.name === name);
+  if (hit) return hit.body;
+  throw new UsageError(
+    `--schedule ${name}: no such schedule. Use one of ${Object.keys(SCHEDULE_PRESETS).join(', ')}, a schedule saved in this library (${saved.map((p) => `"${p.name}"`).join(', ') || 'none saved yet'}), or a JSON object like {"kind":"discrete","beta":"cosine","trainSteps":1000}.`,
+  );
 }
 
 function readConfigFile(file: string | undefined): Record<string, unknown> {

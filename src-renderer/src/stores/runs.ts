@@ -6,6 +6,7 @@ import { useDatasetsStore } from './datasets';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
+import { usePresetsStore } from './presets';
 import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
 import type { JobProgress, LossWeighting, Objective, Run, RunDeleteResult, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
@@ -317,7 +318,7 @@ export const useRunsStore = defineStore('runs', () => {
       workers: form.workers,
     };
     if (!fineTune) {
-      const choice = scheduleChoices().find((c) => c.id === form.schedule);
+      const choice = scheduleChoices(usePresetsStore().schedules).find((c) => c.id === form.schedule);
       const schedule: ScheduleJson | string = choice?.value ?? 'linear';
       const objective: Objective = typeof schedule === 'string' && schedule === 'edm' ? 'edm' : form.objective;
       Object.assign(config, {
@@ -470,6 +471,8 @@ export const useRunsStore = defineStore('runs', () => {
     start,
     runEstimate,
     applyPreset,
+    /** the form's training settings (a saved training preset's body) */
+    buildConfig,
     presetAttention,
     pickDataset,
     cancel: (id: string) => act('runs:cancel', id),

@@ -38,6 +38,12 @@ describe('contract channels', () => {
       'runs:rename',
       'runs:delete',
       'sample:grid',
+      'presets:list',
+      'presets:save',
+      'presets:rename',
+      'presets:delete',
+      'presets:export',
+      'presets:import',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
