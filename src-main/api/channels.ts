@@ -22,8 +22,10 @@ import type {
   Checkpoint,
   Dataset,
   DatasetDetail,
+  DatasetImagesResult,
   DatasetPreviewResult,
   ExportResult,
+  FolderListing,
   GalleryPage,
   GenerateResult,
   ImportDatasetResult,
@@ -91,6 +93,13 @@ export const CONTRACT = {
   'jobs:cancel': { req: R.IdRequest, res: reply<{ cancelled: boolean }>() },
   /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
   'gallery:readRecipe': { req: R.ReadRecipeSchema, res: reply<RecipeResult>() },
+  'datasets:rename': { req: R.RenameDatasetSchema, res: reply<{ dataset: Dataset }>() },
+  /** exclude images from training (or include them again); the count and content hash follow */
+  'datasets:exclude': { req: R.ExcludeImagesSchema, res: reply<{ dataset: Dataset }>() },
+  /** a page of the prepared images at training size (PNG data URLs), in cache order */
+  'datasets:images': { req: R.DatasetImagesSchema, res: reply<DatasetImagesResult>() },
+  /** the folder picker: subfolders and image counts, only inside the home and library folders */
+  'folders:list': { req: R.ListFoldersSchema, res: reply<FolderListing>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

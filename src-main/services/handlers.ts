@@ -15,6 +15,7 @@ import type { Store } from '../store/repositories';
 import type { DatasetService } from './datasets';
 import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
+import { listFolders } from './folders';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
 import type { ReproduceService } from './reproduce';
@@ -83,6 +84,10 @@ export function buildHandlers(s: HandlerHost): Handlers {
       return { cancelled: true };
     },
     'gallery:readRecipe': async (req) => readRecipe(req),
+    'datasets:rename': async (req) => ({ dataset: await s.datasets.rename(req.id, req.name) }),
+    'datasets:exclude': async (req) => ({ dataset: await s.datasets.exclude(req.id, req.itemIds, req.excluded) }),
+    'datasets:images': (req) => s.datasets.images(req.id, req.offset, req.limit),
+    'folders:list': (req) => listFolders(req.path, [s.library.root]),
   };
 }
 

@@ -107,6 +107,7 @@ export class RunService {
       // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
       for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig(overrides, dataset.itemCount);
@@ -124,7 +125,10 @@ export class RunService {
     }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
+    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
     const run = await this.ctx.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null });
+    // The images it starts on, kept for resume whatever is excluded later.
+    await this.ctx.store.datasets.recordRunImages(runId, images);
     return this.launchTraining(
       run,
       init && {
@@ -169,6 +173,8 @@ export class RunService {
       config,
       seed: run.seed,
       datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(run.datasetId))!),
+      // the images recorded when the run started (none recorded: a run from before, the whole cache)
+      datasetIndices: (await this.ctx.store.datasets.runImages(runId))?.indices,
       checkpointDir: this.ctx.library.abs(ckptRel),
       checkpointDirRel: ckptRel,
       previewDir: this.ctx.library.abs(previewRel),
@@ -388,6 +394,7 @@ export class RunService {
   async estimate(req: { datasetId: string; config?: Partial<TrainConfig> }): Promise<{ secondsPerStep: number; backend: string; totalSeconds: number; steps: number }> {
     const dataset = await this.ctx.store.datasets.get(req.datasetId);
     if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}.`);
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
@@ -405,6 +412,7 @@ export class RunService {
         config,
         seed: 0,
         datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(dataset.id))!),
+        datasetIndices: (await this.ctx.store.datasets.trainingImages(dataset.id)).indices,
         checkpointDir: this.ctx.library.abs('tmp'),
         checkpointDirRel: 'tmp',
         previewDir: this.ctx.library.abs('tmp'),
@@ -442,6 +450,10 @@ export class RunService {
     for (const p of pending) if (p.timer) clearTimeout(p.timer);
     await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
   }
+}
+
+function noIncludedImages(id: string, name: string): ApiError {
+  return new ApiError('bad_request', `Every image of dataset "${name}" (${id}) is excluded from training. Include at least one image on the Datasets page (or \`sfumato datasets include\`).`, { field: 'datasetId' });
 }
 
 function isAlive(pid: number): boolean {

@@ -35,6 +35,10 @@ describe('contract channels', () => {
       'jobs:list',
       'jobs:cancel',
       'gallery:readRecipe',
+      'datasets:rename',
+      'datasets:exclude',
+      'datasets:images',
+      'folders:list',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
