@@ -47,7 +47,7 @@ describe('excluded images in a real training job', () => {
       previewDirRel: 'tmp',
       estimateSteps: 1,
     };
-    await expect(runTrainJob(spec, { post: () => undefined, signal: new AbortController().signal, pauseRequested: () => false } })).rejects.toThrow(
+    await expect(runTrainJob(spec, { post: () => undefined, signal: new AbortController().signal, pauseRequested: () => false })).rejects.toThrow(
       /Image index 999 is not a distinct image of the cache/,
     );
   });
