@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainJobSpec } from '../../src-main/jobs/protocol';
 import { Sfumato } from '../../src-main/services/sfumato';
+import { resolveTrainConfig } from '../../src-main/training/config';
 import { EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;
@@ -33,11 +34,11 @@ describe('excluded images in a real training job', () => {
 
   it('a job given an index outside the cache fails, naming the problem (the job reads the indices)', async () => {
     const { runTrainJob } = await import('../../src-main/jobs/train-job');
-    const d = (await s.datasets.list())[0];
+    const d = (await s.datasets.list())[0] ?? (await s.datasets.import({ dir: EMOJI_DIR, imageSize: 16 })).dataset;
     const spec: TrainJobSpec = {
       kind: 'train',
       runId: 'run_check',
-      config: (await s.store.runs.list())[0].config,
+      config: resolveTrainConfig({ ...TINY_CONFIG, imageSize: 16, steps: 2 }, d.itemCount),
       seed: 1,
       datasetCache: s.library.abs((await s.store.datasets.cacheFile(d.id))!),
       datasetIndices: [0, 999],
