@@ -25,8 +25,10 @@ import type {
   Checkpoint,
   Dataset,
   DatasetDetail,
+  DatasetImagesResult,
   DatasetPreviewResult,
   ExportResult,
+  FolderListing,
   GalleryPage,
   GenerateResult,
   GridResult,
@@ -113,6 +115,13 @@ export const CONTRACT = {
   /** the export file's contents (the caller writes or downloads it) */
   'presets:export': { req: P.ExportPresetsSchema, res: reply<{ file: PresetFile }>() },
   'presets:import': { req: P.ImportPresetsSchema, res: reply<ImportPresetsResult>() },
+  'datasets:rename': { req: R.RenameDatasetSchema, res: reply<{ dataset: Dataset }>() },
+  /** exclude images from training (or include them again); the count and content hash follow */
+  'datasets:exclude': { req: R.ExcludeImagesSchema, res: reply<{ dataset: Dataset }>() },
+  /** a page of the prepared images at training size (PNG data URLs), in cache order */
+  'datasets:images': { req: R.DatasetImagesSchema, res: reply<DatasetImagesResult>() },
+  /** the folder picker: subfolders and image counts, only inside the home and library folders */
+  'folders:list': { req: R.ListFoldersSchema, res: reply<FolderListing>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

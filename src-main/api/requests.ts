@@ -79,6 +79,24 @@ export const PreviewDatasetSchema = z
   .strict();
 export type PreviewDatasetRequest = z.infer<typeof PreviewDatasetSchema>;
 
+/** A new name for a dataset (trimmed; 1–200 characters). */
+export const RenameDatasetSchema = z
+  .object({ id, name: z.string().trim().min(1, 'give the dataset a name').max(200, 'a dataset name is at most 200 characters') })
+  .strict();
+
+/** Leave images out of training (or take them back): runs started afterwards use the included set. */
+export const ExcludeImagesSchema = z.object({ id, itemIds: bulkIds(MAX_BULK_IDS, 'give at least one image id'), excluded: z.boolean() }).strict();
+
+/** At most this many images per datasets:images request (the grid asks page by page). */
+export const MAX_DATASET_IMAGES = 256;
+/** A page of a dataset's prepared images (cache order). */
+export const DatasetImagesSchema = z
+  .object({ id, offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(MAX_DATASET_IMAGES).default(128) })
+  .strict();
+
+/** The folder picker: one folder (default: the home folder). */
+export const ListFoldersSchema = z.object({ path: z.string().max(4096).optional() }).strict();
+
 export const StartRunSchema = z
   .object({
     datasetId: id,

@@ -22,7 +22,14 @@ export interface Dataset {
   sourceDir: string;
   imageSize: number;
   background: string;
+  /** images used for training (excluded ones not counted) */
   itemCount: number;
+  /** images excluded from training (still in the prepared cache) */
+  excludedCount: number;
+  /** sha256 over the training size and the included images' file hashes, in order */
+  contentHash: string;
+  /** caption sidecars (.txt, .caption) found at import; not used for training yet */
+  captionCount: number;
   errorCount: number;
   createdAt: string;
 }
@@ -38,6 +45,10 @@ export interface DatasetItem {
   sha256: string;
   /** library-relative path of the thumbnail PNG */
   thumb: string;
+  /** position in the dataset's prepared cache */
+  index: number;
+  /** left out of training (runs started after the change) */
+  excluded: boolean;
 }
 
 export interface DatasetDetail extends Dataset {
@@ -63,6 +74,32 @@ export interface ImportDatasetResult {
   errors: ImportError[];
   /** exact duplicates (same bytes) left out of the dataset */
   duplicates: DuplicateFile[];
+  /** caption sidecars (.txt, .caption) found and left aside: not used for training yet */
+  captionFiles: number;
+  /** other sidecars and system files ignored quietly (.json, .xmp, Thumbs.db, .DS_Store, …) */
+  ignoredFiles: number;
+}
+
+/** A dataset's images as the model sees them: the prepared cache, PNG data URLs at training size. */
+export interface DatasetImagesResult {
+  size: number;
+  images: { itemId: string; index: number; src: string }[];
+}
+
+/** One folder of the web-mode folder picker (confined to the home and library folders). */
+export interface FolderListing {
+  /** absolute real path of this folder */
+  path: string;
+  /** the folder above, or null at the top of an allowed root */
+  parent: string | null;
+  /** images directly in this folder (by file name) */
+  imageCount: number;
+  /** visible subfolders (hidden ones left out), by name */
+  folders: { name: string; path: string; imageCount: number }[];
+  /** the folders the picker may show: the home and the library folder */
+  roots: string[];
+  /** true when more subfolders exist than were listed */
+  truncated: boolean;
 }
 
 export type RunStatus = 'queued' | 'running' | 'paused' | 'interrupted' | 'failed' | 'completed' | 'cancelled';
@@ -427,6 +464,7 @@ export type ApiErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
   | 'cancelled'
   | 'unavailable'
   | 'internal';

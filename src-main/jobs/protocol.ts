@@ -14,6 +14,8 @@ export interface TrainJobSpec {
   seed: number;
   /** absolute path of the dataset's prepared pixel cache */
   datasetCache: string;
+  /** the cache images to train on, in order (absent: all of them) */
+  datasetIndices?: number[];
   /** absolute folder for this run's checkpoints */
   checkpointDir: string;
   /** library-relative folder of the same (used in checkpoint messages) */

@@ -16,6 +16,7 @@ import type { DatasetService } from './datasets';
 import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
 import type { GridService } from './grid';
+import { listFolders } from './folders';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
 import type { PresetService } from './presets';
@@ -96,6 +97,10 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'presets:delete': async (req) => ({ deleted: await s.presets.remove(req.id) }),
     'presets:export': async (req) => ({ file: await s.presets.export(req) }),
     'presets:import': (req) => s.presets.import(req),
+    'datasets:rename': async (req) => ({ dataset: await s.datasets.rename(req.id, req.name) }),
+    'datasets:exclude': async (req) => ({ dataset: await s.datasets.exclude(req.id, req.itemIds, req.excluded) }),
+    'datasets:images': (req) => s.datasets.images(req.id, req.offset, req.limit),
+    'folders:list': (req) => listFolders(req.path, [s.library.root]),
   };
 }
 

@@ -109,6 +109,7 @@ export class RunService {
       // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
       for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig(overrides, dataset.itemCount);
@@ -128,7 +129,10 @@ export class RunService {
     const runId = newId('run');
     const createdAt = new Date().toISOString();
     const name = req.name ?? defaultRunName(dataset.name, init ? 'fine-tune' : 'scratch', createdAt);
+    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
     const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
+    // The images it starts on, kept for resume whatever is excluded later.
+    await this.ctx.store.datasets.recordRunImages(runId, images);
     return this.launchTraining(
       run,
       init && {
@@ -173,6 +177,8 @@ export class RunService {
       config,
       seed: run.seed,
       datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(run.datasetId))!),
+      // the images recorded when the run started (none recorded: a run from before, the whole cache)
+      datasetIndices: (await this.ctx.store.datasets.runImages(runId))?.indices,
       checkpointDir: this.ctx.library.abs(ckptRel),
       checkpointDirRel: ckptRel,
       previewDir: this.ctx.library.abs(previewRel),
@@ -392,6 +398,7 @@ export class RunService {
   async estimate(req: { datasetId: string; config?: Partial<TrainConfig> }): Promise<{ secondsPerStep: number; backend: string; totalSeconds: number; steps: number }> {
     const dataset = await this.ctx.store.datasets.get(req.datasetId);
     if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}.`);
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
@@ -409,6 +416,7 @@ export class RunService {
         config,
         seed: 0,
         datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(dataset.id))!),
+        datasetIndices: (await this.ctx.store.datasets.trainingImages(dataset.id)).indices,
         checkpointDir: this.ctx.library.abs('tmp'),
         checkpointDirRel: 'tmp',
         previewDir: this.ctx.library.abs('tmp'),
@@ -455,6 +463,10 @@ export class RunService {
     for (const p of pending) if (p.timer) clearTimeout(p.timer);
     await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
   }
+}
+
+function noIncludedImages(id: string, name: string): ApiError {
+  return new ApiError('bad_request', `Every image of dataset "${name}" (${id}) is excluded from training. Include at least one image on the Datasets page (or \`sfumato datasets include\`).`, { field: 'datasetId' });
 }
 
 function isAlive(pid: number): boolean {

@@ -218,4 +218,17 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (kind, name)
   );
   `,
+  // 9: datasets: single images can be excluded from training (the prepared cache stays as it is),
+  // the caption sidecars found at import are counted, and each run records the cache indices and
+  // content hash of the images it was started on, so resuming it keeps that set after later
+  // exclusions. Runs without a run_images row trained on the whole cache.
+  `
+  ALTER TABLE dataset_items ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE datasets ADD COLUMN caption_count INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE run_images (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    dataset_hash TEXT NOT NULL,
+    indices_json TEXT NOT NULL
+  );
+  `,
 ];

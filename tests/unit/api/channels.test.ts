@@ -44,6 +44,10 @@ describe('contract channels', () => {
       'presets:delete',
       'presets:export',
       'presets:import',
+      'datasets:rename',
+      'datasets:exclude',
+      'datasets:images',
+      'folders:list',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
