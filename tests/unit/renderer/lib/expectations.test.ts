@@ -41,9 +41,12 @@ describe('expectationMessage', () => {
 
   it('never invents a figure that was not measured', () => {
     const m = expectationMessage(shapes, { done: 10, planned: 300 });
-    expect(m).toBe('On a set like this (256 images at 32 px), shapes usually appear after ~50 steps and details had not appeared by step 400 when we measured; this run has done 10.');
+    expect(m).toBe('On a set like this (256 images at 32 px), shapes usually appear after ~50 steps; details had not yet appeared after 400 steps when we measured; this run has done 10.');
     const numbers = (m.match(/\d+/g) ?? []).map(Number);
     for (const n of numbers) expect([256, 32, 50, 400, 10]).toContain(n);
+    expect(expectationMessage({ ...emoji, shapesAt: null, detailsAt: null }, { done: 7, planned: 300 })).toBe(
+      'On a set like this (128 images at 32 px), shapes had not yet appeared after 400 steps when we measured; this run has done 7.',
+    );
   });
 
   it('says so when the settings were not measured', () => {
