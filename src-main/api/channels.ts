@@ -16,16 +16,22 @@
 import type { z } from 'zod';
 import { ApiError } from './errors';
 import * as R from './requests';
+import { GridSchema } from './grid';
 import type { RecipeResult } from './recipe';
+import * as P from './presets';
+import type { ImportPresetsResult, Preset, PresetFile } from './presets';
 import type {
   BundledModel,
   Checkpoint,
   Dataset,
   DatasetDetail,
+  DatasetImagesResult,
   DatasetPreviewResult,
   ExportResult,
+  FolderListing,
   GalleryPage,
   GenerateResult,
+  GridResult,
   ImportDatasetResult,
   ImportedModel,
   JobInfo,
@@ -33,6 +39,7 @@ import type {
   ModelExportResult,
   ReproduceResult,
   Run,
+  RunDeleteResult,
   RunDetail,
   RunEstimate,
   SampleMeta,
@@ -91,6 +98,30 @@ export const CONTRACT = {
   'jobs:cancel': { req: R.IdRequest, res: reply<{ cancelled: boolean }>() },
   /** the recipe inside a PNG (ours or A1111-style), for the Sample page; nothing is stored */
   'gallery:readRecipe': { req: R.ReadRecipeSchema, res: reply<RecipeResult>() },
+  'runs:rename': { req: R.RenameRunSchema, res: reply<{ run: Run }>() },
+  /**
+   * deletes a run that is not running or paused (cancel it first): its losses, previews and
+   * checkpoints, except the checkpoints gallery images were generated from (kept, so reproduce works)
+   */
+  'runs:delete': { req: R.IdRequest, res: reply<RunDeleteResult>() },
+  /** X/Y grid: every combination of two axes' values as gallery samples, plus a labelled grid image (api/grid.ts) */
+  'sample:grid': { req: GridSchema, res: reply<GridResult>() },
+  /** saved schedules and sampling / training presets of the library (api/presets.ts) */
+  'presets:list': { req: P.PresetsListSchema, res: reply<{ presets: Preset[] }>() },
+  /** saves one; a preset of the same kind and name is replaced */
+  'presets:save': { req: P.SavePresetSchema, res: reply<{ preset: Preset; replaced: boolean }>() },
+  'presets:rename': { req: P.RenamePresetSchema, res: reply<{ preset: Preset }>() },
+  'presets:delete': { req: R.IdRequest, res: reply<{ deleted: boolean }>() },
+  /** the export file's contents (the caller writes or downloads it) */
+  'presets:export': { req: P.ExportPresetsSchema, res: reply<{ file: PresetFile }>() },
+  'presets:import': { req: P.ImportPresetsSchema, res: reply<ImportPresetsResult>() },
+  'datasets:rename': { req: R.RenameDatasetSchema, res: reply<{ dataset: Dataset }>() },
+  /** exclude images from training (or include them again); the count and content hash follow */
+  'datasets:exclude': { req: R.ExcludeImagesSchema, res: reply<{ dataset: Dataset }>() },
+  /** a page of the prepared images at training size (PNG data URLs), in cache order */
+  'datasets:images': { req: R.DatasetImagesSchema, res: reply<DatasetImagesResult>() },
+  /** the folder picker: subfolders and image counts, only inside the home and library folders */
+  'folders:list': { req: R.ListFoldersSchema, res: reply<FolderListing>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

@@ -92,7 +92,7 @@ function isDomAbort(e: unknown): e is DOMException {
   return typeof DOMException !== 'undefined' && e instanceof DOMException && e.name === 'AbortError';
 }
 
-const API_ERROR_CODES: ReadonlySet<string> = new Set<ApiErrorCode>(['bad_request', 'not_found', 'conflict', 'payload_too_large', 'unauthorized', 'cancelled', 'unavailable', 'internal']);
+const API_ERROR_CODES: ReadonlySet<string> = new Set<ApiErrorCode>(['bad_request', 'not_found', 'conflict', 'payload_too_large', 'unauthorized', 'forbidden', 'cancelled', 'unavailable', 'internal']);
 
 export function isApiErrorCode(c: unknown): c is ApiErrorCode {
   return typeof c === 'string' && API_ERROR_CODES.has(c);
@@ -102,6 +102,7 @@ export function isApiErrorCode(c: unknown): c is ApiErrorCode {
 export const HTTP_STATUS: Record<ApiErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -3,7 +3,7 @@
  * `ckpt_…`; store/ids.ts `newId` makes them, and re-exports these). Pure, so the contract's
  * schemas and the renderer can use it too.
  */
-export type IdPrefix = 'ds' | 'item' | 'run' | 'ckpt' | 'smp' | 'job' | 'col' | 'model';
+export type IdPrefix = 'ds' | 'item' | 'run' | 'ckpt' | 'smp' | 'job' | 'col' | 'model' | 'grid' | 'preset';
 
 /** Any id: a prefix of 1–8 lowercase letters, `_`, 1–64 lowercase letters or digits. */
 export const ID_RE = /^[a-z]{1,8}_[0-9a-z]{1,64}$/;

@@ -17,6 +17,14 @@ const id = z.string().min(1).max(100);
 const seed = z.number().int().min(0).max(0xffffffff);
 const tag = z.string().trim().min(1).max(64).regex(/^[^\u0000-\u001f,]+$/, 'tags are 1–64 characters without commas or control characters');
 
+/** a run's name: what the user calls it (1–120 characters after trimming) */
+export const runName = z
+  .string('give the run a name')
+  .trim()
+  .min(1, 'give the run a name (it cannot be empty)')
+  .max(120, 'a run name has at most 120 characters')
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'a run name has no control characters (line breaks, tabs)');
+
 /** No request fields. */
 export const NoArgs = z.object({}).strict();
 /** One id (runs:get, gallery:meta, …). */
@@ -72,6 +80,24 @@ export const PreviewDatasetSchema = z
   .strict();
 export type PreviewDatasetRequest = z.infer<typeof PreviewDatasetSchema>;
 
+/** A new name for a dataset (trimmed; 1–200 characters). */
+export const RenameDatasetSchema = z
+  .object({ id, name: z.string().trim().min(1, 'give the dataset a name').max(200, 'a dataset name is at most 200 characters') })
+  .strict();
+
+/** Leave images out of training (or take them back): runs started afterwards use the included set. */
+export const ExcludeImagesSchema = z.object({ id, itemIds: bulkIds(MAX_BULK_IDS, 'give at least one image id'), excluded: z.boolean() }).strict();
+
+/** At most this many images per datasets:images request (the grid asks page by page). */
+export const MAX_DATASET_IMAGES = 256;
+/** A page of a dataset's prepared images (cache order). */
+export const DatasetImagesSchema = z
+  .object({ id, offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(MAX_DATASET_IMAGES).default(128) })
+  .strict();
+
+/** The folder picker: one folder (default: the home folder). */
+export const ListFoldersSchema = z.object({ path: z.string().max(4096).optional() }).strict();
+
 export const StartRunSchema = z
   .object({
     datasetId: id,
@@ -83,6 +109,8 @@ export const StartRunSchema = z
     initModelId: id.optional(),
     /** fine-tune: start the optimiser afresh instead of taking the checkpoint's state (default true for models) */
     resetOptimizer: z.boolean().optional(),
+    /** the run's name; by default "<dataset> · <scratch|fine-tune> · <date>" */
+    name: runName.optional(),
   })
   .strict();
 export type StartRunRequest = z.infer<typeof StartRunSchema>;
@@ -223,6 +251,7 @@ export const ExportSchema = z
 export type ExportRequest = z.infer<typeof ExportSchema>;
 
 export const RunsListSchema = z.object({ datasetId: id.optional() }).strict();
+export const RenameRunSchema = z.object({ id, name: runName }).strict();
 export const CheckpointsListSchema = z.object({ runId: id.optional() }).strict();
 
 /** gallery:readRecipe: a dropped PNG's bytes (base64), bounded before anything decodes them */

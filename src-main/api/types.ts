@@ -22,7 +22,14 @@ export interface Dataset {
   sourceDir: string;
   imageSize: number;
   background: string;
+  /** images used for training (excluded ones not counted) */
   itemCount: number;
+  /** images excluded from training (still in the prepared cache) */
+  excludedCount: number;
+  /** sha256 over the training size and the included images' file hashes, in order */
+  contentHash: string;
+  /** caption sidecars (.txt, .caption) found at import; not used for training yet */
+  captionCount: number;
   errorCount: number;
   createdAt: string;
 }
@@ -38,6 +45,10 @@ export interface DatasetItem {
   sha256: string;
   /** library-relative path of the thumbnail PNG */
   thumb: string;
+  /** position in the dataset's prepared cache */
+  index: number;
+  /** left out of training (runs started after the change) */
+  excluded: boolean;
 }
 
 export interface DatasetDetail extends Dataset {
@@ -63,6 +74,32 @@ export interface ImportDatasetResult {
   errors: ImportError[];
   /** exact duplicates (same bytes) left out of the dataset */
   duplicates: DuplicateFile[];
+  /** caption sidecars (.txt, .caption) found and left aside: not used for training yet */
+  captionFiles: number;
+  /** other sidecars and system files ignored quietly (.json, .xmp, Thumbs.db, .DS_Store, …) */
+  ignoredFiles: number;
+}
+
+/** A dataset's images as the model sees them: the prepared cache, PNG data URLs at training size. */
+export interface DatasetImagesResult {
+  size: number;
+  images: { itemId: string; index: number; src: string }[];
+}
+
+/** One folder of the web-mode folder picker (confined to the home and library folders). */
+export interface FolderListing {
+  /** absolute real path of this folder */
+  path: string;
+  /** the folder above, or null at the top of an allowed root */
+  parent: string | null;
+  /** images directly in this folder (by file name) */
+  imageCount: number;
+  /** visible subfolders (hidden ones left out), by name */
+  folders: { name: string; path: string; imageCount: number }[];
+  /** the folders the picker may show: the home and the library folder */
+  roots: string[];
+  /** true when more subfolders exist than were listed */
+  truncated: boolean;
 }
 
 export type RunStatus = 'queued' | 'running' | 'paused' | 'interrupted' | 'failed' | 'completed' | 'cancelled';
@@ -142,6 +179,8 @@ export interface TrainConfig {
 
 export interface Run {
   id: string;
+  /** the user's name for the run (rename with runs:rename); by default "<dataset> · <preset> · <date>" */
+  name: string;
   datasetId: string;
   status: RunStatus;
   config: TrainConfig;
@@ -229,6 +268,43 @@ export interface SampleRecord {
   backend: string;
   appVersion: string;
   createdAt: string;
+  /** 'grid': an X/Y grid image (its recipe in `grid`); absent: an ordinary sample */
+  kind?: 'grid';
+  /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
+  grid?: GridRef;
+}
+
+/** What an X/Y grid axis varies (api/grid.ts); guidance and class join when models have them. */
+export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing';
+export interface GridAxisSpec {
+  kind: GridAxisKind;
+  values: (string | number)[];
+}
+/** The full recipe of a grid, kept on its gallery record: base settings as resolved, and the axes. */
+export interface GridRecipe {
+  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs' };
+  x: GridAxisSpec;
+  y: GridAxisSpec;
+}
+/**
+ * On a gallery record: a cell names its grid and position (x, y); the grid record (kind 'grid')
+ * names its recipe and its cells' sample ids in row-major order (y outer).
+ */
+export interface GridRef {
+  id: string;
+  x?: number;
+  y?: number;
+  recipe?: GridRecipe;
+  cells?: string[];
+}
+export interface GridResult {
+  jobId: string;
+  gridId: string;
+  /** the grid image's gallery record (kind 'grid'); absent when cancelled */
+  grid?: SampleRecord;
+  /** the cells finished, row-major */
+  cells: SampleRecord[];
+  cancelled: boolean;
 }
 
 export interface GenerateResult {
@@ -356,6 +432,15 @@ export interface ImportedModel {
   signature: unknown;
 }
 
+/** runs:delete: what went and what stayed */
+export interface RunDeleteResult {
+  deleted: true;
+  /** checkpoints kept because gallery images were generated from them (reproduce still works) */
+  keptCheckpoints: number;
+  /** files whose rows went but that could not be removed (remove them by hand) */
+  notRemoved?: { file: string; message: string }[];
+}
+
 export interface RunEstimate {
   secondsPerStep: number;
   totalSeconds: number;
@@ -379,6 +464,7 @@ export type ApiErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unauthorized'
+  | 'forbidden'
   | 'cancelled'
   | 'unavailable'
   | 'internal';

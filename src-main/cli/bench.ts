@@ -218,6 +218,31 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     });
 
   bench
+    .command('expectations')
+    .description('train the Tiny preset on the demo emoji or on rendered shapes and report at which step shapes and details appear (figures for the Train page)')
+    .option('--set <name>', 'demo (models/demo-dataset) or shapes (rendered)', 'demo')
+    .option('--demo-dir <dir>', 'the demo dataset folder', join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'demo-dataset'))
+    .option('--size <px>', 'image size', (v) => Number(v), 32)
+    .option('--at <list>', 'score the EMA samples after these steps (the last is the run length)', (v) => v.split(',').map(Number), [25, 50, 75, 100, 150, 200, 300, 400])
+    .option('--n <n>', 'samples and reference images per score', (v) => Number(v), 64)
+    .option('--sampler-steps <n>', 'DDIM steps', (v) => Number(v), 10)
+    .option('--seed <n>', 'seed', (v) => Number(v), 0)
+    .option('--backend <name>', 'training backend (default: the best available)')
+    .action(async (o: { set: string; demoDir: string; size: number; at: number[]; n: number; samplerSteps: number; seed: number; backend?: string }) => {
+      if (o.set !== 'demo' && o.set !== 'shapes') throw new BenchInputError('set', `--set must be demo or shapes (got ${JSON.stringify(o.set)}).`);
+      if (!o.at.length || o.at.some((s, i) => !Number.isInteger(s) || s < 1 || (i > 0 && s <= o.at[i - 1])))
+        throw new BenchInputError('at', `--at must list ascending whole step counts, e.g. 25,50,100 (got ${o.at.join(',')}).`);
+      const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
+      const { runExpectationsBench } = await import('../training/quality/expectations');
+      const tf = await import('@tensorflow/tfjs');
+      tf.enableProdMode();
+      const sel = await selectTrainingBackend({ override: o.backend });
+      process.stderr.write(`[bench] training backend ${sel.active} (${sel.provider})\n`);
+      const r = await runExpectationsBench({ ...o, set: o.set, gradients: gradientEngineOf(sel.active), onProgress: (m) => process.stderr.write(`[bench] ${m}\n`) });
+      process.stdout.write(JSON.stringify({ ...r, backend: sel.active, date: new Date().toISOString().slice(0, 10) }) + '\n');
+    });
+
+  bench
     .command('sample')
     .description('sampling speed of the bench UNet on ONNX Runtime (DDIM, eta 0) vs the PyTorch reference in the same run')
     .option('--provider <name>', 'ONNX Runtime execution provider', 'cpu')

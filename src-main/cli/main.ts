@@ -14,6 +14,7 @@ import * as exportCmd from './commands/export';
 import * as gallery from './commands/gallery';
 import * as info from './commands/info';
 import * as models from './commands/models';
+import * as presets from './commands/presets';
 import * as reproduce from './commands/reproduce';
 import * as runs from './commands/runs';
 import * as sample from './commands/sample';
@@ -30,7 +31,7 @@ export function buildProgram(ctx: CliContext = cliContext()): Command {
     .option('--json', 'print exactly one JSON object on stdout at the end (progress goes to stderr)')
     .showHelpAfterError();
   ctx.globals = () => program.opts<GlobalOpts>();
-  for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models]) group.register(program, ctx);
+  for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models, presets]) group.register(program, ctx);
   addBenchCommands(program, () => !!ctx.globals().json);
   serve.register(program, ctx);
   return program;

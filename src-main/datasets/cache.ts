@@ -161,3 +161,63 @@ export function toTrainingBatch(pixels: Uint8Array, indices: ArrayLike<number>, 
   }
   return out;
 }
+
+/**
+ * Reads images `offset` .. `offset + count - 1` of a cache file (fewer at the end) without reading
+ * the rest: the header is checked and the file's size matched against it as in {@link readCache},
+ * but the checksum (which covers every pixel) is not, so a page of a big dataset costs only its own
+ * bytes. For display only; training reads the whole verified cache.
+ */
+export async function readCacheRange(file: string, offset: number, count: number): Promise<DatasetCache & { offset: number; total: number }> {
+  const l = cacheLabel(file);
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `${l.what} is missing. ${l.redo}`);
+    throw new DatasetError('cache_invalid', `${l.what} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
+  }
+  try {
+    const st = await fh.stat();
+    const head = Buffer.alloc(CACHE_HEADER_BYTES);
+    const got = st.isFile() && st.size >= CACHE_HEADER_BYTES ? (await fh.read(head, 0, CACHE_HEADER_BYTES, 0)).bytesRead : 0;
+    if (got < CACHE_HEADER_BYTES || head.toString('latin1', 0, 4) !== CACHE_MAGIC || head.readUInt32LE(4) !== CACHE_VERSION)
+      throw damaged(file, 'its header is not that of a Sfumato dataset cache of this version');
+    const size = head.readUInt32LE(8);
+    const channels = head.readUInt32LE(12);
+    const total = head.readUInt32LE(16);
+    if (size < 1 || size > 4096 || channels < 1 || channels > 4) throw damaged(file, `impossible header: size ${size}, channels ${channels}`);
+    if (st.size !== cacheByteLength(size, total, channels)) throw damaged(file, `${st.size} bytes, expected ${cacheByteLength(size, total, channels)}`);
+    const first = Math.min(Math.max(0, Math.floor(offset)), total);
+    const n = Math.max(0, Math.min(Math.floor(count), total - first));
+    const per = size * size * channels;
+    const pixels = new Uint8Array(n * per);
+    let off = 0;
+    while (off < pixels.length) {
+      const { bytesRead } = await fh.read(pixels, off, pixels.length - off, CACHE_HEADER_BYTES + first * per + off);
+      if (bytesRead === 0) throw damaged(file, 'truncated while reading');
+      off += bytesRead;
+    }
+    return { size, channels, count: n, pixels, offset: first, total };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A cache holding only images `indices` of `cache`, in that order (the images a run trains on when
+ * some were excluded). Throws for an index outside the cache or a repeated one.
+ */
+export function selectCacheImages(cache: DatasetCache, indices: readonly number[]): DatasetCache {
+  const per = cache.size * cache.size * cache.channels;
+  const seen = new Set<number>();
+  const pixels = new Uint8Array(indices.length * per);
+  indices.forEach((i, n) => {
+    if (!Number.isInteger(i) || i < 0 || i >= cache.count || seen.has(i))
+      throw new DatasetError('invalid_option', `Image index ${i} is not a distinct image of the cache (it holds ${cache.count}). Start a new run on the dataset.`);
+    seen.add(i);
+    pixels.set(cache.pixels.subarray(i * per, (i + 1) * per), n * per);
+  });
+  return { size: cache.size, channels: cache.channels, count: indices.length, pixels };
+}

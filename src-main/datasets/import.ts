@@ -77,6 +77,8 @@ export interface ImportResult {
   duplicates: DuplicateFile[];
   /** operating-system junk skipped silently (folders end in '/') */
   skipped: string[];
+  /** sidecar files (captions, metadata) left aside quietly */
+  sidecars: string[];
   size: number;
   background: string;
   crop: CropMode;
@@ -198,9 +200,9 @@ export async function importFolder(dir: string, opts: ImportOptions): Promise<Im
       const checked = total + walk.errors.length;
       const message =
         checked === 0
-          ? `No images found in ${walk.root}${walk.skipped.length ? ' (only system files such as .DS_Store)' : ''}. Put ${SUPPORTED_LIST} files in it (subfolders are searched too) and import again.`
+          ? `No images found in ${walk.root}${walk.sidecars.length ? ` (only caption or metadata files such as ${walk.sidecars[0]})` : walk.skipped.length ? ' (only system files such as .DS_Store)' : ''}. Put ${SUPPORTED_LIST} files in it (subfolders are searched too) and import again.`
           : `No usable images in ${walk.root}: ${checked} file${checked === 1 ? '' : 's'} checked, none could be imported (${countByCode(errors)}). See the list of problems, fix or replace those files (${SUPPORTED_LIST}), and import again.`;
-      throw new DatasetError('no_images', message, { errors, skipped: walk.skipped });
+      throw new DatasetError('no_images', message, { errors, skipped: walk.skipped, sidecars: walk.sidecars });
     }
 
     const per = o.size * o.size * 3;
@@ -215,6 +217,7 @@ export async function importFolder(dir: string, opts: ImportOptions): Promise<Im
       errors,
       duplicates,
       skipped: walk.skipped,
+      sidecars: walk.sidecars,
       size: o.size,
       background: o.background.hex,
       crop: o.crop,

@@ -11,6 +11,9 @@
  *   (AppleDouble), `Thumbs.db`, `desktop.ini`, `.git/`, `__MACOSX/`, `@eaDir/`, … Other
  *   hidden (dot) files and folders are treated like any other: an image is imported, anything
  *   else is reported `unsupported` (a user who hid a picture still sees what happened to it).
+ * - Known sidecar files that live beside images are left aside quietly, listed in `sidecars` (not
+ *   reported as problems): caption files (`.txt`, `.caption`) and metadata (`.json`, `.xmp`,
+ *   `.aae`, `.yaml`, `.yml`). Captions are counted ({@link isCaptionFile}) but not used yet.
  * - Symbolic links are followed only when their target is inside the folder (each folder is
  *   visited once, so link loops end); a link that leads outside is reported `unsupported`, a
  *   broken one `unreadable`. FIFOs, sockets and devices are never opened (`unsupported`).
@@ -77,6 +80,26 @@ export interface WalkResult {
   candidates: Candidate[];
   errors: ImportError[];
   skipped: string[];
+  /** sidecar files (captions, metadata) left aside quietly */
+  sidecars: string[];
+}
+
+const SIDECAR_EXTENSIONS = new Set(['txt', 'caption', 'json', 'xmp', 'aae', 'yaml', 'yml']);
+const CAPTION_EXTENSIONS = new Set(['txt', 'caption']);
+
+function extOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+/** A sidecar file by its name: a caption or metadata file that sits beside images. */
+export function isSidecarFile(name: string): boolean {
+  return SIDECAR_EXTENSIONS.has(extOf(name.split('/').pop() ?? name));
+}
+
+/** A caption sidecar (`.txt`, `.caption`) by its name. */
+export function isCaptionFile(name: string): boolean {
+  return CAPTION_EXTENSIONS.has(extOf(name.split('/').pop() ?? name));
 }
 
 const JUNK_FILES = new Set(['.ds_store', 'thumbs.db', 'ehthumbs.db', 'ehthumbs_vista.db', 'desktop.ini', '.localized', 'icon\r', '.directory']);
@@ -153,6 +176,7 @@ export async function walkFolder(dir: string, signal?: AbortSignal): Promise<Wal
   const candidates: Candidate[] = [];
   const errors: ImportError[] = [];
   const skipped: string[] = [];
+  const sidecars: string[] = [];
   const what = `Scanning ${root}`;
 
   const visit = async (abs: FsPath, rel: string): Promise<void> => {
@@ -229,6 +253,7 @@ export async function walkFolder(dir: string, signal?: AbortSignal): Promise<Wal
         await visit(childAbs, childRel);
       } else if (st.isFile()) {
         if (isJunkFile(display)) skipped.push(childRel);
+        else if (isSidecarFile(display)) sidecars.push(childRel);
         else candidates.push({ file: childRel, absPath: childAbs });
       } else {
         errors.push({
@@ -244,7 +269,8 @@ export async function walkFolder(dir: string, signal?: AbortSignal): Promise<Wal
   candidates.sort((a, b) => comparePaths(a.file, b.file));
   errors.sort((a, b) => comparePaths(a.file, b.file));
   skipped.sort(comparePaths);
-  return { root, candidates, errors, skipped };
+  sidecars.sort(comparePaths);
+  return { root, candidates, errors, skipped, sidecars };
 }
 
 /**

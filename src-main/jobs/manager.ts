@@ -50,7 +50,7 @@ export interface StartOptions {
 const CANCEL_GRACE_MS = 15_000;
 
 function classOf(spec: JobSpec): JobClass {
-  return spec.kind === 'train' && spec.estimateSteps ? 'estimate' : spec.kind;
+  return spec.kind === 'train' && spec.estimateSteps ? 'estimate' : spec.kind === 'grid' ? 'sample' : spec.kind;
 }
 
 const API_CODES: readonly string[] = ['bad_request', 'unauthorized', 'not_found', 'conflict', 'cancelled', 'unavailable', 'internal'] satisfies ApiErrorCode[];
@@ -85,7 +85,8 @@ export class JobManager extends EventEmitter {
     extra: { runId?: string; datasetId?: string } = {},
     opts: StartOptions = {},
   ): RunningJob {
-    const kind: JobKind = spec.kind;
+    // an X/Y grid is a sampling job to everyone watching
+    const kind: JobKind = spec.kind === 'grid' ? 'sample' : spec.kind;
     const cls = classOf(spec);
     const info: JobInfo = { id, kind, state: 'queued', startedAt: new Date().toISOString(), ...extra };
     let proc: JobProcess | undefined;

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, ExportResult, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, GridRef, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
 export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
@@ -14,6 +14,8 @@ export interface TrainJobSpec {
   seed: number;
   /** absolute path of the dataset's prepared pixel cache */
   datasetCache: string;
+  /** the cache images to train on, in order (absent: all of them) */
+  datasetIndices?: number[];
   /** absolute folder for this run's checkpoints */
   checkpointDir: string;
   /** library-relative folder of the same (used in checkpoint messages) */
@@ -56,6 +58,8 @@ export interface SampleJobSpec {
   scratch?: boolean;
   /** denoising animation: send every step's predicted x0 or current state of image 0 as RGB */
   captureFrames?: 'x0' | 'xt';
+  /** X/Y grid cells: each image's grid id and position, carried in its record */
+  grids?: GridRef[];
 }
 
 export interface ExportJobSpec {
@@ -72,7 +76,32 @@ export interface ExportJobSpec {
   sheetInZip?: boolean;
 }
 
-export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec;
+/**
+ * An X/Y grid as one job: groups of cells that share a checkpoint and sampler settings, each run
+ * as a sampling job of its own inside this process (so each cell is exactly a plain generate with
+ * its settings), then the labelled grid image (gallery/grid.ts), written and announced as a
+ * `sample` message with index -1. Cancelling keeps the finished cells and writes no grid image.
+ */
+export interface GridJobSpec {
+  kind: 'grid';
+  jobId: string;
+  /** each group's names are cell sample ids; `cells[g][k]` is the row-major cell index of group g's image k */
+  groups: SampleJobSpec[];
+  cells: number[][];
+  /** the grid image: its record (id, file, recipe …) and the labels to draw */
+  image: {
+    record: SampleRecord;
+    outDir: string;
+    outDirRel: string;
+    imageSize: number;
+    xTitle: string;
+    yTitle: string;
+    xValues: string[];
+    yValues: string[];
+  };
+}
+
+export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec;
 
 /** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop. */
 export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' } | { type: 'pause' };

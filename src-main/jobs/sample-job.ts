@@ -169,6 +169,7 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
           origin: origins[k],
           backend: backend.active,
           createdAt: new Date().toISOString(),
+          ...(spec.grids?.[k] ? { grid: spec.grids[k] } : {}),
         };
         const png = await encodeSamplePng(toRgbBytes(x0, shape, b), size, size, record);
         await writeFileAtomic(join(spec.outDir, name), png, { folder: libraryRootOf(spec.outDir, spec.outDirRel) });

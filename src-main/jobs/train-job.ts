@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext, TrainJobSpec } from './protocol';
-import { readCache } from '../datasets/cache';
+import { readCache, selectCacheImages } from '../datasets/cache';
 import { libraryRootOf, writeFileAtomic } from '../store/files';
 import { APP_VERSION } from '../version';
 import { AbortError } from '../diffusion/index';
@@ -23,7 +23,9 @@ const PROGRESS_INTERVAL_MS = 250;
 export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<void> {
   const backend = await initTrainingBackend(spec.config.backend);
   ctx.post({ type: 'started', backend: backend.active, unavailable: backend.unavailable });
-  const cache = await readCache(spec.datasetCache);
+  const whole = await readCache(spec.datasetCache);
+  // Excluded images are left out: the run trains on the images recorded when it started.
+  const cache = spec.datasetIndices ? selectCacheImages(whole, spec.datasetIndices) : whole;
   const init = spec.init
     ? {
         init: { parsed: parseWeights(new Uint8Array(await fs.readFile(spec.init.file))), preferEma: spec.init.preferEma },

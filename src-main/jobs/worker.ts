@@ -39,6 +39,9 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   } else if (spec.kind === 'sample') {
     const { runSampleJob } = await import('./sample-job');
     await runSampleJob(spec, ctx);
+  } else if (spec.kind === 'grid') {
+    const { runGridJob } = await import('./grid-job');
+    await runGridJob(spec, ctx);
   } else {
     const { runExportJob } = await import('./export-job');
     await runExportJob(spec, ctx);

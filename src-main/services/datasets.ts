@@ -7,10 +7,11 @@ import { basename, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { ApiError } from '../api/errors';
 import type { ImportDatasetRequest } from '../api/requests';
-import type { DatasetDetail, DatasetPreviewResult, ImportDatasetResult, JobProgress } from '../api/types';
+import type { Dataset, DatasetDetail, DatasetImagesResult, DatasetPreviewResult, ImportDatasetResult, JobProgress } from '../api/types';
+import { readCacheRange } from '../datasets/cache';
 import { importFolder } from '../datasets/import';
 import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
-import { readFileChecked, walkFolder } from '../datasets/scan';
+import { isCaptionFile, readFileChecked, walkFolder } from '../datasets/scan';
 import { sniff } from '../datasets/sniff';
 import { newId } from '../store/ids';
 import { emitProgress, type ServiceContext } from './context';
@@ -68,6 +69,7 @@ export class DatasetService {
         cacheFile: cacheRel,
         items,
         errors: result.errors,
+        captionCount: result.sidecars.filter(isCaptionFile).length,
       });
     } catch (e) {
       // No row, no files: the prepared cache and thumbnails go too.
@@ -81,6 +83,8 @@ export class DatasetService {
       imported: items.length,
       errors: result.errors,
       duplicates: result.duplicates.map((d) => ({ file: d.file, duplicateOf: d.duplicateOf })),
+      captionFiles: result.sidecars.filter(isCaptionFile).length,
+      ignoredFiles: result.sidecars.filter((f) => !isCaptionFile(f)).length + result.skipped.filter((f) => !f.endsWith('/')).length,
     };
   }
 
@@ -135,6 +139,59 @@ export class DatasetService {
 
   async list() {
     return this.ctx.store.datasets.list();
+  }
+
+  private async mustGet(id: string): Promise<Dataset> {
+    const d = await this.ctx.store.datasets.get(id);
+    if (!d) throw new ApiError('not_found', `No dataset ${id}. List datasets with \`sfumato datasets list\`.`);
+    return d;
+  }
+
+  async rename(id: string, name: string): Promise<Dataset> {
+    await this.mustGet(id);
+    await this.ctx.store.datasets.rename(id, name);
+    return this.mustGet(id);
+  }
+
+  /**
+   * Excludes images from training (or includes them again). The prepared cache is not touched:
+   * runs started afterwards train on the included images; runs started before keep theirs.
+   */
+  async exclude(id: string, itemIds: readonly string[], excluded: boolean): Promise<Dataset> {
+    await this.mustGet(id);
+    const { unknown } = await this.ctx.store.datasets.setExcluded(id, itemIds, excluded);
+    if (unknown.length)
+      throw new ApiError('not_found', `${unknown.length === 1 ? `Image ${unknown[0]} is` : `Images ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''} are`} not in dataset ${id}; nothing was changed. Reload the dataset and try again.`, {
+        field: 'itemIds',
+        unknown,
+      });
+    return this.mustGet(id);
+  }
+
+  /** A page of the prepared images, as the model sees them (PNG at training size; the page scales them up without smoothing). */
+  async images(id: string, offset: number, limit: number): Promise<DatasetImagesResult> {
+    await this.mustGet(id);
+    const cacheRel = await this.ctx.store.datasets.cacheFile(id);
+    const items = await this.ctx.store.datasets.items(id);
+    let page;
+    try {
+      page = await readCacheRange(this.ctx.library.abs(cacheRel!), offset, limit);
+    } catch (e) {
+      throw toApiError(e);
+    }
+    const byIndex = new Map(items.map((it) => [it.index, it.id]));
+    const images: DatasetImagesResult['images'] = [];
+    const per = page.size * page.size * page.channels;
+    for (let k = 0; k < page.count; k++) {
+      const index = page.offset + k;
+      const itemId = byIndex.get(index);
+      if (!itemId) continue;
+      const png = await sharp(Buffer.from(page.pixels.subarray(k * per, (k + 1) * per)), { raw: { width: page.size, height: page.size, channels: page.channels as 3 } })
+        .png()
+        .toBuffer();
+      images.push({ itemId, index, src: dataUrl(png) });
+    }
+    return { size: page.size, images };
   }
 }
 

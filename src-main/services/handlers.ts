@@ -15,8 +15,11 @@ import type { Store } from '../store/repositories';
 import type { DatasetService } from './datasets';
 import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
+import type { GridService } from './grid';
+import { listFolders } from './folders';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
+import type { PresetService } from './presets';
 import type { ReproduceService } from './reproduce';
 import type { RunService } from './runs';
 import type { SamplingService } from './sampling';
@@ -41,8 +44,10 @@ export interface HandlerHost {
   readonly runs: RunService;
   readonly models: ModelService;
   readonly sampling: SamplingService;
+  readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
+  readonly presets: PresetService;
   systemInfo(): Promise<SystemInfo>;
 }
 
@@ -83,6 +88,19 @@ export function buildHandlers(s: HandlerHost): Handlers {
       return { cancelled: true };
     },
     'gallery:readRecipe': async (req) => readRecipe(req),
+    'runs:rename': async (req) => ({ run: await s.runs.rename(req.id, req.name) }),
+    'runs:delete': (req) => s.runs.remove(req.id),
+    'sample:grid': (req, ctx) => s.grids.run(req, ctx.onProgress),
+    'presets:list': async (req) => ({ presets: await s.presets.list(req.kind) }),
+    'presets:save': (req) => s.presets.save(req),
+    'presets:rename': async (req) => ({ preset: await s.presets.rename(req.id, req.name) }),
+    'presets:delete': async (req) => ({ deleted: await s.presets.remove(req.id) }),
+    'presets:export': async (req) => ({ file: await s.presets.export(req) }),
+    'presets:import': (req) => s.presets.import(req),
+    'datasets:rename': async (req) => ({ dataset: await s.datasets.rename(req.id, req.name) }),
+    'datasets:exclude': async (req) => ({ dataset: await s.datasets.exclude(req.id, req.itemIds, req.excluded) }),
+    'datasets:images': (req) => s.datasets.images(req.id, req.offset, req.limit),
+    'folders:list': (req) => listFolders(req.path, [s.library.root]),
   };
 }
 

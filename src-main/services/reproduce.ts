@@ -33,7 +33,31 @@ export class ReproduceService {
   async sample(sampleId: string, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
     const rec = await this.ctx.store.samples.get(sampleId);
     if (!rec) throw new ApiError('not_found', `No gallery sample ${sampleId}.`);
+    if (rec.kind === 'grid') return this.grid(rec, onProgress);
     return this.reproduceRecord(rec, this.ctx.library.abs(rec.file), onProgress);
+  }
+
+  /**
+   * An X/Y grid is reproduced through its cells: each cell is regenerated from its own record and
+   * compared; the grid is identical when every cell is (its image is drawn from the cells).
+   */
+  private async grid(rec: SampleRecord, onProgress?: (p: JobProgress) => void): Promise<ReproduceResult> {
+    const ids = rec.grid?.cells ?? [];
+    if (!ids.length) throw new ApiError('conflict', `Grid ${rec.id} lists no cells, so there is nothing to reproduce.`);
+    let maxDiff = 0;
+    let share = 0;
+    let identical = true;
+    let backend = '';
+    for (const id of ids) {
+      const cell = await this.ctx.store.samples.get(id);
+      if (!cell) throw new ApiError('not_found', `Cell ${id} of grid ${rec.id} is no longer in the gallery (it was deleted for good), so the grid cannot be reproduced; make the grid again.`);
+      const r = await this.reproduceRecord(cell, this.ctx.library.abs(cell.file), onProgress);
+      identical &&= r.identical;
+      maxDiff = Math.max(maxDiff, r.maxDiff);
+      share += r.differingShare / ids.length;
+      backend ||= r.backend;
+    }
+    return { sampleId: rec.id, identical, maxDiff, differingShare: share, backend };
   }
 
   /** Reproduce from a PNG file's embedded Sfumato record (the checkpoint must be in this library). */
@@ -52,6 +76,12 @@ export class ReproduceService {
     // again here: the sampler settings by validateSamplerSettings (in runSampling), the origin
     // below, and the schedule and model come from this library's checkpoint, not from the file.
     const rec = meta.record as unknown as SampleRecord;
+    if (rec.kind === 'grid') {
+      // a grid image is drawn from its cells: reproduce those, when they are in this library
+      const known = rec.id ? await this.ctx.store.samples.get(rec.id) : undefined;
+      if (known?.kind === 'grid') return this.grid(known, onProgress);
+      throw new ApiError('bad_request', `${file} is an X/Y grid image whose grid (${rec.id}) is not in this library; open the library that made it, or reproduce one of its cell PNGs.`, { field: 'file' });
+    }
     if (!(SAMPLER_NAMES as readonly string[]).includes(rec.sampler)) throw new ApiError('bad_request', `${file}: unknown sampler ${JSON.stringify(rec.sampler)}.`);
     if (dims.width !== rec.width || dims.height !== rec.height) {
       throw new ApiError('bad_request', `${file} is ${dims.width} x ${dims.height} px but its record says ${rec.width} x ${rec.height}: the image was resized or altered, so it cannot be compared. Reproduce the original PNG that Sfumato wrote.`, { field: 'file' });

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../api/errors';
 import type { StartRunRequest } from '../api/requests';
-import type { Run, RunDetail, TrainConfig } from '../api/types';
+import type { Run, RunDeleteResult, RunDetail, TrainConfig } from '../api/types';
 import type { JobOutcome } from '../jobs/manager';
 import type { TrainJobSpec } from '../jobs/protocol';
 import { isPidAlive } from '../proc';
@@ -17,6 +17,7 @@ import { findBundledModel } from './bundled';
 import { emitProgress, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
+import { defaultRunName, deleteRun, renameRun } from './run-manage';
 
 /** How long, and how often, a run end that could not be recorded is retried in the background. */
 const RUN_END_RETRY_MS = 10 * 60_000;
@@ -52,6 +53,7 @@ export class RunService {
   async get(id: string): Promise<RunDetail> {
     const run = await this.ctx.store.runs.get(id);
     if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (run.deleted) throw new ApiError('not_found', `Run ${id} ("${run.name}") was deleted; only the checkpoints gallery images came from were kept.`);
     const checkpoints = await this.ctx.store.checkpoints.list(id);
     return {
       ...run,
@@ -108,6 +110,7 @@ export class RunService {
       // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
       for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig(overrides, dataset.itemCount);
@@ -125,7 +128,12 @@ export class RunService {
     }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
-    const run = await this.ctx.store.runs.insert({ id: runId, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null });
+    const createdAt = new Date().toISOString();
+    const name = req.name ?? defaultRunName(dataset.name, init ? 'fine-tune' : 'scratch', createdAt);
+    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
+    const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
+    // The images it starts on, kept for resume whatever is excluded later.
+    await this.ctx.store.datasets.recordRunImages(runId, images);
     return this.launchTraining(
       run,
       init && {
@@ -145,7 +153,7 @@ export class RunService {
    */
   async resume(runId: string): Promise<StartedRun> {
     const run = await this.ctx.store.runs.get(runId);
-    if (!run) throw new ApiError('not_found', `No run ${runId}. List runs with \`sfumato runs list\`.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${runId}. List runs with \`sfumato runs list\`.`);
     if (run.status === 'running' || run.status === 'queued') throw new ApiError('conflict', `Run ${runId} is already ${run.status}.`);
     if (run.status === 'completed') throw new ApiError('conflict', `Run ${runId} is completed; fine-tune from its checkpoint to train further.`);
     const ck = await this.ctx.store.checkpoints.latest(runId);
@@ -170,6 +178,8 @@ export class RunService {
       config,
       seed: run.seed,
       datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(run.datasetId))!),
+      // the images recorded when the run started (none recorded: a run from before, the whole cache)
+      datasetIndices: (await this.ctx.store.datasets.runImages(runId))?.indices,
       checkpointDir: this.ctx.library.abs(ckptRel),
       checkpointDirRel: ckptRel,
       previewDir: this.ctx.library.abs(previewRel),
@@ -374,7 +384,7 @@ export class RunService {
   /** Pause a running run: it writes a checkpoint at the current step and stops (resume continues it). */
   async pause(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (!job || !finished) throw new ApiError('conflict', `Run ${id} is ${run.status}, not running; only a running run can be paused.`);
@@ -389,6 +399,7 @@ export class RunService {
   async estimate(req: { datasetId: string; config?: Partial<TrainConfig> }): Promise<{ secondsPerStep: number; backend: string; totalSeconds: number; steps: number }> {
     const dataset = await this.ctx.store.datasets.get(req.datasetId);
     if (!dataset) throw new ApiError('not_found', `No dataset ${req.datasetId}.`);
+    if (dataset.itemCount === 0) throw noIncludedImages(dataset.id, dataset.name);
     let config: TrainConfig;
     try {
       config = resolveTrainConfig({ imageSize: dataset.imageSize, ...req.config }, dataset.itemCount);
@@ -406,6 +417,7 @@ export class RunService {
         config,
         seed: 0,
         datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(dataset.id))!),
+        datasetIndices: (await this.ctx.store.datasets.trainingImages(dataset.id)).indices,
         checkpointDir: this.ctx.library.abs('tmp'),
         checkpointDirRel: 'tmp',
         previewDir: this.ctx.library.abs('tmp'),
@@ -424,7 +436,7 @@ export class RunService {
 
   async cancel(id: string): Promise<Run> {
     const run = await this.ctx.store.runs.get(id);
-    if (!run) throw new ApiError('not_found', `No run ${id}.`);
+    if (!run || run.deleted) throw new ApiError('not_found', `No run ${id}.`);
     const job = this.ctx.jobs.list().find((j) => j.runId === id);
     const finished = this.runFinished.get(id);
     if (job && finished) {
@@ -436,6 +448,15 @@ export class RunService {
     return (await this.ctx.store.runs.get(id))!;
   }
 
+  async rename(id: string, name: string): Promise<Run> {
+    return renameRun(this.ctx, id, name);
+  }
+
+  /** Deletes a run that has no job (see run-manage.ts: gallery images' checkpoints are kept). */
+  async remove(id: string): Promise<RunDeleteResult> {
+    return deleteRun(this.ctx, id, this.runFinished.has(id) || this.ctx.jobs.list().some((j) => j.runId === id));
+  }
+
   /** Stops the background retries of run ends (the next start's recovery records those runs). */
   async close(): Promise<void> {
     const pending = [...this.pendingRunEnds.values()];
@@ -443,4 +464,8 @@ export class RunService {
     for (const p of pending) if (p.timer) clearTimeout(p.timer);
     await Promise.all(pending.map((p) => p.attempt?.catch(() => undefined)));
   }
+}
+
+function noIncludedImages(id: string, name: string): ApiError {
+  return new ApiError('bad_request', `Every image of dataset "${name}" (${id}) is excluded from training. Include at least one image on the Datasets page (or \`sfumato datasets include\`).`, { field: 'datasetId' });
 }

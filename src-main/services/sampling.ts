@@ -19,13 +19,33 @@ import { emitProgress, SCRATCH_PROGRESS, type ServiceContext } from './context';
 import { checkpointSource, type CheckpointSource, type ModelService } from './models';
 import { APP_VERSION } from './system';
 
+/** What one sampling job needs: the model, the sampler settings and each image's seed and origin. */
+export interface SampleSpecParams {
+  checkpoint: StoredCheckpoint;
+  /** the config to sample with and the run (if any) that wrote the checkpoint */
+  source: CheckpointSource;
+  sampler: SamplerName;
+  steps?: number;
+  options: SamplerOptions;
+  seeds: number[];
+  origins: SampleOrigin[];
+  sourceImage?: Float32Array;
+  parentId: string | null;
+  engine?: 'auto' | 'onnx' | 'tfjs';
+  /** denoising animation: collect image 0's per-step frames here */
+  frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
+  /** reproduce: write to a scratch folder and record nothing */
+  scratchDir?: { abs: string; rel: string };
+}
+
 export class SamplingService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly models: ModelService,
   ) {}
 
-  async generate(req: GenerateRequest, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
+  /** The checkpoint a request names: a run's latest, a given checkpoint, or a bundled or imported model's. */
+  async checkpointFor(req: { runId?: string; checkpointId?: string; modelId?: string }): Promise<StoredCheckpoint> {
     let checkpoint: StoredCheckpoint | undefined;
     if (req.checkpointId) {
       checkpoint = await this.ctx.store.checkpoints.get(req.checkpointId);
@@ -41,6 +61,11 @@ export class SamplingService {
     } else {
       throw new ApiError('bad_request', 'Say what to sample from: runId (its latest checkpoint), checkpointId or modelId (a bundled model).', { field: 'runId' });
     }
+    return checkpoint;
+  }
+
+  async generate(req: GenerateRequest, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
+    const checkpoint = await this.checkpointFor(req);
     const source = await checkpointSource(this.ctx.store, checkpoint);
     const seed0 = req.seed ?? randomInt(0, 2 ** 31);
     let seeds: number[];
@@ -111,29 +136,13 @@ export class SamplingService {
     return { pixels, ref: { ...ref, sha256 } };
   }
 
-  async runSampling(
-    p: {
-      checkpoint: StoredCheckpoint;
-      /** the config to sample with and the run (if any) that wrote the checkpoint */
-      source: CheckpointSource;
-      sampler: SamplerName;
-      steps?: number;
-      options: SamplerOptions;
-      seeds: number[];
-      origins: SampleOrigin[];
-      sourceImage?: Float32Array;
-      parentId: string | null;
-      engine?: 'auto' | 'onnx' | 'tfjs';
-      /** denoising animation: collect image 0's per-step frames here */
-      frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
-      /** reproduce: write to a scratch folder and record nothing */
-      scratchDir?: { abs: string; rel: string };
-    },
-    onProgress?: (p: JobProgress) => void,
-  ): Promise<GenerateResult> {
+  /**
+   * Checks the sampler against the model's schedule (so a bad request fails before any job starts)
+   * and builds the sampling job's spec with fresh sample ids; starts nothing.
+   */
+  sampleSpec(p: SampleSpecParams, jobId = newId('job')): { spec: SampleJobSpec; steps: number | undefined } {
     const { checkpoint, source, sampler, options, seeds } = p;
     const config = source.config;
-    // Validate the sampler against the model's schedule here, so a bad request fails before any job starts.
     let steps: number | undefined;
     try {
       const process = makeProcess(config.schedule);
@@ -145,7 +154,6 @@ export class SamplingService {
       throw e;
     }
     const ids = seeds.map(() => newId('smp'));
-    const jobId = newId('job');
     const outRel = p.scratchDir?.rel ?? this.ctx.library.rel('samples', new Date().toISOString().slice(0, 10));
     const spec: SampleJobSpec = {
       kind: 'sample',
@@ -176,6 +184,13 @@ export class SamplingService {
         parentId: p.parentId,
       },
     };
+    return { spec, steps };
+  }
+
+  async runSampling(p: SampleSpecParams, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
+    const { source, seeds } = p;
+    const { spec, steps } = this.sampleSpec(p);
+    const jobId = spec.jobId;
     const samples: SampleRecord[] = [];
     let prog = { done: 0, total: seeds.length * (steps ?? 1) };
     const emit = (e: Omit<JobProgress, 'jobId' | 'kind' | 'runId'>) => {

@@ -18,7 +18,9 @@ import { DatasetService } from './datasets';
 import { ExportDownloads } from './downloads';
 import { GalleryService } from './gallery';
 import { ModelService } from './models';
+import { PresetService } from './presets';
 import { ReproduceService } from './reproduce';
+import { GridService } from './grid';
 import { RunService, type StartedRun } from './runs';
 import { SamplingService } from './sampling';
 import { APP_VERSION, collectVersions, probeBackends } from './system';
@@ -50,8 +52,11 @@ export class Sfumato implements ServiceContext {
   readonly runs: RunService;
   readonly models: ModelService;
   readonly sampling: SamplingService;
+  readonly grids: GridService;
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
+  /** saved schedules and sampling / training presets */
+  readonly presets: PresetService;
   /** The contract, implemented (services/handlers.ts): every function validates its request first. */
   readonly api: ValidatedApi;
 
@@ -70,8 +75,10 @@ export class Sfumato implements ServiceContext {
     this.runs = new RunService(this);
     this.models = new ModelService(this);
     this.sampling = new SamplingService(this, this.models);
+    this.grids = new GridService(this, this.sampling);
     this.reproduction = new ReproduceService(this, this.sampling);
     this.gallery = new GalleryService(this, this.downloads);
+    this.presets = new PresetService(this);
     this.api = validatedApi(buildHandlers(this));
   }
 

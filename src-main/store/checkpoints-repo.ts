@@ -24,7 +24,9 @@ export class CheckpointRepo {
   async list(runId?: string): Promise<Checkpoint[]> {
     const rows = runId
       ? await this.db.all<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step', [runId])
-      : await this.db.all<CheckpointRow>('SELECT * FROM checkpoints WHERE run_id IS NOT NULL ORDER BY created_at DESC');
+      : await this.db.all<CheckpointRow>(
+          'SELECT c.* FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.deleted_at IS NULL ORDER BY c.created_at DESC',
+        );
     return rows.map(toCheckpoint);
   }
 

@@ -184,4 +184,51 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE m5_fake_runs;
   DROP TABLE m5_sample_checkpoints;
   `,
+  // 6: runs as things you manage: a name (shown wherever a run is), and deleted_at. A deleted run
+  // whose checkpoints made gallery images keeps its row (as a tombstone: its config is what those
+  // checkpoints are sampled with) and those checkpoint rows; runs:list no longer shows it.
+  // Runs written before have no name: they get "<dataset> · <scratch|fine-tune> · <date>".
+  `
+  ALTER TABLE runs ADD COLUMN name TEXT;
+  ALTER TABLE runs ADD COLUMN deleted_at TEXT;
+  UPDATE runs SET name = COALESCE((SELECT d.name FROM datasets d WHERE d.id = runs.dataset_id), 'run')
+    || ' · ' || CASE WHEN init_json IS NULL THEN 'scratch' ELSE 'fine-tune' END
+    || ' · ' || substr(created_at, 1, 10);
+  CREATE INDEX runs_deleted ON runs(deleted_at);
+  `,
+  // 7: X/Y grids. A grid image is a gallery record of kind 'grid'; grid_json holds a cell's grid
+  // id and position or a grid's recipe and cells (api/types.ts GridRef); grid_id finds a grid's cells.
+  `
+  ALTER TABLE samples ADD COLUMN kind TEXT NOT NULL DEFAULT 'sample';
+  ALTER TABLE samples ADD COLUMN grid_id TEXT;
+  ALTER TABLE samples ADD COLUMN grid_json TEXT;
+  CREATE INDEX samples_grid ON samples(grid_id);
+  `,
+  // 8: saved things of the library: named noise schedules and sampling / training presets (were in
+  // the browser's localStorage, invisible to another browser, port or the CLI). The body is the
+  // preset's JSON, checked by services/presets.ts before it is written.
+  `
+  CREATE TABLE presets (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('schedule','sampling','training')),
+    name TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (kind, name)
+  );
+  `,
+  // 9: datasets: single images can be excluded from training (the prepared cache stays as it is),
+  // the caption sidecars found at import are counted, and each run records the cache indices and
+  // content hash of the images it was started on, so resuming it keeps that set after later
+  // exclusions. Runs without a run_images row trained on the whole cache.
+  `
+  ALTER TABLE dataset_items ADD COLUMN excluded INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE datasets ADD COLUMN caption_count INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE run_images (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    dataset_hash TEXT NOT NULL,
+    indices_json TEXT NOT NULL
+  );
+  `,
 ];

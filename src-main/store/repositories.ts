@@ -3,6 +3,7 @@
  */
 import type { Db } from './db';
 import { ModelRepo } from './models';
+import { PresetRepo } from './presets';
 import { DatasetRepo } from './datasets-repo';
 import { RunRepo } from './runs-repo';
 import { CheckpointRepo } from './checkpoints-repo';
@@ -22,6 +23,7 @@ export interface Store {
   checkpoints: CheckpointRepo;
   samples: SampleRepo;
   models: ModelRepo;
+  presets: PresetRepo;
 }
 
 export function repositories(db: Db): Store {
@@ -32,5 +34,6 @@ export function repositories(db: Db): Store {
     checkpoints: new CheckpointRepo(db),
     samples: new SampleRepo(db),
     models: new ModelRepo(db),
+    presets: new PresetRepo(db),
   };
 }

@@ -1,5 +1,6 @@
 /** Repository: Training runs, their losses and previews (moved whole from store/repositories.ts; SQL in, plain contract types out). */
 import type { Run, RunStatus, TrainConfig } from '../api/types';
+import { deleteRunRows, type RunDeletion } from './run-delete';
 import type { Db } from './db';
 import { now } from './datasets-repo';
 
@@ -15,12 +16,15 @@ interface RunRow {
   error: string | null;
   pid: number | null;
   init_json: string | null;
+  name: string | null;
+  deleted_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
 const toRun = (r: RunRow): Run => ({
   id: r.id,
+  name: r.name ?? r.id,
   datasetId: r.dataset_id ?? '',
   status: r.status,
   config: JSON.parse(r.config_json) as TrainConfig,
@@ -37,25 +41,39 @@ const toRun = (r: RunRow): Run => ({
 export class RunRepo {
   constructor(private readonly db: Db) {}
 
-  async insert(run: { id: string; datasetId: string | null; config: TrainConfig; seed: number; initFrom?: Run['initFrom'] }): Promise<Run> {
-    const t = now();
+  async insert(run: { id: string; name?: string; datasetId: string | null; config: TrainConfig; seed: number; initFrom?: Run['initFrom']; createdAt?: string }): Promise<Run> {
+    const t = run.createdAt ?? now();
     await this.db.run(
-      `INSERT INTO runs (id, dataset_id, status, config_json, seed, step, init_json, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, 0, ?, ?, ?)`,
-      [run.id, run.datasetId, JSON.stringify(run.config), run.seed, run.initFrom ? JSON.stringify(run.initFrom) : null, t, t],
+      `INSERT INTO runs (id, name, dataset_id, status, config_json, seed, step, init_json, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, 0, ?, ?, ?)`,
+      [run.id, run.name ?? run.id, run.datasetId, JSON.stringify(run.config), run.seed, run.initFrom ? JSON.stringify(run.initFrom) : null, t, t],
     );
     return (await this.get(run.id))!;
   }
 
-  async get(id: string): Promise<Run | undefined> {
+  /**
+   * A run by id, deleted ones included (a deleted run whose checkpoints made gallery images stays
+   * as a tombstone: those checkpoints are sampled with its config); `deleted` says which.
+   */
+  async get(id: string): Promise<(Run & { deleted?: true }) | undefined> {
     const r = await this.db.get<RunRow>('SELECT * FROM runs WHERE id = ?', [id]);
-    return r && toRun(r);
+    return r && (r.deleted_at ? { ...toRun(r), deleted: true } : toRun(r));
   }
 
+  /** Runs that are not deleted, newest first. */
   async list(datasetId?: string): Promise<Run[]> {
     const rows = datasetId
-      ? await this.db.all<RunRow>('SELECT * FROM runs WHERE dataset_id = ? ORDER BY created_at DESC, id', [datasetId])
-      : await this.db.all<RunRow>('SELECT * FROM runs ORDER BY created_at DESC, id');
+      ? await this.db.all<RunRow>('SELECT * FROM runs WHERE dataset_id = ? AND deleted_at IS NULL ORDER BY created_at DESC, id', [datasetId])
+      : await this.db.all<RunRow>('SELECT * FROM runs WHERE deleted_at IS NULL ORDER BY created_at DESC, id');
     return rows.map(toRun);
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.db.run('UPDATE runs SET name = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [name, now(), id]);
+  }
+
+  /** Deletes a run's rows, keeping the checkpoints gallery samples name (see store/run-delete.ts). */
+  async remove(id: string): Promise<RunDeletion> {
+    return deleteRunRows(this.db, id);
   }
 
   /** Runs whose job was alive when the app last stopped (status running/queued; paused runs have no job). */

@@ -26,6 +26,8 @@ interface SampleRow {
   favorite: number;
   deleted_at: string | null;
   created_at: string;
+  kind: string | null;
+  grid_json: string | null;
 }
 
 const toSample = (r: SampleRow): SampleRecord => ({
@@ -47,6 +49,8 @@ const toSample = (r: SampleRow): SampleRecord => ({
   origin: JSON.parse(r.origin_json) as SampleRecord['origin'],
   parentId: r.parent_id,
   createdAt: r.created_at,
+  ...(r.kind === 'grid' ? { kind: 'grid' as const } : {}),
+  ...(r.grid_json ? { grid: JSON.parse(r.grid_json) as SampleRecord['grid'] } : {}),
 });
 
 export class SampleRepo {
@@ -55,8 +59,8 @@ export class SampleRepo {
   async insert(s: Omit<SampleRecord, 'createdAt'> & { createdAt?: string }): Promise<SampleRecord> {
     await this.db.run(
       `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
-         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at, kind, grid_id, grid_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.file,
@@ -77,6 +81,9 @@ export class SampleRepo {
         JSON.stringify(s.origin),
         s.parentId,
         s.createdAt ?? now(),
+        s.kind ?? 'sample',
+        s.grid?.id ?? null,
+        s.grid ? JSON.stringify(s.grid) : null,
       ],
     );
     return (await this.get(s.id))!;

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sfumato } from '../../src-main/services/sfumato';
 import type { WebServer } from '../../src-main/server/http';
-import { RESULTS, startStudio } from './harness';
+import { RESULTS, startStudio, tinyTrainConfig } from './harness';
 import type { SampleRecord } from '../../src-main/api/types';
 
 const GALLERY_ROWS = 10_000;
@@ -88,12 +88,19 @@ describe('the studio (web mode)', () => {
       const info = await service!.api['system:info']({});
       await service!.importDataset({ dir: info.demoDatasetDir!, imageSize: 16, name: 'Demo emoji' });
     }
+    // The Train page shows a run's charts; bundled models are models, not runs, so train a tiny one.
+    if ((await service!.api['runs:list']({})).runs.length === 0) {
+      const ds = (await service!.api['datasets:list']({})).datasets[0]!;
+      const started = await service!.startRun({ datasetId: ds.id, seed: 1, config: tinyTrainConfig(2) });
+      await started.done;
+    }
     const pages: [string, string | RegExp][] = [
       ['datasets', 'Datasets'],
       ['schedules', 'Schedules'],
       ['train', 'Train'],
       ['sample', 'Sample'],
       ['gallery', 'Gallery'],
+      ['models', 'Models'],
       ['playground', 'Sampler lab'],
       ['system', 'System'],
       ['home', 'Studio'],

@@ -1,5 +1,5 @@
 /**
- * GPU check (DESIGN.md §5): run on the NVIDIA machine by tests/gpu/run.sh, bundled into one file
+ * GPU check (docs/design-notes.md §The GPU check): run on the NVIDIA machine by tests/gpu/run.sh, bundled into one file
  * by scripts/pack-gpu-check.mjs (tfjs inlined; only Dawn's `webgpu` package travels beside it).
  * 1. The training bench (bench UNet, batch 16, torch_ref.py's workload) on the requested backend.
  * 2. A short real-data training (the demo emoji at 32 px) with its loss curve.

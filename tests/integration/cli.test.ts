@@ -14,6 +14,8 @@ const run = promisify(execFile);
 let lib: ReturnType<typeof tempDir>;
 /** a checkpoint trained by the pipeline test (the models export test uses it) */
 let pipelineCheckpoint: string | undefined;
+/** the run trained by the pipeline test (the runs rename/delete test uses it) */
+let pipelineRun: string | undefined;
 
 async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
@@ -61,6 +63,7 @@ describe('sfumato CLI', () => {
     const run = (json(tr.out) as { run: { id: string; status: string; seed: number; step: number } }).run;
     expect(run).toMatchObject({ status: 'completed', seed: 11, step: 3 });
     expect(run.id).toMatch(/^run_/);
+    pipelineRun = run.id;
 
     const sm = await sfumato(['sample', '--run', run.id, '--count', '4', '--seed', '100', '--steps', '4', '--json']);
     expect(sm.code).toBe(0);
@@ -94,6 +97,22 @@ describe('sfumato CLI', () => {
     const again = await sfumato(['models', 'export', ckpt, '--out', onnx]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/exported\.onnx exists; choose another file name/);
+  });
+
+  it('runs rename names a run everywhere; runs delete keeps the checkpoint gallery images came from', async () => {
+    expect(pipelineRun, 'the pipeline test trains the run').toBeDefined();
+    const id = pipelineRun!;
+    const rn = await sfumato(['runs', 'rename', id, 'emoji first try', '--json']);
+    expect(rn.code).toBe(0);
+    expect(json(rn.out)).toMatchObject({ run: { id, name: 'emoji first try' } });
+    expect((await sfumato(['runs', 'list'])).out).toContain('"emoji first try"');
+    const del = await sfumato(['runs', 'delete', id]);
+    expect(del.code).toBe(0);
+    expect(del.out).toMatch(/deleted run run_\w+; kept 1 checkpoint\(s\) that gallery images came from/);
+    expect((await sfumato(['runs', 'list'])).out).not.toContain(id);
+    const again = await sfumato(['runs', 'delete', id]);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toContain(`No run ${id}`);
   });
 
   it('bad usage and bad input exit with 2 and say what to do', async () => {

@@ -51,10 +51,11 @@ beforeAll(async () => {
 afterAll(() => lib?.cleanup());
 
 describe('sfumato CLI under a locked database', () => {
-  it('sample: the lock outlasts the retry budget: one JSON error, exit 1, no PNG without a row', async () => {
+  it('sample: the lock outlasts the retry budget: one JSON error, exit 1, no PNG without a row', { timeout: 180_000 }, async () => {
     const lock = await holdWriteLock(join(lib.dir, 'sfumato.db'));
     const cmd = sfumato(['sample', '--run', runId, '--count', '6', '--steps', '2', '--json']);
-    const guard = setTimeout(() => void lock.release(), 40_000);
+    // a guard against a hang only: long enough for a CLI start on a loaded machine
+    const guard = setTimeout(() => void lock.release(), 100_000);
     const r = await cmd.result;
     clearTimeout(guard);
     await lock.release();
@@ -69,7 +70,7 @@ describe('sfumato CLI under a locked database', () => {
     expect(pngs).toEqual(rows);
   });
 
-  it('train: the end of the run cannot be recorded: one JSON error, exit 1, and the run is recovered later', async () => {
+  it('train: the end of the run cannot be recorded: one JSON error, exit 1, and the run is recovered later', { timeout: 180_000 }, async () => {
     const cmd = sfumato(['train', '--dataset', datasetId, '--steps', '6', '--checkpoint-every', '2', '--batch', '4', '--base-channels', '8', '--channel-mults', '1,2', '--attention', '8', '--groups', '4', '--workers', '1', '--seed', '3', '--json']);
     // Take the lock once the new run's job is running.
     const reader = new sqlite3.Database(join(lib.dir, 'sfumato.db'));
@@ -81,7 +82,8 @@ describe('sfumato CLI under a locked database', () => {
     await new Promise<void>((res) => reader.close(() => res()));
     expect(id).toMatch(/^run_/);
     const lock = await holdWriteLock(join(lib.dir, 'sfumato.db'));
-    const guard = setTimeout(() => void lock.release(), 40_000);
+    // a guard against a hang only: long enough for a CLI start on a loaded machine
+    const guard = setTimeout(() => void lock.release(), 100_000);
     const r = await cmd.result;
     clearTimeout(guard);
     await lock.release();

@@ -249,7 +249,7 @@ describe('reproduce and models import with hostile input', () => {
 // ------------------------------------------------------------------ item 11: Ctrl-C in the CLI
 
 describe('Ctrl-C during a long CLI command', () => {
-  it('reproduce: a clear "cancelled" line, no TypeError or stack trace, exit code 1', { timeout: 90_000 }, async () => {
+  it('reproduce: a clear "cancelled" line, no TypeError or stack trace, exit code 1', { timeout: 240_000 }, async () => {
     const lib = join(tmp.dir, 'lib-cli');
     // one quick sample to bring the bundled model into the library, then its PNG rewritten to ask
     // for 1000 steps so the reproduce runs long enough to be interrupted
@@ -278,7 +278,7 @@ describe('Ctrl-C during a long CLI command', () => {
     expect(code).toBe(1);
   });
 
-  it('sample: the images made so far are listed, then a "cancelled" line, exit code 1', { timeout: 90_000 }, async () => {
+  it('sample: the images made so far are listed, then a "cancelled" line, exit code 1', { timeout: 240_000 }, async () => {
     const lib = join(tmp.dir, 'lib-cli');
     const proc = spawn(process.execPath, [CLI, '--data-dir', lib, 'sample', '--model', 'emoji-32', '--count', '1', '--steps', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

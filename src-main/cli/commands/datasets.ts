@@ -18,6 +18,7 @@ export function register(program: Command, ctx: CliContext): void {
           [
             `dataset ${r.dataset.id} "${r.dataset.name}": imported ${r.imported} image(s) at ${r.dataset.imageSize} px`,
             ...(r.errors.length ? [`${r.errors.length} file(s) not imported:`, ...r.errors.map((e) => `  ${e.file}: ${e.code}: ${e.message}`)] : []),
+            ...(r.captionFiles ? [`${r.captionFiles} caption file(s) found: captions are not used for training yet`] : []),
           ].join('\n'),
         );
       }),
@@ -39,10 +40,30 @@ export function register(program: Command, ctx: CliContext): void {
         const r = await call(s, out, 'datasets:get', { id });
         const d = r.dataset;
         out.result(r, () =>
-          [`${d.id}  ${d.name}  ${d.itemCount} images  ${d.imageSize}px  from ${d.sourceDir}`, ...d.items.map((i) => `  ${i.file}  ${i.format} ${i.width}x${i.height}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
+          [`${d.id}  ${d.name}  ${d.itemCount} images${d.excludedCount ? ` (${d.excludedCount} excluded)` : ''}  ${d.imageSize}px  from ${d.sourceDir}`, ...d.items.map((i) => `  ${i.id}  ${i.file}  ${i.format} ${i.width}x${i.height}${i.excluded ? '  (excluded)' : ''}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
         );
       }),
     );
+  datasets
+    .command('rename <id> <name>')
+    .description('rename a dataset')
+    .action((id: string, name: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:rename', { id, name });
+        out.result(r, () => `${r.dataset.id} is now "${r.dataset.name}"`);
+      }),
+    );
+  for (const [verb, excluded] of [['exclude', true], ['include', false]] as const) {
+    datasets
+      .command(`${verb} <id> <itemIds...>`)
+      .description(excluded ? 'leave images out of training (ids from `datasets show`); runs already started keep theirs' : 'take excluded images back into training')
+      .action((id: string, itemIds: string[]) =>
+        ctx.withService(async (s, out) => {
+          const r = await call(s, out, 'datasets:exclude', { id, itemIds, excluded });
+          out.result(r, () => `${r.dataset.id}: ${r.dataset.itemCount} image(s) used for training, ${r.dataset.excludedCount} excluded`);
+        }),
+      );
+  }
   datasets
     .command('remove <id>')
     .description('remove a dataset and its prepared cache (the source folder is not touched)')

@@ -1,4 +1,4 @@
-/** `sfumato runs …`: list, show, resume and cancel training runs. */
+/** `sfumato runs …`: list, show, rename, delete, resume and cancel training runs. */
 import type { Command } from 'commander';
 import { call, keptLine, runLine, type CliContext } from '../context';
 import { runEnd } from './train';
@@ -47,6 +47,29 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.withService(async (s, out) => {
         const r = await call(s, out, 'runs:cancel', { id });
         out.result(r, () => runLine(r.run));
+      }),
+    );
+  runs
+    .command('rename <id> <name>')
+    .description('give a run a name (shown wherever the run is)')
+    .action((id: string, name: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'runs:rename', { id, name });
+        out.result(r, () => runLine(r.run));
+      }),
+    );
+  runs
+    .command('delete <id>')
+    .description('delete a run (cancel it first): its losses, previews and checkpoints, except checkpoints gallery images came from')
+    .action((id: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'runs:delete', { id });
+        out.result(r, () =>
+          [
+            `deleted run ${id}` + (r.keptCheckpoints ? `; kept ${r.keptCheckpoints} checkpoint(s) that gallery images came from, so they can still be reproduced` : ''),
+            ...(r.notRemoved ?? []).map((f) => `  could not remove ${f.file}: ${f.message} (remove it by hand)`),
+          ].join('\n'),
+        );
       }),
     );
 }

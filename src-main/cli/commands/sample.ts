@@ -10,6 +10,9 @@ import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
 import type { Sfumato } from '../../services/sfumato';
 import { call, printSamples, type CliContext } from '../context';
 import { parseIntStrict, parseNum, UsageError } from '../parse';
+import * as grid from './grid';
+import type { SamplingPresetBody } from '../../api/presets';
+import { savedPreset } from './presets';
 
 // ---------------------------------------------------------------- the sampler flags, in one place
 
@@ -28,12 +31,28 @@ function samplerFromFlags(o: Record<string, unknown>): { sampler: SamplerName; s
   return { sampler: o.sampler as SamplerName, steps: o.steps as number, options: samplerOptionsFrom(o) };
 }
 
+/**
+ * A sampling preset under the flags: a flag typed on the command line wins, the preset fills the
+ * rest, and the flags' defaults only what neither gives. The preset's sampler options are kept
+ * unless the preset's sampler is overridden (then they may not fit the new sampler).
+ */
+function withPreset<F extends { sampler: SamplerName; steps: number; options: SamplerOptions; count: number; seed?: number; engine: string }>(
+  p: SamplingPresetBody,
+  flags: F,
+  given: (key: string) => boolean,
+): F {
+  const pick = <K extends 'sampler' | 'steps' | 'count' | 'seed' | 'engine'>(k: K): F[K] => (given(k) || p[k] === undefined ? flags[k] : (p[k] as F[K]));
+  const sampler = pick('sampler');
+  const presetOptions = sampler === p.sampler || p.sampler === undefined ? (p.options ?? {}) : {};
+  return { ...flags, sampler, steps: pick('steps'), count: pick('count'), seed: pick('seed'), engine: pick('engine'), options: { ...presetOptions, ...flags.options } };
+}
+
 // ---------------------------------------------------------------- commands
 
 const fromSample = async (s: Sfumato, id: string) => (await s.api['gallery:get']({ id })).sample;
 
 export function register(program: Command, ctx: CliContext): void {
-  addSamplerFlags(
+  const sample = addSamplerFlags(
     program
       .command('sample')
       .description('generate images from a run (its latest checkpoint) or a checkpoint')
@@ -42,22 +61,28 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--model <id>', 'a bundled base model or an imported ONNX model (model_…)')
       .addOption(new Option('--engine <name>', 'network engine').choices(['auto', 'onnx', 'tfjs']).default('auto'))
       .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
-      .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed')),
-  ).action((o: Record<string, unknown>) =>
+      .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
+      .option('--preset <name>', 'a saved sampling preset of the library (sampler, steps, settings, count); flags given override it'),
+  ).action((o: Record<string, unknown>, cmd: Command) =>
     ctx.withService(async (s, out) => {
       if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
-      const r = await call(s, out, 'sample:generate', {
-        runId: o.run as string | undefined,
-        checkpointId: o.checkpoint as string | undefined,
-        modelId: o.model as string | undefined,
+      const flags = {
         engine: o.engine as 'auto' | 'onnx' | 'tfjs',
         count: o.count as number,
         seed: o.seed as number | undefined,
         ...samplerFromFlags(o),
+      };
+      const preset = o.preset ? await savedPreset(s, out, 'sampling', String(o.preset)) : undefined;
+      const r = await call(s, out, 'sample:generate', {
+        runId: o.run as string | undefined,
+        checkpointId: o.checkpoint as string | undefined,
+        modelId: o.model as string | undefined,
+        ...(preset ? withPreset(preset, flags, (key) => cmd.getOptionValueSource(key) === 'cli') : flags),
       });
       return printSamples(out, r);
     }),
   );
+  grid.register(sample, ctx);
 
   program
     .command('img2img')

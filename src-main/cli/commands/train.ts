@@ -3,8 +3,18 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { JobProgress, Run, TrainConfig } from '../../api/types';
 import type { Sfumato } from '../../services/sfumato';
-import { keptLine, runLine, type CliContext } from '../context';
+import { SCHEDULE_PRESETS } from '../../training/config';
+import { call, keptLine, runLine, type CliContext } from '../context';
+import type { Output } from '../output';
+import { savedPreset } from './presets';
 import { parseIntStrict, parseList, parseNum, parseScheduleArg, UsageError } from '../parse';
+import { TRAIN_HELP, type TrainHelpKey } from '../../api/train-help';
+
+/** A train flag's help: the Train page's one-line help (api/train-help.ts), then flag specifics. */
+function cliHelp(key: TrainHelpKey, extra?: string): string {
+  const h = TRAIN_HELP[key];
+  return `${h.help} [${h.term}${extra ? `; ${extra}` : ''}]`;
+}
 
 /** The run's final record: from its job in this process, else (already ended) from the store. */
 export async function runEnd(s: Sfumato, run: Run): Promise<Run> {
@@ -21,35 +31,37 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--init-model <id>', 'fine-tune: start from a bundled base model')
     .option('--reset-optimizer', 'fine-tune: start the optimiser afresh')
     .option('--config <file.json>', 'run configuration JSON; flags override it')
-    .option('--seed <n>', 'random seed (default: random, always recorded)', parseIntStrict('seed'))
-    .option('--image-size <px>', 'image size', parseIntStrict('image-size'))
-    .option('--base-channels <n>', 'UNet base width', parseIntStrict('base-channels'))
-    .option('--channel-mults <list>', 'channel multipliers per level, e.g. 1,2,2', parseList('channel-mults'))
-    .option('--res-blocks <n>', 'residual blocks per level', parseIntStrict('res-blocks'))
-    .option('--attention <list>', 'attention resolutions, e.g. 8 (empty for none)', parseList('attention'))
-    .option('--groups <n>', 'GroupNorm groups', parseIntStrict('groups'))
-    .option('--dropout <p>', 'dropout rate', parseNum('dropout'))
-    .option('--batch <n>', 'batch size', parseIntStrict('batch'))
-    .option('--grad-accum <n>', 'micro-batches per optimiser step', parseIntStrict('grad-accum'))
-    .addOption(new Option('--optimizer <name>', 'optimiser').choices(['adam', 'adamw']))
-    .option('--lr <x>', 'learning rate (default 2e-4; 5e-5 when fine-tuning)', parseNum('lr'))
-    .option('--weight-decay <x>', 'decoupled weight decay (adamw)', parseNum('weight-decay'))
-    .option('--warmup <n>', 'learning-rate warm-up steps', parseIntStrict('warmup'))
-    .addOption(new Option('--lr-schedule <name>', 'learning-rate schedule after warm-up').choices(['constant', 'cosine']))
-    .option('--min-lr <x>', 'final learning rate of the cosine decay', parseNum('min-lr'))
-    .option('--grad-clip <x>', 'clip the global gradient norm (0 = off)', parseNum('grad-clip'))
-    .option('--ema <x>', 'EMA decay', parseNum('ema'))
-    .option('--schedule <name|json>', 'noise schedule: linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, or a JSON object')
-    .addOption(new Option('--objective <name>', 'what the network predicts').choices(['eps', 'x0', 'v', 'score', 'edm']))
-    .addOption(new Option('--weighting <name>', 'loss weighting over noise levels').choices(['uniform', 'min-snr', 'p2']))
-    .option('--min-snr-gamma <x>', 'gamma of min-SNR weighting', parseNum('min-snr-gamma'))
+    .option('--preset <name>', 'a saved training preset of the library (sfumato presets list); --config and flags override it')
+    .option('--seed <n>', cliHelp('seed', 'default: random, always recorded'), parseIntStrict('seed'))
+    .option('--name <text>', 'the run\'s name (default: "<dataset> · scratch|fine-tune · <date>")')
+    .option('--image-size <px>', cliHelp('imageSize'), parseIntStrict('image-size'))
+    .option('--base-channels <n>', cliHelp('baseChannels'), parseIntStrict('base-channels'))
+    .option('--channel-mults <list>', cliHelp('channelMults'), parseList('channel-mults'))
+    .option('--res-blocks <n>', cliHelp('resBlocks'), parseIntStrict('res-blocks'))
+    .option('--attention <list>', cliHelp('attentionResolutions', 'e.g. 8; empty for none'), parseList('attention'))
+    .option('--groups <n>', cliHelp('groups'), parseIntStrict('groups'))
+    .option('--dropout <p>', cliHelp('dropout'), parseNum('dropout'))
+    .option('--batch <n>', cliHelp('batchSize'), parseIntStrict('batch'))
+    .option('--grad-accum <n>', cliHelp('gradAccum'), parseIntStrict('grad-accum'))
+    .addOption(new Option('--optimizer <name>', cliHelp('optimizer')).choices(['adam', 'adamw']))
+    .option('--lr <x>', cliHelp('lr', 'default 2e-4; 5e-5 when fine-tuning'), parseNum('lr'))
+    .option('--weight-decay <x>', cliHelp('weightDecay'), parseNum('weight-decay'))
+    .option('--warmup <n>', cliHelp('warmupSteps'), parseIntStrict('warmup'))
+    .addOption(new Option('--lr-schedule <name>', cliHelp('lrSchedule')).choices(['constant', 'cosine']))
+    .option('--min-lr <x>', cliHelp('minLr'), parseNum('min-lr'))
+    .option('--grad-clip <x>', cliHelp('gradClip'), parseNum('grad-clip'))
+    .option('--ema <x>', cliHelp('ema'), parseNum('ema'))
+    .option('--schedule <name|json>', cliHelp('schedule', 'linear, scaled-linear, cosine, sigmoid, vp, subvp, ve, edm, a schedule saved in the library by name, or a JSON object'))
+    .addOption(new Option('--objective <name>', cliHelp('objective')).choices(['eps', 'x0', 'v', 'score', 'edm']))
+    .addOption(new Option('--weighting <name>', cliHelp('weighting')).choices(['uniform', 'min-snr', 'p2']))
+    .option('--min-snr-gamma <x>', cliHelp('minSnrGamma'), parseNum('min-snr-gamma'))
     .option('--no-hflip', 'no random horizontal flips')
-    .option('--steps <n>', 'training steps', parseIntStrict('steps'))
-    .option('--checkpoint-every <n>', 'write a checkpoint every N steps (and at the end)', parseIntStrict('checkpoint-every'))
-    .option('--keep <n>', 'keep the newest N checkpoints (0 = all)', parseIntStrict('keep'))
-    .option('--preview-every <n>', 'preview grid from the EMA weights every N steps (0 = off)', parseIntStrict('preview-every'))
-    .addOption(new Option('--backend <name>', 'training backend (auto: the best that starts)').choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
-    .option('--workers <n>', 'data-parallel gradient workers (0 = one per core on wasm)', parseIntStrict('workers'))
+    .option('--steps <n>', cliHelp('steps'), parseIntStrict('steps'))
+    .option('--checkpoint-every <n>', cliHelp('checkpointEvery', 'and at the end'), parseIntStrict('checkpoint-every'))
+    .option('--keep <n>', cliHelp('keepCheckpoints'), parseIntStrict('keep'))
+    .option('--preview-every <n>', cliHelp('previewEvery'), parseIntStrict('preview-every'))
+    .addOption(new Option('--backend <name>', cliHelp('backend')).choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
+    .option('--workers <n>', cliHelp('workers'), parseIntStrict('workers'))
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -60,7 +72,9 @@ export function register(program: Command, ctx: CliContext): void {
           out.info(`run ${run.id} resumed at step ${run.step}`);
         } else {
           if (!o.dataset) throw new UsageError('say which dataset to train on: --dataset <id> (or --resume <run>)');
-          const config = { ...readConfigFile(o.config as string | undefined), ...flagConfig(o) };
+          const preset = o.preset ? await savedPreset(s, out, 'training', String(o.preset)) : {};
+          const config: Record<string, unknown> = { ...preset, ...readConfigFile(o.config as string | undefined), ...flagConfig(o) };
+          if (typeof config.schedule === 'string') config.schedule = await namedSchedule(s, out, config.schedule);
           run = (
             await s.api['runs:start']({
               datasetId: String(o.dataset),
@@ -69,6 +83,7 @@ export function register(program: Command, ctx: CliContext): void {
               initCheckpointId: o.initCheckpoint as string | undefined,
               initModelId: o.initModel as string | undefined,
               resetOptimizer: o.resetOptimizer === true ? true : undefined,
+              name: o.name as string | undefined,
             })
           ).run;
           out.info(`run ${run.id} started (seed ${run.seed})`);
@@ -84,6 +99,17 @@ export function register(program: Command, ctx: CliContext): void {
         return 0;
       }),
     );
+}
+
+/** A schedule name: the trainer's own presets as they are, else a schedule saved in the library. */
+async function namedSchedule(s: Sfumato, out: Output, name: string): Promise<unknown> {
+  if (Object.hasOwn(SCHEDULE_PRESETS, name)) return name;
+  const saved = (await call(s, out, 'presets:list', { kind: 'schedule' })).presets;
+  const hit = saved.find((p) => p.name === name);
+  if (hit) return hit.body;
+  throw new UsageError(
+    `--schedule ${name}: no such schedule. Use one of ${Object.keys(SCHEDULE_PRESETS).join(', ')}, a schedule saved in this library (${saved.map((p) => `"${p.name}"`).join(', ') || 'none saved yet'}), or a JSON object like {"kind":"discrete","beta":"cosine","trainSteps":1000}.`,
+  );
 }
 
 function readConfigFile(file: string | undefined): Record<string, unknown> {

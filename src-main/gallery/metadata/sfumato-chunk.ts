@@ -1,5 +1,5 @@
 /** The sfumato chunk: the record types, its JSON text, embedding, and the validating reader (moved whole from gallery/metadata.ts; its file comment has the format and the safety rules). */
-import type { SampleRecord } from '../../api/types';
+import type { GridAxisSpec, GridRecipe, GridRef, SampleRecord } from '../../api/types';
 import { checkSamplingRecipe } from '../../api/sampling-bounds';
 import { type TextChunkInput, insertTextChunks } from '../../png/chunks';
 import { ID_RE } from '../../store/ids';
@@ -36,6 +36,9 @@ export interface SampleMetadataRecord {
   createdAt: string;
   origin: Record<string, MetaValue>;
   parentId: string | null;
+  /** X/Y grids (optional: ordinary samples have neither) */
+  kind?: 'grid';
+  grid?: GridRef;
 }
 
 export interface SampleMetadata {
@@ -173,6 +176,62 @@ const checkpointRef: Check<{ id: string; sha256: string }> = (v) => {
 
 const nullableId: Check<string | null> = (v) => (v === null ? ok(null) : str(80, ID_RE)(v));
 
+const GRID_AXIS_KINDS: readonly string[] = ['seed', 'sampler', 'steps', 'checkpoint', 'spacing'];
+
+/** A grid axis: a known kind and 1..16 short values. */
+const gridAxis: Check<GridAxisSpec> = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected {kind, values}, got ${typeOf(v)}`);
+  const o = v as Record<string, unknown>;
+  if (typeof o.kind !== 'string' || !GRID_AXIS_KINDS.includes(o.kind)) return bad(`kind must be one of ${GRID_AXIS_KINDS.join(', ')}`);
+  if (!Array.isArray(o.values) || o.values.length < 1 || o.values.length > 16) return bad('values must be a list of 1 to 16 values');
+  for (const x of o.values) if (!(typeof x === 'number' ? Number.isFinite(x) : str(100)(x).ok)) return bad('values must be numbers or short strings');
+  return ok({ kind: o.kind as GridAxisSpec['kind'], values: o.values as (string | number)[] });
+};
+
+/** A record's grid reference: a cell's grid id and position, or a grid's recipe and cells. */
+const gridCheck: Check<GridRef> = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected an object, got ${typeOf(v)}`);
+  const o = v as Record<string, unknown>;
+  const id = str(80, ID_RE)(o.id);
+  if (!id.ok) return bad(`id ${id.why}`);
+  const out: GridRef = { id: id.value };
+  for (const k of ['x', 'y'] as const) {
+    if (o[k] === undefined) continue;
+    const n = int(0, 15)(o[k]);
+    if (!n.ok) return bad(`${k} ${n.why}`);
+    out[k] = n.value;
+  }
+  if (o.cells !== undefined) {
+    if (!Array.isArray(o.cells) || o.cells.length > 256 || !o.cells.every((c) => str(80, ID_RE)(c).ok)) return bad('cells must be a list of at most 256 sample ids');
+    out.cells = o.cells as string[];
+  }
+  if (o.recipe !== undefined) {
+    const r = o.recipe as Record<string, unknown> | null;
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('recipe must be an object');
+    const b = r.base as Record<string, unknown> | null;
+    if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('recipe.base must be an object');
+    const checks: [string, Check<unknown>][] = [['checkpointId', str(80, ID_RE)], ['seed', int(0, Number.MAX_SAFE_INTEGER)], ['sampler', str(40, SLUG_RE)], ['options', metaObject(32)]];
+    for (const [k, c] of checks) {
+      const res = c(b[k]);
+      if (!res.ok) return bad(`recipe.base.${k} ${res.why}`);
+    }
+    if (b.steps !== undefined && !int(1, 10_000)(b.steps).ok) return bad('recipe.base.steps must be a whole number from 1 to 10000');
+    if (b.engine !== undefined && !['auto', 'onnx', 'tfjs'].includes(b.engine as string)) return bad('recipe.base.engine must be auto, onnx or tfjs');
+    const x = gridAxis(r.x);
+    if (!x.ok) return bad(`recipe.x ${x.why}`);
+    const y = gridAxis(r.y);
+    if (!y.ok) return bad(`recipe.y ${y.why}`);
+    out.recipe = { base: b as unknown as GridRecipe['base'], x: x.value, y: y.value };
+  }
+  return ok(out);
+};
+
+/** Fields an ordinary sample leaves out: checked when present, never reported missing. */
+const OPTIONAL_FIELDS = {
+  kind: ((v) => (v === 'grid' ? ok('grid' as const) : bad('must be "grid"'))) as Check<'grid'>,
+  grid: gridCheck,
+};
+
 /**
  * One validator per SampleRecord field. `satisfies` makes the compiler fail here when
  * SampleRecord gains a field, so the reader is updated with the type.
@@ -196,6 +255,7 @@ const FIELDS = {
   createdAt: isoDate,
   origin: originCheck,
   parentId: nullableId,
+  ...OPTIONAL_FIELDS,
 } satisfies { [K in keyof SampleRecord]-?: Check<unknown> } & { [K in keyof SampleMetadataRecord]-?: Check<SampleMetadataRecord[K]> };
 
 /** Maximum nesting of `[`/`{` outside strings, computed without parsing (so no recursion). */
@@ -252,6 +312,7 @@ export function parseSfumatoChunk(text: string): { record?: SampleMetadataRecord
   let complete = true;
   for (const [name, check] of Object.entries(FIELDS) as [keyof SampleMetadataRecord, Check<unknown>][]) {
     if (!Object.prototype.hasOwnProperty.call(src, name)) {
+      if (Object.prototype.hasOwnProperty.call(OPTIONAL_FIELDS, name)) continue;
       problems.push(`sfumato chunk: record.${name} is missing`);
       complete = false;
       continue;

@@ -98,31 +98,38 @@ export function explainSpec(spec: unknown): string | null {
   }
 }
 
-// ---------------------------------------------------------------- named schedules (localStorage)
+// ---------------------------------------------------------------- named schedules (the library's)
 
+/** A schedule saved in the library (a `schedule` preset; stores/presets.ts keeps the list). */
 export interface NamedSchedule {
+  id: string;
   name: string;
-  spec: DiscreteScheduleConfig;
+  spec: ScheduleJson;
 }
 
-const KEY = 'sfumato-schedules';
+/**
+ * Where schedules were kept before they moved into the library (this browser's localStorage).
+ * Read once on start, imported through `presets:import`, then removed (stores/presets.ts).
+ */
+export const LEGACY_SCHEDULES_KEY = 'sfumato-schedules';
 
-export function loadNamedSchedules(): NamedSchedule[] {
+/** Schedules still in this browser's localStorage (an older Sfumato saved them there), as they were. */
+export function legacySchedules(): { name: string; spec: unknown }[] {
   try {
-    const raw = JSON.parse(localStorage.getItem(KEY) ?? '[]') as NamedSchedule[];
-    return Array.isArray(raw) ? raw.filter((s) => s && typeof s.name === 'string' && explainSpec(s.spec) === null) : [];
+    const raw = JSON.parse(localStorage.getItem(LEGACY_SCHEDULES_KEY) ?? '[]') as { name: unknown; spec: unknown }[];
+    return Array.isArray(raw) ? raw.filter((s): s is { name: string; spec: unknown } => !!s && typeof s.name === 'string' && s.name.trim() !== '') : [];
   } catch {
     return [];
   }
 }
 
-export function saveNamedSchedules(list: NamedSchedule[]): void {
-  localStorage.setItem(KEY, JSON.stringify(list));
+export function forgetLegacySchedules(): void {
+  localStorage.removeItem(LEGACY_SCHEDULES_KEY);
 }
 
-/** What the training form offers: the trainer's preset names and the saved named schedules. */
-export function scheduleChoices(): { id: string; label: string; value: string | ScheduleJson }[] {
+/** What the training form offers: the trainer's preset names and the library's saved schedules. */
+export function scheduleChoices(named: readonly NamedSchedule[]): { id: string; label: string; value: string | ScheduleJson }[] {
   const presets = (['linear', 'scaled-linear', 'cosine', 'sigmoid', 'vp', 'subvp', 've', 'edm'] as const).map((n) => ({ id: `preset:${n}`, label: n, value: n as string }));
-  const named = loadNamedSchedules().map((s) => ({ id: `named:${s.name}`, label: `★ ${s.name}`, value: s.spec as ScheduleJson }));
-  return [...presets, ...named];
+  const saved = named.map((s) => ({ id: `named:${s.name}`, label: `★ ${s.name}`, value: s.spec as ScheduleJson }));
+  return [...presets, ...saved];
 }

@@ -7,6 +7,7 @@ export const PAGES = [
   { id: 'datasets', label: 'Datasets', icon: 'images' },
   { id: 'schedules', label: 'Schedules', icon: 'curve' },
   { id: 'train', label: 'Train', icon: 'train' },
+  { id: 'models', label: 'Models', icon: 'wand' },
   { id: 'sample', label: 'Sample', icon: 'sparkle' },
   { id: 'gallery', label: 'Gallery', icon: 'grid' },
   { id: 'playground', label: 'Sampler lab', icon: 'lab' },

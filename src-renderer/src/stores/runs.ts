@@ -2,11 +2,13 @@ import { defineStore } from 'pinia';
 import { computed, reactive, ref, watch } from 'vue';
 import { api } from '../api';
 import { useJobProgress } from '../composables/useJobProgress';
+import { useDatasetsStore } from './datasets';
 import { errorMessage } from '../lib/errors';
 import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
+import { usePresetsStore } from './presets';
 import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
-import type { JobProgress, LossWeighting, Objective, Run, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
+import type { JobProgress, LossWeighting, Objective, Run, RunDeleteResult, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */
 export interface LiveTraining {
@@ -316,7 +318,7 @@ export const useRunsStore = defineStore('runs', () => {
       workers: form.workers,
     };
     if (!fineTune) {
-      const choice = scheduleChoices().find((c) => c.id === form.schedule);
+      const choice = scheduleChoices(usePresetsStore().schedules).find((c) => c.id === form.schedule);
       const schedule: ScheduleJson | string = choice?.value ?? 'linear';
       const objective: Objective = typeof schedule === 'string' && schedule === 'edm' ? 'edm' : form.objective;
       Object.assign(config, {
@@ -349,6 +351,14 @@ export const useRunsStore = defineStore('runs', () => {
     return {};
   }
 
+  /** "<dataset> · <preset> · <date>" (the service names a run itself when the dataset is not listed here). */
+  function defaultName(): { name?: string } {
+    const ds = useDatasetsStore().datasets.find((d) => d.id === form.datasetId);
+    if (!ds) return {};
+    const preset = (form.preset === 'custom' ? 'Custom' : TRAIN_PRESETS[form.preset].label) + (form.init ? ' fine-tune' : '');
+    return { name: `${ds.name} · ${preset} · ${new Date().toISOString().slice(0, 10)}`.slice(0, 120) };
+  }
+
   async function start(): Promise<void> {
     startError.value = null;
     if (!form.datasetId) {
@@ -366,7 +376,7 @@ export const useRunsStore = defineStore('runs', () => {
     }
     starting.value = true;
     try {
-      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...initOf(), ...(seed === undefined ? {} : { seed }) });
+      const { run } = await api['runs:start']({ datasetId: form.datasetId, config, ...initOf(), ...(seed === undefined ? {} : { seed }), ...defaultName() });
       if (!live.has(run.id)) live.set(run.id, { state: 'running', step: 0, total: run.config.steps });
       await refresh();
       await select(run.id);
@@ -411,7 +421,31 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** Renames a run; the error (say, an empty name) is thrown for the caller to show beside the field. */
+  async function rename(id: string, name: string): Promise<Run> {
+    const { run } = await api['runs:rename']({ id, name });
+    runs.value = runs.value.map((r) => (r.id === id ? run : r));
+    if (selectedDetail.value?.id === id) selectedDetail.value = { ...selectedDetail.value, name: run.name };
+    return run;
+  }
+
+  /** Deletes a run (the service keeps checkpoints gallery images came from); the next run is selected. */
+  async function remove(id: string): Promise<RunDeleteResult> {
+    const r = await api['runs:delete']({ id });
+    live.delete(id);
+    losses.delete(id);
+    await refresh();
+    if (selectedId.value === id) {
+      selectedId.value = null;
+      selectedDetail.value = null;
+      if (runs.value[0]) await select(runs.value[0].id);
+    }
+    return r;
+  }
+
   return {
+    rename,
+    remove,
     runs,
     resumable,
     listError,
@@ -437,6 +471,8 @@ export const useRunsStore = defineStore('runs', () => {
     start,
     runEstimate,
     applyPreset,
+    /** the form's training settings (a saved training preset's body) */
+    buildConfig,
     presetAttention,
     pickDataset,
     cancel: (id: string) => act('runs:cancel', id),

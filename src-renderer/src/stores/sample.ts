@@ -5,6 +5,7 @@ import { useJobProgress } from '../composables/useJobProgress';
 import { errorMessage } from '../lib/errors';
 import { randomSeed } from '../lib/format';
 import { OPTION_DEFAULTS, SAMPLER_INFO } from '../lib/samplers';
+import { bestSource } from '../lib/bestSource';
 import { applyRecipe as applyToForm, recordRecipe, type Applied } from '../lib/recipe';
 import type { RecipeSettings } from '../../../src-main/api/recipe';
 import type { GenerateRequest } from '../../../src-main/api/requests';
@@ -24,6 +25,23 @@ export interface SampleForm {
   /** batches run one after another, each with the next seeds */
   batches: number;
   options: Required<SamplerOptions>;
+}
+
+/** localStorage: the source of the last generation on this device (the first rule of bestSource). */
+const LAST_SOURCE_KEY = 'sfumato.sample.lastSource';
+function lastSource(): string | null {
+  try {
+    return localStorage.getItem(LAST_SOURCE_KEY);
+  } catch {
+    return null;
+  }
+}
+function saveLastSource(source: string): void {
+  try {
+    localStorage.setItem(LAST_SOURCE_KEY, source);
+  } catch {
+    /* private mode: the default falls back to the other rules */
+  }
 }
 
 export const useSampleStore = defineStore('sample', () => {
@@ -82,12 +100,20 @@ export const useSampleStore = defineStore('sample', () => {
   const sources = computed(() => [
     ...models.value.map((m) => ({ id: `model:${m.id}`, group: 'Bundled models', label: `${m.name} · ${m.trainConfig.imageSize} px` })),
     ...imported.value.map((m) => ({ id: `model:${m.id}`, group: 'Imported models', label: `${m.name} · ${m.imageSize} px · ONNX` })),
-    ...sampleableRuns.value.map((r) => ({ id: `run:${r.id}`, group: 'Your runs (latest checkpoint)', label: `${r.id} · step ${r.step} · ${r.status}` })),
+    ...sampleableRuns.value.map((r) => ({ id: `run:${r.id}`, group: 'Your runs (latest checkpoint)', label: `${r.name} · step ${r.step} · ${r.status}` })),
     ...checkpoints.value
       .filter((c) => sampleableRuns.value.some((r) => r.id === c.runId))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-      .map((c) => ({ id: `ckpt:${c.id}`, group: 'Checkpoints', label: `${c.runId} @ step ${c.step}` })),
+      .map((c) => ({ id: `ckpt:${c.id}`, group: 'Checkpoints', label: `${runs.value.find((r) => r.id === c.runId)?.name ?? c.runId} @ step ${c.step}` })),
   ]);
+  /** The best available model (lib/bestSource.ts; its rule is the Model field's tooltip). */
+  const defaultSource = computed(() =>
+    bestSource(
+      { models: models.value.map((m) => ({ id: m.id, imageSize: m.trainConfig.imageSize })), imported: imported.value, runs: sampleableRuns.value },
+      lastSource(),
+      new Set(sources.value.map((x) => x.id)),
+    ),
+  );
 
   async function refresh(): Promise<void> {
     try {
@@ -97,7 +123,7 @@ export const useSampleStore = defineStore('sample', () => {
       models.value = m.models;
       imported.value = m.imported;
       loadError.value = null;
-      if (!sources.value.some((s) => s.id === form.source)) form.source = sources.value.find((s) => s.id.startsWith('run:'))?.id ?? sources.value[0]?.id ?? '';
+      if (!sources.value.some((s) => s.id === form.source)) form.source = defaultSource.value;
     } catch (e) {
       loadError.value = errorMessage(e);
     }
@@ -160,6 +186,7 @@ export const useSampleStore = defineStore('sample', () => {
         sampleProgress.value = null;
         const res = await api['sample:generate'](reqs[b]);
         done.push(...res.samples);
+        if (b === 0) saveLastSource(form.source);
         results.value = [...done];
         remember([...res.samples].reverse());
         if (res.cancelled) {

@@ -35,6 +35,19 @@ describe('contract channels', () => {
       'jobs:list',
       'jobs:cancel',
       'gallery:readRecipe',
+      'runs:rename',
+      'runs:delete',
+      'sample:grid',
+      'presets:list',
+      'presets:save',
+      'presets:rename',
+      'presets:delete',
+      'presets:export',
+      'presets:import',
+      'datasets:rename',
+      'datasets:exclude',
+      'datasets:images',
+      'folders:list',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CACHE_HEADER_BYTES, readCache, toTrainingBatch, writeCache } from '../../../src-main/datasets/cache';
+import { CACHE_HEADER_BYTES, readCache, readCacheRange, selectCacheImages, toTrainingBatch, writeCache } from '../../../src-main/datasets/cache';
 import { DatasetError } from '../../../src-main/datasets/errors';
 import { noiseBytes } from '../../fixtures/datasets/mixed-folder';
 
@@ -102,5 +102,32 @@ describe('dataset cache', () => {
     expect(batch[per + 1]).toBe(1);
     expect(() => toTrainingBatch(pixels, [3], size)).toThrow(/out of range/);
     expect(() => toTrainingBatch(pixels.subarray(1), [0], size)).toThrow(/whole number/);
+  });
+});
+
+describe('parts of a cache', () => {
+  it('readCacheRange reads just the asked images (clamped at the end) and refuses a damaged file', async () => {
+    const file = path.join(tmp, 'range', 'cache-4.bin');
+    const per = 4 * 4 * 3;
+    const pixels = new Uint8Array(noiseBytes(6 * per, 9));
+    await writeCache(file, { size: 4, count: 6, pixels });
+    const page = await readCacheRange(file, 2, 3);
+    expect({ size: page.size, count: page.count, offset: page.offset, total: page.total }).toEqual({ size: 4, count: 3, offset: 2, total: 6 });
+    expect(Buffer.from(page.pixels).equals(Buffer.from(pixels.subarray(2 * per, 5 * per)))).toBe(true);
+    expect((await readCacheRange(file, 5, 10)).count).toBe(1);
+    expect((await readCacheRange(file, 9, 10)).count).toBe(0);
+    const bytes = await readFile(file);
+    await writeFile(file, bytes.subarray(0, bytes.length - 1));
+    expect((await rejection(readCacheRange(file, 0, 1))).code).toBe('cache_invalid');
+  });
+
+  it('selectCacheImages keeps the chosen images in the given order and refuses bad or repeated indices', () => {
+    const per = 2 * 2 * 3;
+    const cache = { size: 2, channels: 3, count: 4, pixels: new Uint8Array(4 * per).map((_, i) => Math.floor(i / per)) };
+    const sub = selectCacheImages(cache, [3, 0]);
+    expect(sub.count).toBe(2);
+    expect([...sub.pixels]).toEqual([...Array(per).fill(3), ...Array(per).fill(0)]);
+    expect(() => selectCacheImages(cache, [4])).toThrow(/not a distinct image/);
+    expect(() => selectCacheImages(cache, [1, 1])).toThrow(/not a distinct image/);
   });
 });

@@ -43,6 +43,7 @@ describe('importFolder', () => {
     expect(Object.fromEntries(r.errors.map((e) => [e.file, e.code]))).toEqual(fx.bad);
     expect(Object.fromEntries(r.duplicates.map((d) => [d.file, d.duplicateOf]))).toEqual(fx.duplicates);
     expect(r.skipped).toEqual([...fx.skipped].sort(comparePaths));
+    expect(r.sidecars).toEqual([...fx.sidecars].sort(comparePaths));
     expect(r.items.map((i) => i.index)).toEqual(r.items.map((_, i) => i));
     expect(progress.at(-1)).toBe(progress.length - 1);
     expect({ size: r.size, background: r.background, crop: r.crop }).toEqual({ size: 16, background: '#ffffff', crop: 'center' });

@@ -8,6 +8,7 @@ export function trainConfig(over: Partial<TrainConfig> = {}): TrainConfig {
 export function run(id: string, over: Partial<Run> = {}): Run {
   return {
     id,
+    name: `name of ${id}`,
     datasetId: 'ds_a',
     status: 'completed',
     config: trainConfig(),

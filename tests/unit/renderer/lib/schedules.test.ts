@@ -9,10 +9,10 @@ import {
   DEFAULT_POINTS,
   explainPoints,
   explainSpec,
-  loadNamedSchedules,
+  forgetLegacySchedules,
+  legacySchedules,
   lossWeightOf,
   PRESETS,
-  saveNamedSchedules,
   scheduleChoices,
   scheduleCurves,
 } from '../../../../src-renderer/src/lib/schedules';
@@ -88,18 +88,25 @@ describe('checking what the user typed', () => {
 });
 
 describe('named schedules', () => {
-  it('are offered after the presets, and broken stored entries are left out', () => {
-    saveNamedSchedules([{ name: 'soft', spec: PRESETS.cosine }]);
-    const stored = JSON.parse(localStorage.getItem('sfumato-schedules')!);
-    localStorage.setItem('sfumato-schedules', JSON.stringify([...stored, { name: 'bad', spec: { kind: 'discrete', beta: 'nope' } }, null]));
-    expect(loadNamedSchedules().map((s) => s.name)).toEqual(['soft']);
-    const choices = scheduleChoices();
+  it('are offered after the presets', () => {
+    const choices = scheduleChoices([{ id: 'preset_1', name: 'soft', spec: PRESETS.cosine }]);
     expect(choices.slice(0, 8).map((c) => c.id)).toEqual(['linear', 'scaled-linear', 'cosine', 'sigmoid', 'vp', 'subvp', 've', 'edm'].map((n) => `preset:${n}`));
     expect(choices.at(-1)).toEqual({ id: 'named:soft', label: '★ soft', value: PRESETS.cosine });
   });
 
-  it('unreadable storage means no named schedules', () => {
+  it('those an older version left in localStorage are read as they were (for the one-time move into the library), then forgotten', () => {
+    localStorage.setItem('sfumato-schedules', JSON.stringify([{ name: 'soft', spec: PRESETS.cosine }, { name: 'bad', spec: { kind: 'discrete', beta: 'nope' } }, null, { spec: {} }]));
+    expect(legacySchedules()).toEqual([
+      { name: 'soft', spec: PRESETS.cosine },
+      { name: 'bad', spec: { kind: 'discrete', beta: 'nope' } },
+    ]);
+    forgetLegacySchedules();
+    expect(localStorage.getItem('sfumato-schedules')).toBeNull();
+    expect(legacySchedules()).toEqual([]);
+  });
+
+  it('unreadable storage means no legacy schedules', () => {
     localStorage.setItem('sfumato-schedules', '{not json');
-    expect(loadNamedSchedules()).toEqual([]);
+    expect(legacySchedules()).toEqual([]);
   });
 });

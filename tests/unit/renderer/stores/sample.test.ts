@@ -16,6 +16,7 @@ const flush = () => new Promise<void>((r) => setTimeout(r, 0));
 
 beforeEach(() => {
   fake.reset();
+  localStorage.clear();
   setActivePinia(createPinia());
   fake.on('runs:list', () => ({
     runs: [run('run_a', { step: 300 }), run('run_empty')],
@@ -28,11 +29,24 @@ beforeEach(() => {
 });
 
 describe('sample store: sources', () => {
-  it('offers bundled models, runs with a checkpoint, and their checkpoints newest first; picks a run by default', async () => {
+  it('offers bundled models, runs with a checkpoint, and their checkpoints newest first; picks the best available by default', async () => {
     const s = useSampleStore();
     await s.refresh();
     expect(s.sources.map((x) => x.id)).toEqual(['model:emoji', 'run:run_a', 'ckpt:c2', 'ckpt:c1']);
-    expect(s.form.source).toBe('run:run_a');
+    // a 300-step run is not better than the bundled model (lib/bestSource.ts)
+    expect(s.form.source).toBe('model:emoji');
+    expect(s.sources.find((x) => x.id === 'run:run_a')?.label).toContain('name of run_a');
+  });
+
+  it('defaults to the source of the last generation on this device while it is offered', async () => {
+    const s = useSampleStore();
+    await s.refresh();
+    s.form.source = 'ckpt:c1';
+    await s.generate();
+    setActivePinia(createPinia());
+    const again = useSampleStore();
+    await again.refresh();
+    expect(again.form.source).toBe('ckpt:c1');
   });
 
   it('keeps a chosen source that is still offered', async () => {
@@ -42,7 +56,7 @@ describe('sample store: sources', () => {
     expect(s.form.source).toBe('ckpt:c1');
     s.form.source = 'ckpt:gone';
     await s.refresh();
-    expect(s.form.source).toBe('run:run_a');
+    expect(s.form.source).toBe('model:emoji');
   });
 });
 
