@@ -13,7 +13,7 @@ export default defineConfig({
         external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'],
         input: {
           index: resolve(__dirname, 'src-main/app/main.ts'),
-          'job-worker': resolve(__dirname, 'src-main/jobs/worker.ts'),
+          'job-process': resolve(__dirname, 'src-main/jobs/job-process.ts'),
           // data-parallel gradient workers (worker_threads) of the training engine
           'grad-worker': resolve(__dirname, 'src-main/training/parallel/grad-worker.ts'),
         },

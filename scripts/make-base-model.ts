@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SamplerName, TrainConfig } from '../src-main/api/types';
-import { EMA_PREFIX, parseWeights, serializeWeights } from '../src-main/model/weights';
+import { EMA_PREFIX, parseWeights, serializeWeights } from '../src-main/network/weights';
 import { contactSheet } from '../src-main/gallery/export';
 import { Sfumato } from '../src-main/services/sfumato';
 

@@ -1,6 +1,6 @@
 /**
  * Writes tests/fixtures/libraries/v4: a small library made by the code of schema 4 (bundled and
- * imported ONNX models stored as fake training runs), used by tests/unit/store/models-migration
+ * imported ONNX models stored as fake training runs), used by tests/unit/db/models-migration
  * to check that the models migration keeps every gallery sample reproducible.
  *
  * Contents: a tiny trained run (its checkpoint, cache and thumbnails dropped to stay small), a
@@ -13,7 +13,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { exportUNetToOnnx } from '../src-main/onnx/export';
-import { configOfWeights, parseWeights } from '../src-main/model/weights';
+import { configOfWeights, parseWeights } from '../src-main/network/weights';
 import { Sfumato } from '../src-main/services/sfumato';
 
 const ROOT = join(import.meta.dirname, '..');

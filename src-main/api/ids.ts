@@ -1,6 +1,6 @@
 /**
  * The syntax of the app's ids: a short lowercase prefix, `_`, then base-36 characters (`smp_…`,
- * `ckpt_…`; store/ids.ts `newId` makes them, and re-exports these). Pure, so the contract's
+ * `ckpt_…`; db/ids.ts `newId` makes them, and re-exports these). Pure, so the contract's
  * schemas and the renderer can use it too.
  */
 export type IdPrefix = 'ds' | 'item' | 'run' | 'ckpt' | 'smp' | 'job' | 'col' | 'model' | 'grid' | 'preset';

@@ -203,7 +203,7 @@ export interface Checkpoint {
   file: string;
   sha256: string;
   loss: number | null;
-  /** sha256 of the model weights as float32 LE, tensors in name order (model/weights.ts weightsDigest) */
+  /** sha256 of the model weights as float32 LE, tensors in name order (network/weights.ts weightsDigest) */
   weightsDigest: string | null;
   createdAt: string;
 }

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { ApiError, toApiError } from '../api/errors';
-import { mimeOf, type Library } from '../store/library';
+import { mimeOf, type Library } from '../db/library';
 import { DESKTOP_CSP } from './security';
 
 export interface AppProtocolOptions {

@@ -1,6 +1,6 @@
 /**
  * Job processes on the desktop: Electron's utilityProcess running the built job worker
- * (out/main/job-worker.js), with the same JobProcess interface as the CLI's fork launcher.
+ * (out/main/job-process.js), with the same JobProcess interface as the CLI's fork launcher.
  */
 import { utilityProcess } from 'electron';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import type { FromJob } from '../jobs/protocol';
 
 export function utilityLauncher(mainDir: string): JobLauncher {
   return () => {
-    const child = utilityProcess.fork(join(mainDir, 'job-worker.js'), [], { serviceName: 'Sfumato job', stdio: 'inherit' });
+    const child = utilityProcess.fork(join(mainDir, 'job-process.js'), [], { serviceName: 'Sfumato job', stdio: 'inherit' });
     const pending: unknown[] = [];
     let spawned = false;
     child.once('spawn', () => {

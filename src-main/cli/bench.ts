@@ -18,7 +18,7 @@ import {
   validateLikelihoodBenchSpec,
   validateSamplerBenchSpec,
 } from '../diffusion/index';
-import { writeFileAtomic } from '../store/files';
+import { writeFileAtomic } from '../db/files';
 
 /** Bad input for a bench: exit code 2 with the field named. */
 export class BenchInputError extends Error {

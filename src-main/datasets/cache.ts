@@ -19,7 +19,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { DatasetError, throwIfAborted } from './errors';
 import { atomicWriteFile } from './util';
-import { isId } from '../store/ids';
+import { isId } from '../db/ids';
 import { byteToModel } from '../diffusion/pixels';
 
 export const CACHE_MAGIC = 'SFDC';

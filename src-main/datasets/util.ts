@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../store/files';
+import { writeFileAtomic } from '../db/files';
 
 /**
  * Files in flight at once: 2 to 4 by CPU count. Each image is fully decoded (up to the pixel limit,
@@ -48,7 +48,7 @@ export async function mapLimit<T, R>(
  * of the directory. Readers see the old file or the whole new one, never a part. When
  * `beforeRename` throws (e.g. a cancellation check) the temp file is removed and nothing changes.
  * A full disk (ENOSPC, EDQUOT, EROFS) becomes the store's StorageFullError, naming the folder.
- * (The one atomic writer, store/files.ts writeFileAtomic.)
+ * (The one atomic writer, db/files.ts writeFileAtomic.)
  */
 export async function atomicWriteFile(file: string, chunks: readonly Uint8Array[], beforeRename?: () => void): Promise<void> {
   await writeFileAtomic(file, chunks, { folder: path.dirname(file), beforeRename });

@@ -11,7 +11,7 @@ import type { FromJob, GridJobSpec, JobContext } from './protocol';
 import { runSampleJob } from './sample-job';
 import { composeGrid, gridLayout } from '../gallery/grid';
 import { embedSampleMetadata } from '../gallery/metadata';
-import { libraryRootOf, writeFileAtomic } from '../store/files';
+import { libraryRootOf, writeFileAtomic } from '../db/files';
 import { AbortError } from '../diffusion/index';
 
 export async function runGridJob(spec: GridJobSpec, ctx: JobContext): Promise<void> {

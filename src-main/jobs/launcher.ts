@@ -19,9 +19,9 @@ export interface JobProcess {
 
 export type JobLauncher = () => JobProcess;
 
-const WORKER_TS = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+const WORKER_TS = join(dirname(fileURLToPath(import.meta.url)), 'job-process.ts');
 
-/** Fork `src-main/jobs/worker.ts` under tsx (so the CLI works right after `npm ci`, without a build). */
+/** Fork `src-main/jobs/job-process.ts` under tsx (so the CLI works right after `npm ci`, without a build). */
 export const forkLauncher: JobLauncher = () => {
   const tsx = import.meta.resolve('tsx');
   const child = fork(WORKER_TS, [], {

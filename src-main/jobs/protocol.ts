@@ -134,8 +134,8 @@ export type FromJob =
 
 /**
  * What a job handler (train-job.ts, sample-job.ts, export-job.ts) gets from the job process
- * (worker.ts): a way to send messages, the cancel signal and the pause flag. Declared here, not in
- * worker.ts, so that handlers never import the process entry point (which has side effects).
+ * (job-process.ts): a way to send messages, the cancel signal and the pause flag. Declared here, not in
+ * job-process.ts, so that handlers never import the process entry point (which has side effects).
  */
 export interface JobContext {
   post(msg: FromJob): void;

@@ -17,14 +17,14 @@ import {
   type NetworkFn,
   type SamplerPlan,
 } from '../diffusion/index';
-import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../model/weights';
-import { libraryRootOf, writeFileAtomic } from '../store/files';
+import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../network/weights';
+import { libraryRootOf, writeFileAtomic } from '../db/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
 import { initTrainingBackend } from '../training/backend';
 import { familyDenoiser, processOf } from '../diffusion/model-family';
 import { prepareSampler, sampleBatch } from '../diffusion/pipeline';
-import { tfjsNetwork } from '../model/tfjs-network';
+import { tfjsNetwork } from '../network/tfjs-network';
 
 const MAX_BATCH = 16;
 const PROGRESS_INTERVAL_MS = 200;

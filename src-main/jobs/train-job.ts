@@ -1,5 +1,5 @@
 /**
- * The training job, run inside a job process (worker.ts): prepare the backend, build or
+ * The training job, run inside a job process (job-process.ts): prepare the backend, build or
  * restore the trainer, train to the configured step, write checkpoints atomically and announce
  * them, report every step's loss (batched messages), and preview grids.
  */
@@ -8,10 +8,10 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext, TrainJobSpec } from './protocol';
 import { readCache, selectCacheImages } from '../datasets/cache';
-import { libraryRootOf, writeFileAtomic } from '../store/files';
+import { libraryRootOf, writeFileAtomic } from '../db/files';
 import { APP_VERSION } from '../version';
 import { AbortError } from '../diffusion/index';
-import { parseWeights } from '../model/weights';
+import { parseWeights } from '../network/weights';
 import { initTrainingBackend } from '../training/backend';
 import { gradientEngineOf } from '../training/backends/ladder';
 import { Trainer } from '../training/trainer';

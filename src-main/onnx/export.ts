@@ -1,5 +1,5 @@
 /**
- * Export of Sfumato's UNet (src-main/model) to an ONNX model, written in TypeScript.
+ * Export of Sfumato's UNet (src-main/network) to an ONNX model, written in TypeScript.
  *
  * Graph contract (what inspect.ts checks and session.ts feeds):
  *   input  `sample`     float32 [batch, C, H, W]  (NCHW; batch is symbolic, H = W = imageSize)
@@ -10,7 +10,7 @@
  *                                                  metadata `sfumato.prediction` says); the name is
  *                                                  diffusers' UNet2DModel ONNX output name
  *
- * The network is torch_ref.py's UNet (see model/architecture.ts), built node by node from
+ * The network is torch_ref.py's UNet (see network/architecture.ts), built node by node from
  * unetPlan(config): every op has PyTorch/ONNX NCHW semantics, weights are initializers named by
  * their PyTorch state_dict keys in PyTorch layout (conv OIHW, linear [out, in] with Gemm transB=1),
  * converted once from tfjs layout (conv HWIO, linear [in, out]). No layout transposes in the graph.
@@ -26,10 +26,10 @@
  * At optimisation level 'all' ORT's CPU EP runs every Conv in its blocked NCHWc layout.
  */
 import type { Objective } from '../diffusion/model-family';
-import { validateUNetConfig, type UNetConfig } from '../model/config';
-import { unetParamSpecs, type ParamSpec } from '../model/architecture';
-import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../model/weights';
-import type { UNet } from '../model/unet';
+import { validateUNetConfig, type UNetConfig } from '../network/config';
+import { unetParamSpecs, type ParamSpec } from '../network/architecture';
+import { EMA_PREFIX, readUNetWeights, weightsDigest, type NamedTensorData } from '../network/weights';
+import type { UNet } from '../network/unet';
 import { GraphBuilder, valueInfo } from './graph';
 import { emitUNet } from './unet-graph';
 import { DataType, encodeModel, type ModelProto } from './proto';

@@ -1,5 +1,5 @@
 /**
- * Sfumato's UNet (torch_ref.py's network, model/architecture.ts's plan) written as ONNX nodes, once,
+ * Sfumato's UNet (torch_ref.py's network, network/architecture.ts's plan) written as ONNX nodes, once,
  * for two users: the exporter (export.ts: weights become initializers, the graph is sampled by
  * ONNX Runtime) and the training graph (training/onnx: weights become inputs and the graph is
  * differentiated node by node). Every op has PyTorch/ONNX NCHW semantics; parameters are whatever
@@ -11,9 +11,9 @@
  * Add beta; 'native' uses GroupNormalization-21 (opset 21); 'layernorm' LayerNormalization-17 on
  * the same [B, G, -1] view. SiLU is Mul(x, Sigmoid(x)).
  */
-import { unetPlan, type ResBlockPlan } from '../model/architecture';
-import type { UNetConfig } from '../model/config';
-import { GROUP_NORM_EPS } from '../model/layers';
+import { unetPlan, type ResBlockPlan } from '../network/architecture';
+import type { UNetConfig } from '../network/config';
+import { GROUP_NORM_EPS } from '../network/layers';
 import { float, type Attr } from './graph';
 
 /** What emitUNet needs of a graph builder (GraphBuilder, and the differentiating DiffGraph). */

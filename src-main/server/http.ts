@@ -45,7 +45,7 @@ import { ALL_CHANNELS, channelPath, type Channel } from '../api/channels';
 import { ApiError, HTTP_STATUS, toApiError } from '../api/errors';
 import type { JobProgress } from '../api/types';
 import type { Sfumato } from '../services/sfumato';
-import { mimeOfExtension } from '../store/library';
+import { mimeOfExtension } from '../db/library';
 
 export interface WebServerOptions {
   port?: number;

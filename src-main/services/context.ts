@@ -9,8 +9,8 @@ import type { JobProgress, SystemInfo } from '../api/types';
 import { readRegularFile } from '../datasets/user-file';
 import { DatasetError } from '../datasets/errors';
 import type { JobManager } from '../jobs/manager';
-import type { Library } from '../store/library';
-import type { Store } from '../store/repositories';
+import type { Library } from '../db/library';
+import type { Store } from '../db/repositories';
 
 export interface ServiceContext {
   readonly library: Library;

@@ -13,7 +13,7 @@ import { importFolder } from '../datasets/import';
 import { prepareBytes, resolvePrepareOptions } from '../datasets/preprocess';
 import { isCaptionFile, readFileChecked, walkFolder } from '../datasets/scan';
 import { sniff } from '../datasets/sniff';
-import { newId } from '../store/ids';
+import { newId } from '../db/ids';
 import { emitProgress, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { ApiError } from '../api/errors';
-import type { Library, ServableFile } from '../store/library';
+import type { Library, ServableFile } from '../db/library';
 
 export const EXPORTS_DIR = 'exports';
 export const DOWNLOAD_TTL_MS = 60 * 60 * 1000;

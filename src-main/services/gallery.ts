@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ApiError } from '../api/errors';
 import type { ExportRequest, GalleryQuery } from '../api/requests';
 import type { ExportResult, GalleryPage, JobProgress, SampleMeta, SampleRecord } from '../api/types';
-import { newId } from '../store/ids';
+import { newId } from '../db/ids';
 import { emitProgress, type ServiceContext } from './context';
 import type { ExportDownloads } from './downloads';
 

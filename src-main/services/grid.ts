@@ -11,8 +11,8 @@ import { AXIS_KINDS, applyAxis, gridCells, gridTag, type CellSettings, type Grid
 import type { GridAxisSpec, GridRecipe, GridResult, JobProgress, SampleRecord } from '../api/types';
 import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
 import type { GridJobSpec, SampleJobSpec } from '../jobs/protocol';
-import { newId } from '../store/ids';
-import type { StoredCheckpoint } from '../store/repositories';
+import { newId } from '../db/ids';
+import type { StoredCheckpoint } from '../db/repositories';
 import { emitProgress, type ServiceContext } from './context';
 import { checkpointSource, type CheckpointSource } from './models';
 import type { SamplingService } from './sampling';

@@ -1,6 +1,6 @@
 /**
  * Runs as things you manage: their names (a default made from dataset, kind and date; rename),
- * and deletion (store/run-delete.ts keeps the checkpoints gallery images were generated from).
+ * and deletion (db/run-delete.ts keeps the checkpoints gallery images were generated from).
  */
 import { promises as fs } from 'node:fs';
 import { ApiError } from '../api/errors';

@@ -11,7 +11,7 @@ import type { Run, RunDeleteResult, RunDetail, TrainConfig } from '../api/types'
 import type { JobOutcome } from '../jobs/manager';
 import type { TrainJobSpec } from '../jobs/protocol';
 import { isPidAlive } from '../proc';
-import { newId } from '../store/ids';
+import { newId } from '../db/ids';
 import { FINE_TUNE_DEFAULTS, resolveTrainConfig } from '../training/config';
 import { findBundledModel } from './bundled';
 import { emitProgress, type ServiceContext } from './context';

@@ -7,9 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { ExportRequest, GenerateRequest, ImportDatasetRequest, StartRunRequest } from '../api/requests';
 import type { GenerateResult, ImportDatasetResult, JobProgress, ReproduceResult, SystemInfo, ExportResult } from '../api/types';
-import { Db } from '../store/db';
-import { Library, resolveLibraryPath } from '../store/library';
-import { repositories, type Store } from '../store/repositories';
+import { Db } from '../db/db';
+import { Library, resolveLibraryPath } from '../db/library';
+import { repositories, type Store } from '../db/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits } from '../jobs/manager';
 import { demoDatasetDir } from './bundled';

@@ -14,8 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeDiscreteSchedule, normals, uniforms } from '../diffusion/index';
-import { BENCH_UNET_CONFIG, type UNetConfig } from '../model/config';
-import { UNet, forwardFlops, paramCountOf } from '../model/unet';
+import { BENCH_UNET_CONFIG, type UNetConfig } from '../network/config';
+import { UNet, forwardFlops, paramCountOf } from '../network/unet';
 import { Adam } from './optimizer';
 import { DataParallel } from './parallel/data-parallel';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';

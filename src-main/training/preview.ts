@@ -4,9 +4,9 @@
  */
 import type { TrainConfig } from '../api/types';
 import { isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
-import type { UNet } from '../model/unet';
-import type { EMA } from '../model/ema';
-import { tfjsNetwork } from '../model/tfjs-network';
+import type { UNet } from '../network/unet';
+import type { EMA } from '../network/ema';
+import { tfjsNetwork } from '../network/tfjs-network';
 import { encodePng } from '../gallery/png';
 import { familyDenoiser } from '../diffusion/model-family';
 import { modelToByte } from '../diffusion/pixels';

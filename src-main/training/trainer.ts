@@ -16,10 +16,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../api/types';
 import { normals, uniforms, type Process } from '../diffusion/index';
-import { UNet } from '../model/unet';
-import type { UNetConfig } from '../model/config';
-import { EMA } from '../model/ema';
-import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../model/weights';
+import { UNet } from '../network/unet';
+import type { UNetConfig } from '../network/config';
+import { EMA } from '../network/ema';
+import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../network/weights';
 import { drawNoiseLevel, lossWeight, processOf, targetOf } from '../diffusion/model-family';
 import { Adam, learningRate } from './optimizer';
 import { DataParallel, resolveWorkerCount } from './parallel/data-parallel';

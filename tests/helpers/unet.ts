@@ -1,4 +1,4 @@
-import type { UNetConfig } from '../../src-main/model/config';
+import type { UNetConfig } from '../../src-main/network/config';
 
 /** The tiny UNet the model and backend tests share: 8 px, two levels, attention at 4 px, every layer type. */
 export const TINY_UNET: Readonly<UNetConfig> = Object.freeze({

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { Db } from '../../src-main/store/db';
+import { Db } from '../../src-main/db/db';
 import { EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;

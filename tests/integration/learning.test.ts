@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNoise, planSampler, runSampler, startState, validateSamplerSettings } from '../../src-main/diffusion/index';
-import { tfjsNetwork } from '../../src-main/model/tfjs-network';
+import { tfjsNetwork } from '../../src-main/network/tfjs-network';
 import { selectTrainingBackend } from '../../src-main/training/backends/ladder';
 import { resolveTrainConfig } from '../../src-main/training/config';
 import { familyDenoiser } from '../../src-main/diffusion/model-family';

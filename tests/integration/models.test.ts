@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportUNetToOnnx } from '../../src-main/onnx/export';
-import { configOfWeights, parseWeights } from '../../src-main/model/weights';
+import { configOfWeights, parseWeights } from '../../src-main/network/weights';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { EMOJI_DIR, tempDir } from '../helpers/library';
 

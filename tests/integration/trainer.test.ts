@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../src-main/api/types';
 import { importFolder } from '../../src-main/datasets/import';
 import { readCache } from '../../src-main/datasets/cache';
-import { parseWeights } from '../../src-main/model/weights';
+import { parseWeights } from '../../src-main/network/weights';
 import { resolveTrainConfig } from '../../src-main/training/config';
 import { Trainer, type TrainingData } from '../../src-main/training/trainer';
 import { EMOJI_DIR, tempDir } from '../helpers/library';

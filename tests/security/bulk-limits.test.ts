@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src-main/api/errors';
 import { MAX_BULK_IDS } from '../../src-main/api/requests';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { Db } from '../../src-main/store/db';
+import { Db } from '../../src-main/db/db';
 import { tempDir } from '../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;

@@ -15,7 +15,7 @@ import {
   permissionDecision,
   trustedOrigins,
 } from '../../src-main/app/security';
-import { Library } from '../../src-main/store/library';
+import { Library } from '../../src-main/db/library';
 import { tempDir } from '../helpers/library';
 
 const trusted = trustedOrigins();

@@ -13,7 +13,7 @@ import { embedSampleMetadata, readSampleMetadata } from '../../src-main/gallery/
 import { startWebServer, type WebServer } from '../../src-main/server/http';
 import { ExportDownloads } from '../../src-main/services/downloads';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { Library } from '../../src-main/store/library';
+import { Library } from '../../src-main/db/library';
 import { spawnSync } from 'node:child_process';
 import { CLI, tempDir } from '../helpers/library';
 import { makePng, readZip, rgbPattern, sampleRecord } from '../unit/gallery/helpers';

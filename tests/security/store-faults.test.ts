@@ -18,9 +18,9 @@ import { ApiError } from '../../src-main/api/errors';
 import type { FromJob } from '../../src-main/jobs/protocol';
 import type { JobLauncher } from '../../src-main/jobs/launcher';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { Db } from '../../src-main/store/db';
+import { Db } from '../../src-main/db/db';
 import { exportUNetToOnnx } from '../../src-main/onnx/export';
-import { configOfWeights, parseWeights } from '../../src-main/model/weights';
+import { configOfWeights, parseWeights } from '../../src-main/network/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
 import { holdWriteLock, until, serviceOpener, tinyTrainedRun } from '../helpers/faults';
 

@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { call, type CliContext } from '../context';
 import { parseIntStrict, UsageError } from '../parse';
-import { isId } from '../../store/ids';
+import { isId } from '../../db/ids';
 
 export function register(program: Command, ctx: CliContext): void {
   program

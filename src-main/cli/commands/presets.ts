@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { PRESET_KINDS, type Preset, type PresetBodies, type PresetKind } from '../../api/presets';
 import { readUserFile } from '../../services/context';
 import type { Sfumato } from '../../services/sfumato';
-import { writeFileAtomic } from '../../store/files';
+import { writeFileAtomic } from '../../db/files';
 import { call, type CliContext } from '../context';
 import type { Output } from '../output';
 import { UsageError } from '../parse';

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { JobProgress } from '../../api/types';
 import { call, type CliContext } from '../context';
 import { parseIntStrict } from '../parse';
-import { isId } from '../../store/ids';
+import { isId } from '../../db/ids';
 
 export function register(program: Command, ctx: CliContext): void {
   program

@@ -170,7 +170,7 @@ export function register(program: Command, ctx: CliContext): void {
             }),
           );
           const png = await interpolationStrip(frames, pa.width, pa.height, { scale: 4 });
-          const { writeFileAtomic } = await import('../../store/files');
+          const { writeFileAtomic } = await import('../../db/files');
           await writeFileAtomic(o.strip, png);
           out.info(`strip written to ${o.strip}`);
         }

@@ -1,7 +1,7 @@
 /** Restorable settings: the form fields a PNG's metadata can fill in (moved whole from gallery/metadata.ts; its file comment has the format and the safety rules). */
 import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../../api/sampling-bounds';
-import { ID_RE } from '../../store/ids';
+import { ID_RE } from '../../db/ids';
 import { UNSAFE_KEYS, samplerFromA1111 } from './a1111';
 import { SLUG_RE, jsonDepth, metaObject, type MetaValue, type SampleMetadata } from './sfumato-chunk';
 

@@ -2,7 +2,7 @@
 import type { GridAxisSpec, GridRecipe, GridRef, SampleRecord } from '../../api/types';
 import { checkSamplingRecipe } from '../../api/sampling-bounds';
 import { type TextChunkInput, insertTextChunks } from '../../png/chunks';
-import { ID_RE } from '../../store/ids';
+import { ID_RE } from '../../db/ids';
 import { SampleOriginSchema } from '../../api/requests';
 import { A1111_KEYWORD, MAX_JSON_DEPTH, MAX_SFUMATO_JSON_CHARS, SAMPLE_FORMAT, SAMPLE_FORMAT_VERSION, SFUMATO_KEYWORD } from './format';
 import { UNSAFE_KEYS, a1111Parameters, type A1111Extra, type A1111Parameters } from './a1111';

@@ -6,8 +6,8 @@
  * on four representative shapes (single runs; minutes); --reps N sets repetitions (best of N).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BENCH_UNET_CONFIG, type UNetConfig } from '../../model/config';
-import { unetPlan, type BlockPlan, type ResBlockPlan } from '../../model/architecture';
+import { BENCH_UNET_CONFIG, type UNetConfig } from '../../network/config';
+import { unetPlan, type BlockPlan, type ResBlockPlan } from '../../network/architecture';
 import { initWasmBackend } from './wasm';
 import { wasmConvGradOptions } from './wasm-conv-grads';
 

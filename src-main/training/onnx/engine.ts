@@ -9,8 +9,8 @@
  * of (run seed, step, micro-batch) as with tfjs, but not the same masks tfjs would draw.
  */
 import type * as Ort from 'onnxruntime-node';
-import { unetParamSpecs, type ParamSpec } from '../../model/architecture';
-import type { UNetConfig } from '../../model/config';
+import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
+import type { UNetConfig } from '../../network/config';
 import { dropoutMask } from '../../diffusion/index';
 import { createOrtSession, physicalCoreCount, type OrtSession } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';

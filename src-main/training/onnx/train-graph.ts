@@ -11,15 +11,15 @@
  *                                     element count, so Σ over shards of `loss` is the batch loss
  *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
- *            <param> tfjs layout (model/architecture.ts: conv HWIO, linear [in, out]) under its
+ *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
  *                    uses, so their gradients come back in tfjs layout through the Transpose VJP
  *   outputs  loss [] then one gradient per parameter, in unetParamSpecs order, each the shape of
  *            its input.
  */
-import { unetParamSpecs, unetPlan } from '../../model/architecture';
-import { validateUNetConfig, type UNetConfig } from '../../model/config';
+import { unetParamSpecs, unetPlan } from '../../network/architecture';
+import { validateUNetConfig, type UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';

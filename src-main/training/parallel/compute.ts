@@ -3,7 +3,7 @@
  * every gradient worker, so both compute exactly the same function.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { UNet } from '../../model/unet';
+import type { UNet } from '../../network/unet';
 import { shardLoss, type BatchArrays } from './shards';
 
 export interface ShardGrads {

@@ -11,7 +11,7 @@
  * plus the coordinator, whose step also carries Adam, EMA and the weight copies.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { UNet } from '../../model/unet';
+import type { UNet } from '../../network/unet';
 import { shardLossAndGrads } from './compute';
 import { physicalCores } from './cores';
 import { GradientPool } from './pool';

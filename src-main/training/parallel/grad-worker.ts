@@ -7,7 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { UNet } from '../../model/unet';
+import { UNet } from '../../network/unet';
 import { initWasmBackend } from '../backends/wasm';
 import { shardLossAndGrads } from './compute';
 import type { FromWorker, InitMsg, StepMsg, ToWorker } from './protocol';

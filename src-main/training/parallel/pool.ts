@@ -16,8 +16,8 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { UNetConfig } from '../../model/config';
-import { unetParamSpecs } from '../../model/architecture';
+import type { UNetConfig } from '../../network/config';
+import { unetParamSpecs } from '../../network/architecture';
 import type { FromWorker, StepMsg, ToWorker, WorkerBackend } from './protocol';
 import type { Shard } from './shards';
 

@@ -1,5 +1,5 @@
 /** Messages between the gradient-pool coordinator (pool.ts) and its workers (grad-worker.ts). */
-import type { UNetConfig } from '../../model/config';
+import type { UNetConfig } from '../../network/config';
 
 export type WorkerBackend = 'wasm' | 'cpu';
 

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../../api/types';
 import { normals, sampleSeeds } from '../../diffusion/index';
-import { tfjsNetwork } from '../../model/tfjs-network';
+import { tfjsNetwork } from '../../network/tfjs-network';
 import { resolveTrainConfig } from '../config';
 import { familyDenoiser } from '../../diffusion/model-family';
 import { Trainer, type TrainingData } from '../trainer';

@@ -20,7 +20,7 @@ import { normals, sampleSeeds, uniforms } from '../../diffusion/index';
 import { familyDenoiser } from '../../diffusion/model-family';
 import { toModelRange } from '../../diffusion/pixels';
 import { prepareBytes, resolvePrepareOptions } from '../../datasets/preprocess';
-import { tfjsNetwork } from '../../model/tfjs-network';
+import { tfjsNetwork } from '../../network/tfjs-network';
 import { resolveTrainConfig } from '../config';
 import { Trainer, type TrainingData } from '../trainer';
 import { kernelMmd2, randomConvFeatures } from './metrics';

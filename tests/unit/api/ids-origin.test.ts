@@ -1,5 +1,5 @@
 /**
- * One id syntax (api/ids.ts, re-exported by store/ids.ts) and one sample-origin check
+ * One id syntax (api/ids.ts, re-exported by db/ids.ts) and one sample-origin check
  * (api/requests.ts SampleOriginSchema): the PNG metadata reader and reproduce's validateOrigin
  * accept and refuse exactly the same origins, and every id newId makes passes isId.
  */
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { SampleOrigin } from '../../../src-main/api/types';
 import { parseSfumatoChunk, sfumatoChunkText } from '../../../src-main/gallery/metadata';
 import { validateOrigin } from '../../../src-main/services/errors';
-import { ID_RE, isId, newId } from '../../../src-main/store/ids';
+import { ID_RE, isId, newId } from '../../../src-main/db/ids';
 import { sampleRecord } from '../gallery/helpers';
 
 const SHA = 'ab'.repeat(32);

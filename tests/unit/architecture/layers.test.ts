@@ -10,7 +10,7 @@
  *   0  diffusion  png  version   pure maths (schedules, samplers, model families), the PNG chunk
  *      proc                      codec, the app version, whether a process id is alive
  *   1  api                       the contract: channels, request/response types, errors, bounds
- *   2  model  store              the tfjs UNet and its adapters | sqlite repositories, library files
+ *   2  network  db               the tfjs UNet and its adapters | sqlite repositories, library files
  *   3  onnx                      protobuf codec, graph builder, UNet graph and export, ORT sessions
  *   4  datasets  gallery         dataset import and caches | sample PNGs, metadata, exports
  *   5  training                  trainer, optimiser, backend ladder, ONNX gradient engine, previews
@@ -33,7 +33,7 @@ import { describe, expect, it } from 'vitest';
 const LAYERS: readonly (readonly string[])[] = [
   ['diffusion', 'png', 'version', 'proc'],
   ['api'],
-  ['model', 'store'],
+  ['network', 'db'],
   ['onnx'],
   ['datasets', 'gallery'],
   ['training'],
@@ -218,7 +218,7 @@ describe('architecture: layers without cycles', () => {
     const has = (from: string, to: string) => edges.some((e) => e.from === from && e.to === to);
     expect(has('src-main/jobs/train-job.ts', 'src-main/training/trainer.ts')).toBe(true);
     expect(has('src-main/jobs/train-job.ts', 'src-main/jobs/protocol.ts')).toBe(true);
-    expect(has('src-main/jobs/worker.ts', 'src-main/jobs/sample-job.ts')).toBe(true);
+    expect(has('src-main/jobs/job-process.ts', 'src-main/jobs/sample-job.ts')).toBe(true);
   });
 
   it('every src-main folder (and top-level file) has a place in the layer order', () => {
@@ -240,12 +240,12 @@ describe('architecture: layers without cycles', () => {
     const fake = new Map([
       ['src-main/diffusion/x.ts', `import type { Trainer } from '../training/trainer';\n`],
       ['src-main/training/trainer.ts', `export class Trainer {}\n`],
-      ['src-main/gallery/a.ts', `// a comment: import { nope } from '../training/trainer';\nconst s = "import { b } from '../store/db'";\nexport const a = () => import('../datasets/b');\n`],
+      ['src-main/gallery/a.ts', `// a comment: import { nope } from '../training/trainer';\nconst s = "import { b } from '../db/db'";\nexport const a = () => import('../datasets/b');\n`],
       ['src-main/datasets/b.ts', `import { c } from './c';\nexport const b = 1;\n`],
       ['src-main/datasets/c.ts', `export { b } from './b';\nexport const c = 1;\n`],
       ['src-main/api/t.ts', `import { readFileSync } from 'node:fs';\nimport { gone } from './gone';\n`],
-      ['src-main/store/db.ts', `export const db = 1;\n`],
-      ['src-renderer/src/Page.vue', `<template><p>import x from '../../src-main/store/db'</p></template>\n<script setup lang="ts">\nimport { db } from '../../src-main/store/db';\n</script>\n`],
+      ['src-main/db/db.ts', `export const db = 1;\n`],
+      ['src-renderer/src/Page.vue', `<template><p>import x from '../../src-main/db/db'</p></template>\n<script setup lang="ts">\nimport { db } from '../../src-main/db/db';\n</script>\n`],
     ]);
     const fakeEdges = edgesOf(fake, new Set(fake.keys()));
     expect(layerViolations(fakeEdges)).toEqual([
@@ -253,7 +253,7 @@ describe('architecture: layers without cycles', () => {
       `src-main/gallery/a.ts:3 → src-main/datasets/b.ts: gallery/ and datasets/ are siblings in layer 4 and must not import each other; move the shared code to a lower layer (order: ${ORDER})`,
       `src-main/api/t.ts:1 → 'node:fs': api/ is imported by the renderer, so it imports no Node builtin and no package but ${PURE_PACKAGES.join(', ')}; move this code to a Node-side folder`,
       `src-main/api/t.ts:2 → './gone': resolves to no file (the check knows src-main, src-renderer/src and package.json); fix the path`,
-      `src-renderer/src/Page.vue:3 → src-main/store/db.ts: the renderer may import from src-main only api/ and diffusion/ (pure, no Node); move what it needs there`,
+      `src-renderer/src/Page.vue:3 → src-main/db/db.ts: the renderer may import from src-main only api/ and diffusion/ (pure, no Node); move what it needs there`,
     ]);
     expect(importCycles(fakeEdges)).toEqual(['import cycle: src-main/datasets/b.ts:1 → src-main/datasets/c.ts, src-main/datasets/c.ts:1 → src-main/datasets/b.ts']);
   });

@@ -1,7 +1,7 @@
 /** Shared helpers of the ONNX tests: seeded weights, tfjs reference forward, tiny ONNX graphs. */
 import * as tf from '@tensorflow/tfjs';
-import type { UNetConfig } from '../../../src-main/model/config';
-import { UNet } from '../../../src-main/model/unet';
+import type { UNetConfig } from '../../../src-main/network/config';
+import { UNet } from '../../../src-main/network/unet';
 import { normals } from '../../../src-main/diffusion/rng';
 import { GraphBuilder, valueInfo } from '../../../src-main/onnx/graph';
 import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from '../../../src-main/onnx/proto';

@@ -1,8 +1,8 @@
 /** The ORT sampling bench (bench.ts), run on a tiny network so the test stays fast. */
 import { describe, expect, it } from 'vitest';
 import { benchOrtSampling, measureMatmulPeakGflops, randomUNetTensors, torchRefTimesteps } from '../../../src-main/onnx/bench';
-import { forwardFlops, paramCountOf, unetParamSpecs } from '../../../src-main/model/architecture';
-import { BENCH_UNET_CONFIG, type UNetConfig } from '../../../src-main/model/config';
+import { forwardFlops, paramCountOf, unetParamSpecs } from '../../../src-main/network/architecture';
+import { BENCH_UNET_CONFIG, type UNetConfig } from '../../../src-main/network/config';
 import { TINY } from './helpers';
 
 describe('sampling bench', () => {

@@ -17,9 +17,9 @@ import {
   sharedSessionCount,
   type OrtSession,
 } from '../../../src-main/onnx/session';
-import type { UNet } from '../../../src-main/model/unet';
+import type { UNet } from '../../../src-main/network/unet';
 import { toRgbBytes } from '../../../src-main/gallery/png';
-import { tfjsNetwork } from '../../../src-main/model/tfjs-network';
+import { tfjsNetwork } from '../../../src-main/network/tfjs-network';
 import { DataType } from '../../../src-main/onnx/proto';
 import { maxAbs, maxAbsDiff, randomUNet, TINY, toyUNetBytes } from './helpers';
 

@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UNetConfig } from '../../../../src-main/model/config';
-import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from '../../../../src-main/model/layers';
-import { UNet } from '../../../../src-main/model/unet';
+import type { UNetConfig } from '../../../../src-main/network/config';
+import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from '../../../../src-main/network/layers';
+import { UNet } from '../../../../src-main/network/unet';
 import { initWasmBackend } from '../../../../src-main/training/backends/wasm';
 import { wasmConvGradOptions, wasmConvGradStats } from '../../../../src-main/training/backends/wasm-conv-grads';
-import { gradCheck, randomData } from '../../model/gradcheck';
+import { gradCheck, randomData } from '../../network/gradcheck';
 import { TINY_UNET } from '../../../helpers/unet';
 
 beforeAll(async () => {

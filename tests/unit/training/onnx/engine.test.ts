@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normals, uniforms } from '../../../../src-main/diffusion/index';
-import type { UNetConfig } from '../../../../src-main/model/config';
-import { UNet } from '../../../../src-main/model/unet';
+import type { UNetConfig } from '../../../../src-main/network/config';
+import { UNet } from '../../../../src-main/network/unet';
 import { shardLossAndGrads } from '../../../../src-main/training/parallel/compute';
 import { OrtGradientEngine } from '../../../../src-main/training/onnx/engine';
 

@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../../../src-main/api/types';
-import type { UNetConfig } from '../../../../src-main/model/config';
-import { UNet } from '../../../../src-main/model/unet';
+import type { UNetConfig } from '../../../../src-main/network/config';
+import { UNet } from '../../../../src-main/network/unet';
 import { initWasmBackend } from '../../../../src-main/training/backends/wasm';
 import { resolveTrainConfig } from '../../../../src-main/training/config';
 import { Trainer, type TrainingData } from '../../../../src-main/training/trainer';
@@ -16,7 +16,7 @@ import { DataParallel, resolveWorkerCount } from '../../../../src-main/training/
 import { shardLossAndGrads } from '../../../../src-main/training/parallel/compute';
 import { GradientPool } from '../../../../src-main/training/parallel/pool';
 import { shardRanges, splitBatch, type BatchArrays } from '../../../../src-main/training/parallel/shards';
-import { randomData } from '../../model/gradcheck';
+import { randomData } from '../../network/gradcheck';
 import { TINY_UNET } from '../../../helpers/unet';
 
 const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };

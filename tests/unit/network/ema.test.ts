@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EMA } from '../../../src-main/model/ema';
+import { EMA } from '../../../src-main/network/ema';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,5 +1,5 @@
 /**
- * The one atomic-write module (store/files.ts) and the one "is this process alive" (proc.ts):
+ * The one atomic-write module (db/files.ts) and the one "is this process alive" (proc.ts):
  * stale temp files are recognised under both temp-name schemes (today's `.sfumato-tmp` and the
  * `.tmp` of older versions, which libraries on disk may still hold), and EPERM means alive.
  */
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPidAlive } from '../../../src-main/proc';
-import { removeStaleTemps, tempNameFor, writeFileAtomic } from '../../../src-main/store/files';
+import { removeStaleTemps, tempNameFor, writeFileAtomic } from '../../../src-main/db/files';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 

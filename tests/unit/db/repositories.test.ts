@@ -1,5 +1,5 @@
 /**
- * The gallery and checkpoint queries of src-main/store/repositories.ts on a real SQLite file:
+ * The gallery and checkpoint queries of src-main/db/repositories.ts on a real SQLite file:
  * SampleRepo.query (every filter, paging, sort, trash), CheckpointRepo.prunable and
  * SampleRepo.emptyTrash (files first, rows after; rows whose file stays are kept).
  */
@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Db } from '../../../src-main/store/db';
-import { BULK_CHUNK, repositories, type Store } from '../../../src-main/store/repositories';
+import { Db } from '../../../src-main/db/db';
+import { BULK_CHUNK, repositories, type Store } from '../../../src-main/db/repositories';
 import { DEFAULT_TRAIN_CONFIG } from '../../../src-main/training/config';
 import type { SampleRecord } from '../../../src-main/api/types';
 

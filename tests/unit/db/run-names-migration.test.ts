@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Db } from '../../../src-main/store/db';
-import { MIGRATIONS } from '../../../src-main/store/migrations';
-import { repositories } from '../../../src-main/store/repositories';
+import { Db } from '../../../src-main/db/db';
+import { MIGRATIONS } from '../../../src-main/db/migrations';
+import { repositories } from '../../../src-main/db/repositories';
 import { DEFAULT_TRAIN_CONFIG } from '../../../src-main/training/config';
 
 const dirs: string[] = [];

@@ -1,4 +1,4 @@
-/** Repository: Gallery samples: query, tags, collections, trash (moved whole from store/repositories.ts; SQL in, plain contract types out). */
+/** Repository: Gallery samples: query, tags, collections, trash (moved whole from db/repositories.ts; SQL in, plain contract types out). */
 import type { GalleryQuery } from '../api/requests';
 import type { SampleMeta, SampleRecord } from '../api/types';
 import type { Db } from './db';

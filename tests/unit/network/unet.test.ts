@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { UNetConfig } from '../../../src-main/model/config';
-import { ModelConfigError } from '../../../src-main/model/config';
-import { UNet, paramCountOf } from '../../../src-main/model/unet';
+import type { UNetConfig } from '../../../src-main/network/config';
+import { ModelConfigError } from '../../../src-main/network/config';
+import { UNet, paramCountOf } from '../../../src-main/network/unet';
 import { randomTensor } from './gradcheck';
 import { TINY_UNET } from '../../helpers/unet';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BENCH_UNET_CONFIG, ModelConfigError, validateUNetConfig, type UNetConfig } from '../../../src-main/model/config';
-import { forwardFlops, paramCountOf, unetParamSpecs } from '../../../src-main/model/architecture';
+import { BENCH_UNET_CONFIG, ModelConfigError, validateUNetConfig, type UNetConfig } from '../../../src-main/network/config';
+import { forwardFlops, paramCountOf, unetParamSpecs } from '../../../src-main/network/architecture';
 
 const tiny: UNetConfig = {
   imageSize: 16,

@@ -1,4 +1,4 @@
-/** Repository: Training runs, their losses and previews (moved whole from store/repositories.ts; SQL in, plain contract types out). */
+/** Repository: Training runs, their losses and previews (moved whole from db/repositories.ts; SQL in, plain contract types out). */
 import type { Run, RunStatus, TrainConfig } from '../api/types';
 import { deleteRunRows, type RunDeletion } from './run-delete';
 import type { Db } from './db';
@@ -71,7 +71,7 @@ export class RunRepo {
     await this.db.run('UPDATE runs SET name = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL', [name, now(), id]);
   }
 
-  /** Deletes a run's rows, keeping the checkpoints gallery samples name (see store/run-delete.ts). */
+  /** Deletes a run's rows, keeping the checkpoints gallery samples name (see db/run-delete.ts). */
   async remove(id: string): Promise<RunDeletion> {
     return deleteRunRows(this.db, id);
   }

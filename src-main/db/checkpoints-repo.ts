@@ -1,4 +1,4 @@
-/** Repository: Checkpoints (moved whole from store/repositories.ts; SQL in, plain contract types out). */
+/** Repository: Checkpoints (moved whole from db/repositories.ts; SQL in, plain contract types out). */
 import type { Checkpoint } from '../api/types';
 import type { Db } from './db';
 import { toCheckpoint, toStoredCheckpoint, type CheckpointRow, type StoredCheckpoint } from './checkpoint-rows';

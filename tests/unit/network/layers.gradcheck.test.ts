@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from '../../../src-main/model/layers';
+import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from '../../../src-main/network/layers';
 import { gradCheck, randomTensor } from './gradcheck';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * Repositories: SQL in, plain contract types out. Nothing outside src-main/store writes SQL.
+ * Repositories: SQL in, plain contract types out. Nothing outside src-main/db writes SQL.
  */
 import type { Db } from './db';
 import { ModelRepo } from './models';

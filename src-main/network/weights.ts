@@ -15,7 +15,7 @@
  * mapping to PyTorch). A UNet checkpoint's meta holds its config; EMA copies are stored beside the
  * model weights under the prefix EMA_PREFIX ("ema." + name).
  *
- * Uses node:crypto (sha256); it is the only Node import of src-main/model/.
+ * Uses node:crypto (sha256); it is the only Node import of src-main/network/.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';

@@ -17,7 +17,7 @@ function parentPort(): ParentPort {
   if (pp) {
     return { post: (m) => pp.postMessage(m), on: (cb) => pp.on('message', (e) => cb(e.data as ToJob)) };
   }
-  if (!process.send) throw new Error('worker.ts must be started as a job process (child_process.fork or utilityProcess).');
+  if (!process.send) throw new Error('job-process.ts must be started as a job process (child_process.fork or utilityProcess).');
   // The parent is gone (app quit or crashed): stop at once. Files are written atomically, so
   // nothing half-written stays behind; the next start marks the run interrupted.
   process.on('disconnect', () => process.exit(0));

@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UNet } from '../../../src-main/model/unet';
-import { readUNetWeights, weightsDigest } from '../../../src-main/model/weights';
+import { UNet } from '../../../src-main/network/unet';
+import { readUNetWeights, weightsDigest } from '../../../src-main/network/weights';
 import { PARITY_CONFIG, PARITY_SEED, PARITY_T, parityInput } from './fixtures/parity-case';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch-parity.json', import.meta.url), 'utf8')) as {

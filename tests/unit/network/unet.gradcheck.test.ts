@@ -1,8 +1,8 @@
 /** Gradients of the whole tiny UNet (every parameter tensor) against finite differences (cpu). */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UNetConfig } from '../../../src-main/model/config';
-import { UNet } from '../../../src-main/model/unet';
+import type { UNetConfig } from '../../../src-main/network/config';
+import { UNet } from '../../../src-main/network/unet';
 import { gradCheck, randomTensor } from './gradcheck';
 import { TINY_UNET } from '../../helpers/unet';
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UNetConfig } from '../../../src-main/model/config';
-import { EMA } from '../../../src-main/model/ema';
-import { UNet } from '../../../src-main/model/unet';
+import type { UNetConfig } from '../../../src-main/network/config';
+import { EMA } from '../../../src-main/network/ema';
+import { UNet } from '../../../src-main/network/unet';
 import {
   EMA_PREFIX,
   WeightsFormatError,
@@ -16,7 +16,7 @@ import {
   unetFromWeights,
   weightsDigest,
   type NamedTensorData,
-} from '../../../src-main/model/weights';
+} from '../../../src-main/network/weights';
 import { TINY_UNET } from '../../helpers/unet';
 
 const TINY: UNetConfig = { ...TINY_UNET, channelMults: [...TINY_UNET.channelMults], attentionResolutions: [...TINY_UNET.attentionResolutions] };
