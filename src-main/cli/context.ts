@@ -97,7 +97,8 @@ export async function keptLine(s: Sfumato, runId: string): Promise<string> {
 
 export function runLine(r: Run): string {
   const loss = r.lastLoss === null ? '' : ` loss ${r.lastLoss.toFixed(5)}`;
-  return `${r.id}  "${r.name}"  ${r.status.padEnd(11)} step ${r.step}/${r.config.steps}${loss}  dataset ${r.datasetId}  seed ${r.seed}${r.error ? `  (${r.error})` : ''}`;
+  // id and status first, as before names existed (scripts read those columns); the name last
+  return `${r.id}  ${r.status.padEnd(11)} step ${r.step}/${r.config.steps}${loss}  dataset ${r.datasetId}  seed ${r.seed}  "${r.name}"${r.error ? `  (${r.error})` : ''}`;
 }
 
 export function sampleLine(s: SampleRecord): string {
