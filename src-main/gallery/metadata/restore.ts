@@ -1,4 +1,5 @@
 /** Restorable settings: the form fields a PNG's metadata can fill in (moved whole from gallery/metadata.ts; its file comment has the format and the safety rules). */
+import type { RecipeSettings } from '../../api/recipe';
 import { SAMPLER_NAMES } from '../../diffusion/samplers/index';
 import { checkSamplingRecipe, SAMPLING_BOUNDS } from '../../api/sampling-bounds';
 import { ID_RE } from '../../db/ids';
@@ -7,23 +8,8 @@ import { SLUG_RE, jsonDepth, metaObject, type MetaValue, type SampleMetadata } f
 
 // ------------------------------------------------------------------ restore
 
-export interface RestoredSettings {
-  seed?: number;
-  steps?: number;
-  /** one of our sampler names */
-  sampler?: string;
-  width?: number;
-  height?: number;
-  eta?: number;
-  samplerOptions?: Record<string, MetaValue>;
-  schedule?: Record<string, MetaValue>;
-  prediction?: string;
-  checkpointId?: string;
-  checkpointSha256?: string;
-  /** A1111 short hash (first 10 hex digits of a sha256), when the full one is unknown */
-  modelHash?: string;
-  runId?: string;
-}
+/** The form fields a PNG can fill in: the contract's recipe settings (api/recipe.ts), less the A1111 model name that gallery/recipe.ts adds. */
+export type RestoredSettings = Omit<RecipeSettings, 'modelName'>;
 
 export interface Restorable {
   source: 'sfumato' | 'a1111' | 'none';
