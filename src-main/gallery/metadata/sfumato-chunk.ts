@@ -17,28 +17,12 @@ export type MetaValue = number | string | boolean | null | MetaValue[];
  * but sampler, options and schedule are only checked structurally here (bounded JSON): run them
  * through the diffusion validators before sampling with them.
  */
-export interface SampleMetadataRecord {
-  id: string;
-  file: string;
-  seed: number;
+export interface SampleMetadataRecord extends Omit<SampleRecord, 'sampler' | 'samplerOptions' | 'schedule' | 'prediction' | 'origin'> {
   sampler: string;
-  steps: number;
   samplerOptions: Record<string, MetaValue>;
   schedule: Record<string, MetaValue>;
   prediction: string;
-  nfe: number;
-  checkpoint: { id: string; sha256: string };
-  runId: string | null;
-  width: number;
-  height: number;
-  backend: string;
-  appVersion: string;
-  createdAt: string;
   origin: Record<string, MetaValue>;
-  parentId: string | null;
-  /** X/Y grids (optional: ordinary samples have neither) */
-  kind?: 'grid';
-  grid?: GridRef;
 }
 
 export interface SampleMetadata {
