@@ -24,7 +24,7 @@ import { configOfWeights, parseWeights } from '../../src-main/network/weights';
 import { EMOJI_DIR, ROOT, TINY_CONFIG, tempDir } from '../helpers/library';
 import { holdWriteLock, until, serviceOpener, tinyTrainedRun } from '../helpers/faults';
 
-const WORKER = join(ROOT, 'src-main', 'jobs', 'worker.ts');
+const WORKER = join(ROOT, 'src-main', 'jobs', 'job-process.ts');
 const ENOSPC = pathToFileURL(join(import.meta.dirname, 'fixtures', 'enospc.mjs')).href;
 
 let lib: ReturnType<typeof tempDir>;
