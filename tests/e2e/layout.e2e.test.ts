@@ -182,6 +182,7 @@ describe('layout at 1024×768 in both themes', () => {
         await page.getByTestId('gallery-item').first().getByRole('button').first().click();
         await page.getByTestId('gallery-detail').waitFor();
       }],
+      ['models', 'Models', async () => {}],
       ['playground', 'Sampler lab', async () => {}],
       ['system', 'System', async () => {}],
     ];
