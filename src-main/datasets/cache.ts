@@ -89,6 +89,18 @@ function damaged(file: string, why: string): DatasetError {
   return new DatasetError('cache_invalid', `${l.what} is damaged (${why}). ${l.redo}`);
 }
 
+/** Opens a cache file for reading; a missing or unreadable one is a `cache_invalid` error that says what to do. */
+async function openCache(file: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'r');
+  } catch (e) {
+    const l = cacheLabel(file);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `${l.what} is missing. ${l.redo}`);
+    throw new DatasetError('cache_invalid', `${l.what} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
+  }
+}
+
 /**
  * Reads and verifies a cache file; throws `DatasetError('cache_invalid')` saying what is wrong and
  * naming the dataset. The header is read first and the file's size checked against it before any
@@ -97,14 +109,7 @@ function damaged(file: string, why: string): DatasetError {
  */
 export async function readCache(file: string): Promise<DatasetCache> {
   const l = cacheLabel(file);
-  let fh: FileHandle;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `${l.what} is missing. ${l.redo}`);
-    throw new DatasetError('cache_invalid', `${l.what} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
-  }
+  const fh = await openCache(file);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw damaged(file, 'it is not a regular file');
@@ -169,15 +174,7 @@ export function toTrainingBatch(pixels: Uint8Array, indices: ArrayLike<number>, 
  * bytes. For display only; training reads the whole verified cache.
  */
 export async function readCacheRange(file: string, offset: number, count: number): Promise<DatasetCache & { offset: number; total: number }> {
-  const l = cacheLabel(file);
-  let fh: FileHandle;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DatasetError('cache_invalid', `${l.what} is missing. ${l.redo}`);
-    throw new DatasetError('cache_invalid', `${l.what} cannot be read (${code ?? (e as Error).message}). Check its permissions and the disk.`);
-  }
+  const fh = await openCache(file);
   try {
     const st = await fh.stat();
     const head = Buffer.alloc(CACHE_HEADER_BYTES);
