@@ -9,9 +9,13 @@ import { readFileSync } from 'node:fs';
 
 const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', '/dy2d', '/x2d'];
 
+/** Node-name suffixes of the optimiser part of the one-graph step (step-graph.ts). */
+const OPTIMIZER = /\/(acc_sum|acc_mean|sumsq1?|clipped|m_b1|g_ob1|v_b2|g2|g2_ob2|decayed|sqrt_v|v_hat|denom|m_over_denom|update|ema_keep|ema_new)(_\d+)?$|^(clip\/|new\.|grad_norm)/;
+
 /** Op class of a kernel from its node name and op type. */
 export function trainGraphOpClass(node: string, op: string): string {
   if (/^Reorder(Input|Output)$/.test(op)) return 'NCHWc layout reorders';
+  if (OPTIMIZER.test(node.replace(/\/node(_\d+)?$/, ''))) return 'optimiser: clip, Adam(W), EMA';
   if (node.includes('/conv')) {
     if (node.includes('/conv/dx')) return 'conv input gradient';
     if (node.includes('/conv/db')) return 'conv bias gradient';

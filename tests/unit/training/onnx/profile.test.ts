@@ -15,6 +15,11 @@ describe('ORT training-graph profile', () => {
     expect(trainGraphOpClass('mid1.n2/silu/dsilu/node', 'Add')).toBe('SiLU (fwd + bwd)');
     expect(trainGraphOpClass('mida/softmax/dot/node', 'ReduceSum')).toBe('attention matmuls and softmax (fwd + bwd)');
     expect(trainGraphOpClass('ReorderInput_12', 'ReorderInput')).toBe('NCHWc layout reorders');
+    // the one-graph step's optimiser nodes (step-graph.ts names), even on conv parameters
+    expect(trainGraphOpClass('down.0.0.c1.weight/m_over_denom/node', 'Div')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('new.opt.v.cin.weight/node', 'Add')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('clip/scale/node', 'Where')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('cout.weight/sumsq/node', 'ReduceSumSquare')).toBe('optimiser: clip, Adam(W), EMA');
   });
 
   it('averages the runs after the first and sums per class and op type', () => {
