@@ -100,7 +100,7 @@ export interface TrainerInit {
   parallel?: { backend?: string; localShard?: boolean };
   /** where loss gradients are computed: tfjs (default; the active backend, with data-parallel
    *  workers on wasm/cpu) or ONNX Runtime's native CPU kernels (training/onnx; the ladder's
-   *  'onnxruntime' rung), the model, Adam and EMA staying in tfjs either way */
+   *  'onnxruntime' rung: by default the optimiser and EMA run there too, see stepEngine) */
   gradients?: 'tfjs' | 'onnxruntime';
   /** with gradients 'onnxruntime': the whole step (gradients, clipping, Adam(W), EMA) as one ONNX
    *  Runtime graph whose state stays in ORT between steps ('one-graph', the default), or ORT

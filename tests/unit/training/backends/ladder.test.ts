@@ -14,7 +14,7 @@ describe('training backend ladder', () => {
     // on machines without tfjs-node (this project's CI), the missing module is reported, not thrown
     if (sel.active !== 'tensorflow') expect(sel.reasons.tensorflow).toMatch(/tfjs-node-gpu (not installed|failed)/);
     if (sel.active === 'wasm') expect(sel.provider).toMatch(/tfjs-backend-wasm/);
-    if (sel.active === 'onnxruntime') expect(sel.provider).toMatch(/onnxruntime-node CPU \(\d+ threads\) for gradients; tfjs (wasm|cpu)/);
+    if (sel.active === 'onnxruntime') expect(sel.provider).toMatch(/onnxruntime-node CPU \(\d+ threads\) for the whole step; tfjs (wasm|cpu) for previews/);
   });
 
   it('the onnxruntime rung runs a real training step before it is chosen', async () => {
