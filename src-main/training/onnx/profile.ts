@@ -9,13 +9,17 @@ import { readFileSync } from 'node:fs';
 
 const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', '/dy2d', '/x2d'];
 
-/** Node-name suffixes of the optimiser part of the one-graph step (step-graph.ts). */
-const OPTIMIZER = /\/(acc_sum|acc_mean|sumsq1?|clipped|m_b1|g_ob1|v_b2|g2|g2_ob2|decayed|sqrt_v|v_hat|denom|m_over_denom|update|ema_keep|ema_new)(_\d+)?$|^(clip\/|new\.|grad_norm)/;
+/** Node names of the optimiser part of the one-graph step (step-graph.ts). */
+const OPTIMIZER = /^(clip|adam|ema)\/|^new\.|^grad_norm|^grad\/acc_/;
+/** ... and of its flat state plumbing: the parameter split and the gradient concat. */
+const FLAT_STATE = /^params\/split|\/(unflat|grad_flat)(_\d+)?$|^grad\/concat/;
 
 /** Op class of a kernel from its node name and op type. */
 export function trainGraphOpClass(node: string, op: string): string {
   if (/^Reorder(Input|Output)$/.test(op)) return 'NCHWc layout reorders';
-  if (OPTIMIZER.test(node.replace(/\/node(_\d+)?$/, ''))) return 'optimiser: clip, Adam(W), EMA';
+  const base = node.replace(/\/node(_\d+)?$/, '');
+  if (OPTIMIZER.test(base)) return 'optimiser: clip, Adam(W), EMA';
+  if (FLAT_STATE.test(base)) return 'flat state: parameter split, gradient concat';
   if (node.includes('/conv')) {
     if (node.includes('/conv/dx')) return 'conv input gradient';
     if (node.includes('/conv/db')) return 'conv bias gradient';

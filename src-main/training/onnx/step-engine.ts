@@ -1,11 +1,12 @@
 /**
- * The one-graph training engine: parameters, Adam moments and EMA weights live here as ONNX
- * Runtime tensors in PyTorch layout, and one run of the step graph (step-graph.ts) turns them into
- * the next step's, whose outputs are fed straight back as the next run's inputs. Nothing goes
- * through tfjs per step; getState() converts to tfjs layout for checkpoints, previews and export.
+ * The one-graph training engine: parameters, Adam moments and EMA weights live here as four flat
+ * ONNX Runtime tensors (PyTorch layout, step-graph.ts flatLayout), and one run of the step graph
+ * turns them into the next step's, whose outputs are fed straight back as the next run's inputs.
+ * Nothing goes through tfjs per step; getState() converts to tfjs layout for checkpoints,
+ * previews and export.
  *
  * Gradient accumulation (gradAccum > 1): micro-batches 1..n-1 run the gradient graph
- * (train-graph.ts, PyTorch layout) and their gradients are summed here in micro-batch order
+ * (step-graph.ts buildFlatGradGraph) and their gradients are summed here in micro-batch order
  * (float32 adds, as the tfjs path's tf.add chain); the last micro-batch runs the step graph with
  * that sum as input, which adds its own gradient, divides by n and applies clip, Adam and EMA.
  * docs/design-notes.md §One-graph training step says why.
@@ -17,8 +18,8 @@ import { hwioToOihw, transpose2d } from '../../onnx/export';
 import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { batchFeeds } from './engine';
-import { ACC_PREFIX, buildStepGraph, EMA_IN_PREFIX, M_PREFIX, STEP_GRAD_NORM, STEP_INPUTS, V_PREFIX, type StepGraph } from './step-graph';
-import { buildTrainGraph, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
+import { buildFlatGradGraph, buildStepGraph, FLAT, NEW_PREFIX, STEP_GRAD_NORM, STEP_INPUTS, type StepGraph } from './step-graph';
+import { TRAIN_GRAPH_LOSS } from './train-graph';
 
 /** OIHW [cout, cin, kh, kw] -> tfjs HWIO [kh, kw, cin, cout] (inverse of onnx/export.ts hwioToOihw). */
 export function oihwToHwio(w: Float32Array, [cout, cin, kh, kw]: number[]): Float32Array {
@@ -95,11 +96,12 @@ export interface OrtStepResult {
   applied: boolean;
 }
 
+/** The flat state vectors (step-graph.ts flatLayout). */
 interface State {
-  params: Ort.Tensor[];
-  m: Ort.Tensor[];
-  v: Ort.Tensor[];
-  ema: Ort.Tensor[];
+  params: Ort.Tensor;
+  m: Ort.Tensor;
+  v: Ort.Tensor;
+  ema: Ort.Tensor;
 }
 
 export class OrtStepEngine {
@@ -120,7 +122,7 @@ export class OrtStepEngine {
     readonly graph: StepGraph,
     private readonly session: OrtSession,
     /** gradient-only graph of micro-batches 1..n-1 (gradAccum > 1) */
-    private readonly grad: { graph: TrainGraph; session: OrtSession } | undefined,
+    private readonly grad: { graph: StepGraph; session: OrtSession } | undefined,
     private readonly specs: ParamSpec[],
     o: Required<Pick<OrtStepEngineOptions, 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'gradAccum'>>,
   ) {
@@ -139,13 +141,13 @@ export class OrtStepEngine {
     const weightDecay = opts.weightDecay ?? 0;
     const decayMask = opts.decayMask ?? specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
     const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum };
-    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask: weightDecay > 0 ? decayMask : undefined, accumulate: gradAccum > 1 });
+    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1 });
     const sessionOpts = { provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
-    let grad: { graph: TrainGraph; session: OrtSession } | undefined;
+    let grad: { graph: StepGraph; session: OrtSession } | undefined;
     try {
       if (gradAccum > 1) {
-        const g = buildTrainGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, layout: 'torch' });
+        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask });
         grad = { graph: g, session: await createOrtSession(g.model, sessionOpts) };
       }
     } catch (e) {
@@ -179,8 +181,13 @@ export class OrtStepEngine {
         if (t.length !== n) throw new Error(`OrtStepEngine.setState: ${what} of ${specs[i].name} has ${t.length} values, expected ${n}`);
       });
     }
-    const tensors = (list: Float32Array[]) => list.map((t, i) => new ort.Tensor('float32', toTorchLayout(specs[i], t), graph.paramDims[i]));
-    this.state = { params: tensors(s.params), m: tensors(s.m), v: tensors(s.v), ema: tensors(s.ema) };
+    const { layout } = graph;
+    const flat = (list: Float32Array[]) => {
+      const out = new Float32Array(layout.total);
+      list.forEach((t, i) => out.set(toTorchLayout(specs[i], t), layout.offsets[i]));
+      return new ort.Tensor('float32', out, [layout.total]);
+    };
+    this.state = { params: flat(s.params), m: flat(s.m), v: flat(s.v), ema: flat(s.ema) };
     this.adamStep = counters.adamStep;
     this.emaUpdates = counters.emaUpdates;
   }
@@ -188,7 +195,8 @@ export class OrtStepEngine {
   /** The state in tfjs layout (fresh arrays). */
   getState(): TfjsLayoutState {
     const st = this.requireState();
-    const back = (list: Ort.Tensor[]) => list.map((t, i) => fromTorchLayout(this.specs[i], t.data as Float32Array));
+    const { layout } = this.graph;
+    const back = (t: Ort.Tensor) => this.specs.map((spec, i) => fromTorchLayout(spec, (t.data as Float32Array).subarray(layout.offsets[i], layout.offsets[i] + layout.sizes[i])));
     return { params: back(st.params), m: back(st.m), v: back(st.v), ema: back(st.ema) };
   }
 
@@ -204,21 +212,17 @@ export class OrtStepEngine {
     const ort = this.session.ort;
     const scalar = (x: number) => new ort.Tensor('float32', new Float32Array([x]), []);
     let lossSum = 0;
-    let acc: Float32Array[] | undefined;
+    let acc: Float32Array | undefined;
     for (let micro = 0; micro < this.gradAccum - 1; micro++) {
       const { batch, dropoutSeed } = input.micro(micro);
       const g = this.grad!;
       const feeds = batchFeeds(ort, config, rows, g.graph.masks, batch, input.fullBatch, dropoutSeed, 'OrtStepEngine');
-      specs.forEach((_, i) => (feeds[g.graph.params[i]] = st.params[i]));
+      feeds[FLAT.params] = st.params;
       const out = await g.session.run(feeds);
       lossSum += (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
-      const grads = specs.map((_, i) => out[g.graph.grads[i]].data as Float32Array);
-      if (!acc) acc = grads;
-      else
-        acc.forEach((a, i) => {
-          const d = grads[i];
-          for (let j = 0; j < a.length; j++) a[j] += d[j];
-        });
+      const grad = out[FLAT.grad].data as Float32Array;
+      if (!acc) acc = grad;
+      else for (let j = 0; j < acc.length; j++) acc[j] += grad[j];
     }
     const k = this.adamStep + 1;
     // bias corrections in float64, as optimizer.ts (Kingma & Ba 2015, Algorithm 1)
@@ -232,21 +236,20 @@ export class OrtStepEngine {
     feeds[STEP_INPUTS.clip] = scalar(input.clip);
     feeds[STEP_INPUTS.emaDecay] = scalar(input.emaDecay);
     feeds[STEP_INPUTS.emaKeep] = scalar(1 - input.emaDecay);
-    if (acc) feeds[STEP_INPUTS.accum] = scalar(this.gradAccum);
-    graph.params.forEach((n, i) => {
-      feeds[n] = st.params[i];
-      feeds[M_PREFIX + n] = st.m[i];
-      feeds[V_PREFIX + n] = st.v[i];
-      feeds[EMA_IN_PREFIX + n] = st.ema[i];
-      if (acc) feeds[ACC_PREFIX + n] = new ort.Tensor('float32', acc[i], graph.paramDims[i]);
-    });
+    if (acc) {
+      feeds[STEP_INPUTS.accum] = scalar(this.gradAccum);
+      feeds[FLAT.acc] = new ort.Tensor('float32', acc, [graph.layout.total]);
+    }
+    feeds[FLAT.params] = st.params;
+    feeds[FLAT.m] = st.m;
+    feeds[FLAT.v] = st.v;
+    feeds[FLAT.ema] = st.ema;
     const out = await this.session.run(feeds);
     lossSum += (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
     const loss = lossSum / this.gradAccum;
     const gradNorm = (out[STEP_GRAD_NORM].data as Float32Array)[0];
     if (!Number.isFinite(loss)) return { loss, gradNorm, applied: false };
-    const o = graph.outputs;
-    this.state = { params: o.params.map((n) => out[n]), m: o.m.map((n) => out[n]), v: o.v.map((n) => out[n]), ema: o.ema.map((n) => out[n]) };
+    this.state = { params: out[NEW_PREFIX + FLAT.params], m: out[NEW_PREFIX + FLAT.m], v: out[NEW_PREFIX + FLAT.v], ema: out[NEW_PREFIX + FLAT.ema] };
     this.adamStep = k;
     this.emaUpdates++;
     return { loss, gradNorm, applied: true };
