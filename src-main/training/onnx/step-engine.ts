@@ -15,7 +15,7 @@ import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import { hwioToOihw, transpose2d } from '../../onnx/export';
-import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession } from '../../onnx/session';
+import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession, type OrtSessionOptions } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { batchFeeds } from './engine';
 import { buildFlatGradGraph, buildStepGraph, FLAT, NEW_PREFIX, STEP_GRAD_NORM, STEP_INPUTS, type StepGraph } from './step-graph';
@@ -72,6 +72,8 @@ export interface OrtStepEngineOptions {
   appVersion?: string;
   profilePrefix?: string;
   groupNorm?: 'decomposed' | 'layernorm';
+  /** ORT session knobs (onnx/session.ts defaults: optimisation level 'all', spinning threads) */
+  session?: Pick<OrtSessionOptions, 'graphOptimizationLevel' | 'spin'>;
 }
 
 export interface OrtStepInput {
@@ -142,7 +144,7 @@ export class OrtStepEngine {
     const decayMask = opts.decayMask ?? specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
     const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum };
     const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1 });
-    const sessionOpts = { provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
+    const sessionOpts = { ...opts.session, provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
     let grad: { graph: StepGraph; session: OrtSession } | undefined;
     try {

@@ -13,7 +13,8 @@ import { importFolder } from '../../../../src-main/datasets/import';
 import { unetParamSpecs } from '../../../../src-main/network/architecture';
 import { hwioToOihw } from '../../../../src-main/onnx/export';
 import { resolveTrainConfig } from '../../../../src-main/training/config';
-import { fromTorchLayout, oihwToHwio, toTorchLayout } from '../../../../src-main/training/onnx/step-engine';
+import { fromTorchLayout, oihwToHwio, OrtStepEngine, toTorchLayout } from '../../../../src-main/training/onnx/step-engine';
+import { normals } from '../../../../src-main/diffusion/index';
 import { buildStepGraph } from '../../../../src-main/training/onnx/step-graph';
 import { buildTrainGraph } from '../../../../src-main/training/onnx/train-graph';
 import { decodeModel } from '../../../../src-main/onnx/proto';
@@ -159,5 +160,57 @@ describe('step graph and layouts', () => {
     expect(L.decayed).toBe(specs.reduce((a, sp, i) => a + (decayMask[i] ? L.sizes[i] : 0), 0));
     expect(L.order.slice(0, decayMask.filter(Boolean).length).every((i) => decayMask[i])).toBe(true);
     expect(weightTransposes(m)).toBe(0);
+  });
+});
+
+describe('OrtStepEngine state handling', () => {
+  const config = unetConfigOf(resolveTrainConfig({ ...SMALL, attentionResolutions: [4], resBlocks: 1 }, 14));
+  const specs = unetParamSpecs(config);
+  const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
+  const rows = 2;
+  const per = config.imageSize * config.imageSize * 3;
+  const batch = { xIn: normals(1, 1, rows * per), target: normals(1, 2, rows * per), time: new Float32Array([10, 500]), weight: new Float32Array([1, 1]) };
+  const input = { lr: 1e-3, clip: 0, emaDecay: 0.5, fullBatch: rows, micro: () => ({ batch }) };
+
+  it('a non-finite loss leaves parameters, moments, EMA and counters as they were', async () => {
+    const engine = await OrtStepEngine.create(config, rows, { threads: 1 });
+    try {
+      const params = sizes.map((n, i) => normals(3, i, n).map((x) => x * 0.05));
+      params[0][0] = NaN;
+      const zeros = sizes.map((n) => new Float32Array(n));
+      engine.setState({ params, m: zeros, v: zeros, ema: params }, { adamStep: 4, emaUpdates: 7 });
+      const r = await engine.step(input);
+      expect(r.applied).toBe(false);
+      expect(Number.isNaN(r.loss)).toBe(true);
+      expect([engine.adamStep, engine.emaUpdates]).toEqual([4, 7]);
+      const st = engine.getState();
+      expect(Array.from(st.params[1])).toEqual(Array.from(params[1]));
+      expect(st.m[1].every((x) => x === 0)).toBe(true);
+      // a finite state then steps and counts
+      params[0][0] = 0;
+      engine.setState({ params, m: zeros, v: zeros, ema: params }, { adamStep: 4, emaUpdates: 7 });
+      const ok = await engine.step(input);
+      expect(ok.applied).toBe(true);
+      expect([engine.adamStep, engine.emaUpdates]).toEqual([5, 8]);
+      // EMA after one update with decay 0.5: halfway between the old value and the new parameter
+      const after = engine.getState();
+      const j = 3;
+      expect(after.ema[1][j]).toBeCloseTo(0.5 * params[1][j] + 0.5 * after.params[1][j], 6);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('says what is wrong with a state of the wrong size, and refuses to step without one', async () => {
+    const engine = await OrtStepEngine.create(config, rows, { threads: 1 });
+    try {
+      await expect(engine.step(input)).rejects.toThrow(/no state yet; call setState first/);
+      const ok = sizes.map((n) => new Float32Array(n));
+      expect(() => engine.setState({ params: ok.slice(1), m: ok, v: ok, ema: ok }, { adamStep: 0, emaUpdates: 0 })).toThrow(/params tensors for \d+ parameters/);
+      const bad = ok.map((t, i) => (i === 2 ? new Float32Array(t.length + 1) : t));
+      expect(() => engine.setState({ params: ok, m: bad, v: ok, ema: ok }, { adamStep: 0, emaUpdates: 0 })).toThrow(new RegExp(`m of ${specs[2].name} has ${sizes[2] + 1} values, expected ${sizes[2]}`));
+    } finally {
+      await engine.dispose();
+    }
   });
 });
