@@ -74,6 +74,9 @@ export interface OrtStepEngineOptions {
   groupNorm?: 'decomposed' | 'layernorm';
   /** ORT session knobs (onnx/session.ts defaults: optimisation level 'all', spinning threads) */
   session?: Pick<OrtSessionOptions, 'graphOptimizationLevel' | 'spin'>;
+  /** let ORT write each step's new state into the previous step's input buffers (two sets of
+   *  state buffers swapped every step) instead of allocating four new vectors a step (default true) */
+  preallocate?: boolean;
 }
 
 export interface OrtStepInput {
@@ -108,6 +111,10 @@ interface State {
 
 export class OrtStepEngine {
   private state: State | undefined;
+  /** the buffers the next step's outputs are written into (double buffering; undefined until the first step) */
+  private spare: State | undefined;
+  /** write outputs into preallocated buffers (OrtStepEngineOptions.preallocate) */
+  private readonly preallocate: boolean;
   /** Adam steps taken (k of the bias corrections) */
   adamStep = 0;
   /** EMA updates made */
@@ -126,8 +133,9 @@ export class OrtStepEngine {
     /** gradient-only graph of micro-batches 1..n-1 (gradAccum > 1) */
     private readonly grad: { graph: StepGraph; session: OrtSession } | undefined,
     private readonly specs: ParamSpec[],
-    o: Required<Pick<OrtStepEngineOptions, 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'gradAccum'>>,
+    o: Required<Pick<OrtStepEngineOptions, 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'gradAccum' | 'preallocate'>>,
   ) {
+    this.preallocate = o.preallocate;
     this.beta1 = o.beta1;
     this.beta2 = o.beta2;
     this.epsilon = o.epsilon;
@@ -142,7 +150,7 @@ export class OrtStepEngine {
     const specs = unetParamSpecs(config);
     const weightDecay = opts.weightDecay ?? 0;
     const decayMask = opts.decayMask ?? specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
-    const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum };
+    const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum, preallocate: opts.preallocate ?? true };
     const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1 });
     const sessionOpts = { ...opts.session, provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
@@ -190,6 +198,7 @@ export class OrtStepEngine {
       return new ort.Tensor('float32', out, [layout.total]);
     };
     this.state = { params: flat(s.params), m: flat(s.m), v: flat(s.v), ema: flat(s.ema) };
+    this.spare = undefined;
     this.adamStep = counters.adamStep;
     this.emaUpdates = counters.emaUpdates;
   }
@@ -246,12 +255,20 @@ export class OrtStepEngine {
     feeds[FLAT.m] = st.m;
     feeds[FLAT.v] = st.v;
     feeds[FLAT.ema] = st.ema;
-    const out = await this.session.run(feeds);
+    let fetches: Record<string, Ort.Tensor> | undefined;
+    if (this.preallocate) {
+      const P = graph.layout.total;
+      const sp = (this.spare ??= { params: new ort.Tensor('float32', new Float32Array(P), [P]), m: new ort.Tensor('float32', new Float32Array(P), [P]), v: new ort.Tensor('float32', new Float32Array(P), [P]), ema: new ort.Tensor('float32', new Float32Array(P), [P]) });
+      fetches = { [TRAIN_GRAPH_LOSS]: scalar(0), [STEP_GRAD_NORM]: scalar(0), [NEW_PREFIX + FLAT.params]: sp.params, [NEW_PREFIX + FLAT.m]: sp.m, [NEW_PREFIX + FLAT.v]: sp.v, [NEW_PREFIX + FLAT.ema]: sp.ema };
+    }
+    const out = await this.session.run(feeds, fetches);
     lossSum += (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
     const loss = lossSum / this.gradAccum;
     const gradNorm = (out[STEP_GRAD_NORM].data as Float32Array)[0];
     if (!Number.isFinite(loss)) return { loss, gradNorm, applied: false };
-    this.state = { params: out[NEW_PREFIX + FLAT.params], m: out[NEW_PREFIX + FLAT.m], v: out[NEW_PREFIX + FLAT.v], ema: out[NEW_PREFIX + FLAT.ema] };
+    const next = { params: out[NEW_PREFIX + FLAT.params], m: out[NEW_PREFIX + FLAT.m], v: out[NEW_PREFIX + FLAT.v], ema: out[NEW_PREFIX + FLAT.ema] };
+    if (this.preallocate) this.spare = st; // this step's inputs take the next step's outputs
+    this.state = next;
     this.adamStep = k;
     this.emaUpdates++;
     return { loss, gradNorm, applied: true };
@@ -264,6 +281,7 @@ export class OrtStepEngine {
 
   async dispose(): Promise<void> {
     this.state = undefined;
+    this.spare = undefined;
     await Promise.all([this.session.dispose(), this.grad?.session.dispose()]);
   }
 }
