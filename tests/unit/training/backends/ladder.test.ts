@@ -5,7 +5,7 @@ import { BACKEND_LADDER, BackendUnavailableError, selectTrainingBackend } from '
 describe('training backend ladder', () => {
   it('picks the best available backend and says why the better ones are not active', async () => {
     const sel = await selectTrainingBackend();
-    // onnxruntime computes gradients natively and keeps the optimiser on tfjs wasm (or cpu)
+    // onnxruntime runs the whole step natively and keeps the model for previews on tfjs wasm (or cpu)
     if (sel.active === 'onnxruntime') expect(['wasm', 'cpu']).toContain(tf.getBackend());
     else expect(tf.getBackend()).toBe(sel.active);
     const better = BACKEND_LADDER.slice(0, BACKEND_LADDER.indexOf(sel.active));
