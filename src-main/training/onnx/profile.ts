@@ -12,7 +12,7 @@ const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', 
 /** Node names of the optimiser part of the one-graph step (step-graph.ts). */
 const OPTIMIZER = /^(clip|adam|ema)\/|^new\.|^grad_norm|^grad\/acc_/;
 /** ... and of its flat state plumbing: the parameter split and the gradient concat. */
-const FLAT_STATE = /^params\/split|\/(unflat|grad_flat)(_\d+)?$|^grad\/concat/;
+const FLAT_STATE = /^params\/split|\.(weight|bias)\/(unflat|grad_flat)(_\d+)?$|^grad\/concat/;
 
 /** Op class of a kernel from its node name and op type. */
 export function trainGraphOpClass(node: string, op: string): string {

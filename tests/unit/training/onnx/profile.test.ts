@@ -23,6 +23,8 @@ describe('ORT training-graph profile', () => {
     expect(trainGraphOpClass('params/split/node', 'Split')).toBe('flat state: parameter split, gradient concat');
     expect(trainGraphOpClass('down.0.0.c1.weight/grad_flat/node_2', 'Reshape')).toBe('flat state: parameter split, gradient concat');
     expect(trainGraphOpClass('grad/concat/node', 'Concat')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('mid1.n1.weight/unflat/node', 'Reshape')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('mida/unflat/node', 'Reshape')).toBe('attention matmuls and softmax (fwd + bwd)');
     expect(trainGraphOpClass('down.0.0.c1/conv/node', 'FusedConv')).toBe('conv forward');
   });
 
