@@ -244,7 +244,7 @@ export class OrtStepEngine {
     feeds[STEP_INPUTS.stepSize] = scalar(input.lr / bc1);
     feeds[STEP_INPUTS.sqrtBc2] = scalar(Math.sqrt(bc2));
     if (this.weightDecay > 0) feeds[STEP_INPUTS.decay] = scalar(1 - input.lr * this.weightDecay);
-    feeds[STEP_INPUTS.clip] = scalar(input.clip);
+    feeds[STEP_INPUTS.clip] = scalar(input.clip > 0 ? input.clip : Infinity); // step-graph.ts contract
     feeds[STEP_INPUTS.emaDecay] = scalar(input.emaDecay);
     feeds[STEP_INPUTS.emaKeep] = scalar(1 - input.emaDecay);
     if (acc) {

@@ -15,7 +15,8 @@
  *            step.step_size []   lr / (1 - β1^k)                      (bias corrections in JS,
  *            step.sqrt_bc2  []   √(1 - β2^k)                           float64, as optimizer.ts)
  *            step.decay     []   1 - lr·λ   (only when built with weight decay)
- *            step.clip      []   global-norm threshold; 0 = no clipping
+ *            step.clip      []   global-norm threshold; +∞ = no clipping (the engine maps 0 to +∞,
+ *                                 so the test is one Greater: no bool And for GPU providers)
  *            step.ema_decay []   d_n of network/ema.ts (warm-up rule applied in JS)
  *            step.ema_keep  []   1 - d_n
  *            step.accum     []   gradAccum (only when built with `accumulate`)
@@ -183,8 +184,8 @@ export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraph
   const grad = acc && accum ? g.raw('Div', [g.raw('Add', [acc, gLast], {}, 'grad/acc_sum'), accum], {}, 'grad/acc_mean') : gLast;
   // global norm before clipping: √(Σ g²)
   const gradNorm = exact(g.raw('Sqrt', [g.raw('ReduceSumSquare', [grad], { keepdims: 0 }, 'clip/norm_sq')], {}, STEP_GRAD_NORM), STEP_GRAD_NORM);
-  // scale = clip / (‖g‖ + 1e-6) when clip > 0 and ‖g‖ > clip, else 1 (trainer.ts)
-  const doClip = g.raw('And', [g.raw('Greater', [clip, f(0)], {}, 'clip/on'), g.raw('Greater', [gradNorm, clip], {}, 'clip/over')], {}, 'clip/apply');
+  // scale = clip / (‖g‖ + 1e-6) when ‖g‖ > clip (clip +∞ when off), else 1 (trainer.ts)
+  const doClip = g.raw('Greater', [gradNorm, clip], {}, 'clip/over');
   const scale = g.raw('Where', [doClip, g.raw('Div', [clip, g.raw('Add', [gradNorm, f(1e-6)], {}, 'clip/denom')], {}, 'clip/ratio'), f(1)], {}, 'clip/scale');
   const gr = g.raw('Mul', [grad, scale], {}, 'adam/clipped');
   // Adam moments (Kingma & Ba 2015, Algorithm 1)
