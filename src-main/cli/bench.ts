@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import {
   DiffusionConfigError,
   errorVsNfeSvg,
@@ -153,9 +153,10 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .option('--profile', 'add per-kernel and per-op-class times of one step')
     .option('--workers <n>', 'wasm/cpu: data-parallel gradient worker threads; onnxruntime: intra-op threads (default: one per physical core)', (v) => Number(v))
     .option('--local-shard', 'with workers: the coordinator computes one shard too (workers - 1 threads + the coordinator)')
+    .addOption(new Option('--step-engine <name>', 'onnxruntime: one-graph (default: gradients, Adam and EMA in one ORT graph) or tfjs-optimizer (ORT gradients, Adam in tfjs)').choices(['one-graph', 'tfjs-optimizer']))
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
-    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; torch: boolean; torchRef?: string }) => {
+    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; torch: boolean; torchRef?: string }) => {
       const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
       const { benchTrainStep } = await import('../training/bench-train');
       const { physicalCores } = await import('../training/parallel/cores');
@@ -177,8 +178,9 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
         localShard: !!o.localShard && workers > 1,
         gradients: gradientEngineOf(sel.active),
         threads: onOrt ? o.workers : undefined,
+        stepEngine: o.stepEngine,
       });
-      const line: Record<string, unknown> = { bench: 'train', impl: onOrt ? 'sfumato-onnxruntime' : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
+      const line: Record<string, unknown> = { bench: 'train', impl: onOrt ? `sfumato-onnxruntime-${ours.step_engine}` : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
       if (o.torch) {
         const script = torchRefPath(o.torchRef);
         if (!script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';

@@ -24,6 +24,11 @@ export interface EMAOptions {
 
 let emaCounter = 0;
 
+/** decay_n of the header: the decay of the update made after `n` earlier updates. */
+export function emaDecayAt(decay: number, warmup: boolean, n: number): number {
+  return warmup ? Math.min(decay, (1 + n) / (10 + n)) : decay;
+}
+
 export class EMA {
   readonly decay: number;
   readonly warmup: boolean;
@@ -52,7 +57,7 @@ export class EMA {
 
   /** The decay the next update will use. */
   currentDecay(): number {
-    return this.warmup ? Math.min(this.decay, (1 + this.n) / (10 + this.n)) : this.decay;
+    return emaDecayAt(this.decay, this.warmup, this.n);
   }
 
   /** One EMA step from the current source values. */

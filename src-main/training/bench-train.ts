@@ -4,8 +4,11 @@
  * 1000 steps, Adam lr 2e-4), median seconds per step after warm-up. No EMA and no clipping, as in
  * the reference. `profile` adds per-kernel times of one step grouped by op class.
  *
- * `gradients: 'onnxruntime'`: the loss gradients come from the ONNX training graph (training/onnx)
- * on ONNX Runtime's CPU kernels; weights, Adam and the timing loop stay as below.
+ * `gradients: 'onnxruntime'`: by default the whole step is the one-graph engine
+ * (training/onnx/step-engine.ts: gradients, Adam and an EMA update in one ONNX Runtime run, the
+ * state kept in ORT in PyTorch layout; clipping off, as in the reference, so the EMA is the only
+ * extra work); `stepEngine: 'tfjs-optimizer'` is the previous engine (the tfjs-layout gradient
+ * graph, then Adam in tfjs), kept to measure the difference.
  *
  * `workers` > 1: data-parallel gradient workers (training/parallel), one tfjs replica per thread,
  * the batch cut into row shards; the coordinator publishes the weights, sums the gradients and
@@ -22,6 +25,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrtGradientEngine } from './onnx/engine';
+import { OrtStepEngine, type TfjsLayoutState } from './onnx/step-engine';
 import { readOrtProfile, type OrtProfile } from './onnx/profile';
 import type { BatchArrays } from './parallel/shards';
 import type { WorkerBackend } from './parallel/protocol';
@@ -40,6 +44,8 @@ export interface TrainBenchOptions {
    *  `threads` intra-op threads (default one per physical core) */
   gradients?: 'tfjs' | 'onnxruntime';
   threads?: number;
+  /** with gradients 'onnxruntime' (default 'one-graph', see the header) */
+  stepEngine?: 'one-graph' | 'tfjs-optimizer';
 }
 
 export interface TrainBenchResult {
@@ -62,8 +68,10 @@ export interface TrainBenchResult {
    *  copies included); the rest of a step is the tfjs side (weights out, gradients in, Adam) */
   ort_threads?: number;
   gradient_s?: number;
-  /** onnxruntime with profile: ONNX Runtime's per-kernel times of one gradient-graph run */
+  /** onnxruntime with profile: ONNX Runtime's per-kernel times of one gradient-graph (or step-graph) run */
   ort_profile?: OrtProfile;
+  /** onnxruntime: which engine ran the step */
+  step_engine?: 'one-graph' | 'tfjs-optimizer';
 }
 
 /** Op classes for the profile table (tfjs kernel names -> class). */
@@ -94,7 +102,14 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
   const backend = tf.getBackend();
   if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
-  const ort = opts.gradients === 'onnxruntime' ? await OrtGradientEngine.create(config, B, { threads: opts.threads }) : undefined;
+  const oneGraph = opts.gradients === 'onnxruntime' && (opts.stepEngine ?? 'one-graph') === 'one-graph';
+  const ort = opts.gradients === 'onnxruntime' && !oneGraph ? await OrtGradientEngine.create(config, B, { threads: opts.threads }) : undefined;
+  const og = oneGraph ? await OrtStepEngine.create(config, B, { threads: opts.threads }) : undefined;
+  if (og) {
+    const st = adam.state();
+    const read = (list: readonly tf.Tensor[]) => list.map((x) => x.dataSync() as Float32Array);
+    og.setState({ params: read(vars), m: read(st.m), v: read(st.v), ema: read(vars) }, { adamStep: 0, emaUpdates: 0 });
+  }
   const dp = !ort && workers > 1 ? new DataParallel(model, { workers: opts.localShard ? workers - 1 : workers, backend: backend as WorkerBackend, localShard: opts.localShard }) : undefined;
   const ones = new Float32Array(B).fill(1);
   const shardMs: number[] = [];
@@ -111,6 +126,12 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       const a = Math.sqrt(schedule.alphasCumprod[ti]);
       const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
       for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
+    }
+    if (og) {
+      const t0 = performance.now();
+      const r = await og.step({ lr: 2e-4, clip: 0, emaDecay: 0.999, fullBatch: B, micro: () => ({ batch: { xIn: xt, time: t, target: eps, weight: ones } }) });
+      shardMs.push(performance.now() - t0);
+      return r.loss;
     }
     if (ort) {
       const weights = vars.map((v) => v.dataSync() as Float32Array);
@@ -166,9 +187,16 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       train_step_s_all: times,
       train_gflops: (3 * fwd) / median,
       memory_mb: tf.memory().numBytes / 2 ** 20,
-      workers: ort ? 1 : workers,
+      workers: ort || og ? 1 : workers,
     };
+    if (og) {
+      result.step_engine = 'one-graph';
+      result.ort_threads = og.threads;
+      result.gradient_s = medianOf(shardMs) / 1000;
+      if (opts.profile) result.ort_profile = await profileOneGraphStep(config, B, opts.threads, og.getState(), { xIn: x0, time: new Float32Array(B).fill(500), target: x0, weight: ones });
+    }
     if (ort) {
+      result.step_engine = 'tfjs-optimizer';
       result.ort_threads = ort.threads;
       result.gradient_s = medianOf(shardMs) / 1000;
       if (opts.profile) result.ort_profile = await profileOrtStep(config, B, opts.threads, vars.map((v) => v.dataSync() as Float32Array), { xIn: x0, time: new Float32Array(B).fill(500), target: x0, weight: ones });
@@ -178,7 +206,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       result.shard_compute_s = medianOf(shardMs) / 1000;
       result.coordinator_overhead_s = medianOf(times.map((t, i) => t - shardMs[i] / 1000));
     }
-    if (opts.profile) {
+    if (opts.profile && !og) {
       const info = await tf.profile(async () => {
         await step(opts.warmup + opts.steps, true);
       });
@@ -200,6 +228,24 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
     model.dispose();
     await dp?.dispose();
     await ort?.dispose();
+    await og?.dispose();
+  }
+}
+
+/** One warm-up and three profiled runs of the one-graph step on a separate profiling session. */
+async function profileOneGraphStep(config: UNetConfig, B: number, threads: number | undefined, state: TfjsLayoutState, batch: BatchArrays): Promise<OrtProfile> {
+  const dir = mkdtempSync(join(tmpdir(), 'sfumato-ort-profile-'));
+  const engine = await OrtStepEngine.create(config, B, { threads, profilePrefix: join(dir, 'step') });
+  try {
+    engine.setState(state, { adamStep: 10, emaUpdates: 10 });
+    for (let k = 0; k < 4; k++) await engine.step({ lr: 2e-4, clip: 0, emaDecay: 0.999, fullBatch: B, micro: () => ({ batch }) });
+    engine.endProfiling();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    if (!file) throw new Error(`ONNX Runtime wrote no profile into ${dir}`);
+    return readOrtProfile(join(dir, file));
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

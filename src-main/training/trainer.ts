@@ -18,7 +18,7 @@ import type { TrainConfig } from '../api/types';
 import { normals, uniforms, type Process } from '../diffusion/index';
 import { UNet } from '../network/unet';
 import type { UNetConfig } from '../network/config';
-import { EMA } from '../network/ema';
+import { EMA, emaDecayAt } from '../network/ema';
 import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../network/weights';
 import { drawNoiseLevel, lossWeight, processOf, targetOf } from '../diffusion/model-family';
 import { Adam, learningRate } from './optimizer';
@@ -27,6 +27,7 @@ import { shardDropoutSeed } from './parallel/shards';
 import { shardLossAndGrads } from './parallel/compute';
 import type { BatchArrays } from './parallel/shards';
 import { OrtGradientEngine } from './onnx/engine';
+import { OrtStepEngine } from './onnx/step-engine';
 import { byteToModel } from '../diffusion/pixels';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
@@ -99,20 +100,33 @@ export interface TrainerInit {
   parallel?: { backend?: string; localShard?: boolean };
   /** where loss gradients are computed: tfjs (default; the active backend, with data-parallel
    *  workers on wasm/cpu) or ONNX Runtime's native CPU kernels (training/onnx; the ladder's
-   *  'onnxruntime' rung), the model, Adam and EMA staying in tfjs either way */
+   *  'onnxruntime' rung: by default the optimiser and EMA run there too, see stepEngine) */
   gradients?: 'tfjs' | 'onnxruntime';
+  /** with gradients 'onnxruntime': the whole step (gradients, clipping, Adam(W), EMA) as one ONNX
+   *  Runtime graph whose state stays in ORT between steps ('one-graph', the default), or ORT
+   *  gradients with the optimiser and EMA in tfjs ('tfjs-optimizer': the previous engine, kept as
+   *  the reference of the tests) */
+  stepEngine?: 'one-graph' | 'tfjs-optimizer';
 }
 
 export class Trainer {
-  readonly model: UNet;
-  readonly ema: EMA;
-  readonly optimizer: Adam;
+  private readonly tfModel: UNet;
+  private readonly tfEma: EMA;
+  private readonly tfOptimizer: Adam;
   readonly process: Process;
   private permCache: { epoch: number; perm: Uint32Array } | undefined;
   /** data-parallel gradient workers (undefined: gradients computed in-process) */
   private readonly parallel: DataParallel | undefined;
-  /** ONNX Runtime gradient engine (gradients 'onnxruntime'), created asynchronously */
+  /** ONNX Runtime gradient engine (gradients 'onnxruntime', stepEngine 'tfjs-optimizer'), created asynchronously */
   private readonly ort: Promise<OrtGradientEngine> | undefined;
+  /** one-graph engine (gradients 'onnxruntime', stepEngine 'one-graph'): holds the live state */
+  private readonly ortStep: Promise<OrtStepEngine> | undefined;
+  /** the one-graph engine has stepped since the tfjs model, EMA and optimiser were last synced */
+  private tfjsStale = false;
+  /** the one-graph engine once created (for the synchronous syncTfjs) */
+  private resolvedStep: OrtStepEngine | undefined;
+  /** with gradients 'onnxruntime': where the optimiser and EMA run */
+  readonly stepEngine: 'one-graph' | 'tfjs-optimizer' | undefined;
   /** shards per micro-batch: 1 in-process, else the workers (+1 with a local shard) */
   readonly shards: number;
   /** where the loss gradients are computed */
@@ -131,17 +145,17 @@ export class Trainer {
     }
     if (data.channels !== 3) throw new Error(`The dataset cache has ${data.channels} channels; Sfumato trains on RGB (3).`);
     this.process = processOf(config.schedule);
-    this.model = new UNet(unetConfigOf(config), { seed });
+    this.tfModel = new UNet(unetConfigOf(config), { seed });
     const parsed = init.init?.parsed;
-    if (parsed) this.loadInto(this.model.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '');
+    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '');
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
-    this.ema = new EMA(this.model.variables(), {
+    this.tfEma = new EMA(this.tfModel.variables(), {
       decay: config.ema,
       warmup: config.emaWarmup,
       updates: init.resume ? Number(meta.emaUpdates ?? 0) : 0,
     });
-    const decayMask = this.model.specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
-    this.optimizer = new Adam(this.model.variables(), {
+    const decayMask = this.tfModel.specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
+    this.tfOptimizer = new Adam(this.tfModel.variables(), {
       weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0,
       decayMask,
     });
@@ -157,16 +171,32 @@ export class Trainer {
     const backend = init.parallel?.backend ?? tf.getBackend();
     const workers = resolveWorkerCount(config.workers, backend, config.batchSize);
     this.gradients = init.gradients ?? 'tfjs';
+    this.stepEngine = init.gradients === 'onnxruntime' ? (init.stepEngine ?? 'one-graph') : undefined;
     if (init.gradients === 'onnxruntime') {
       // ORT parallelises inside each op; `workers` > 0 sets its thread count
-      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined }).catch((e: unknown) => {
+      const threads = config.workers > 0 ? config.workers : undefined;
+      const failed = (e: unknown): never => {
         throw new Error(`The ONNX Runtime training graph could not start: ${(e as Error).message}. Train with the wasm backend instead (Train page → Advanced → Backend, or --backend wasm).`);
-      });
-      this.ort.catch(() => {}); // surfaced by the first trainStep
+      };
+      if (this.stepEngine === 'one-graph') {
+        this.ortStep = OrtStepEngine.create(this.tfModel.config, config.batchSize, {
+          threads,
+          gradAccum: config.gradAccum,
+          beta1: this.tfOptimizer.beta1,
+          beta2: this.tfOptimizer.beta2,
+          epsilon: this.tfOptimizer.epsilon,
+          weightDecay: this.tfOptimizer.weightDecay,
+          decayMask,
+        }).catch(failed);
+        this.ortStep.catch(() => {}); // surfaced by the first trainStep
+      } else {
+        this.ort = OrtGradientEngine.create(this.tfModel.config, config.batchSize, { threads }).catch(failed);
+        this.ort.catch(() => {}); // surfaced by the first trainStep
+      }
       this.shards = 1;
     } else if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
       const localShard = !!init.parallel?.localShard;
-      this.parallel = new DataParallel(this.model, { workers: localShard ? workers - 1 : workers, backend, localShard });
+      this.parallel = new DataParallel(this.tfModel, { workers: localShard ? workers - 1 : workers, backend, localShard });
       this.shards = workers;
     } else this.shards = 1;
   }
@@ -186,8 +216,8 @@ export class Trainer {
   }
 
   private restoreEma(parsed: ParsedWeights): void {
-    const named = this.model.namedVariables();
-    const shadows = this.ema.shadows();
+    const named = this.tfModel.namedVariables();
+    const shadows = this.tfEma.shadows();
     this.loadInto(
       named.map(({ name }, i) => ({ name, variable: shadows[i] })),
       parsed,
@@ -197,11 +227,11 @@ export class Trainer {
 
   private restoreOptimizer(parsed: ParsedWeights, step: number): void {
     const byName = new Map(parsed.tensors.map((t) => [t.name, t.data]));
-    const names = this.model.specs.map((s) => s.name);
+    const names = this.tfModel.specs.map((s) => s.name);
     const m = names.map((n) => byName.get(OPT_M_PREFIX + n));
     const v = names.map((n) => byName.get(OPT_V_PREFIX + n));
     if (m.some((x) => !x) || v.some((x) => !x)) throw new Error('The checkpoint has no complete optimiser state; resume needs one (or fine-tune with resetOptimizer).');
-    this.optimizer.setState(step, m as Float32Array[], v as Float32Array[]);
+    this.tfOptimizer.setState(step, m as Float32Array[], v as Float32Array[]);
   }
 
   /** Dataset indices for data-pipeline positions [pos, pos + n). */
@@ -272,6 +302,7 @@ export class Trainer {
    * summation order (and, with dropout, different masks). A worker failure rejects the step.
    */
   async trainStep(): Promise<StepResult> {
+    if (this.ortStep) return this.oneGraphStep(await this.ortStep);
     const c = this.config;
     const B = c.batchSize;
     const k = this.step + 1;
@@ -280,7 +311,7 @@ export class Trainer {
     let acc: tf.Tensor[] | undefined;
     if (this.parallel) this.parallel.syncWeights();
     const engine = this.ort ? await this.ort : undefined;
-    const weights = engine ? this.model.variables().map((v) => v.dataSync() as Float32Array) : undefined;
+    const weights = engine ? this.tfModel.variables().map((v) => v.dataSync() as Float32Array) : undefined;
     try {
       for (let micro = 0; micro < c.gradAccum; micro++) {
         const mb = this.microBatch(this.step, micro);
@@ -289,7 +320,7 @@ export class Trainer {
           ? await this.ortLossAndGrads(engine, weights!, mb, seedOf(0))
           : this.parallel
             ? await this.parallel.lossAndGrads(mb, B, seedOf)
-            : shardLossAndGrads(this.model, mb, B, B, seedOf(0));
+            : shardLossAndGrads(this.tfModel, mb, B, B, seedOf(0));
         lossSum += loss;
         if (!acc) acc = list;
         else {
@@ -318,16 +349,86 @@ export class Trainer {
       return { gradNorm: gn, clipped: out.map((t) => tf.keep(t)) };
     });
     tf.dispose(acc!);
-    this.optimizer.apply(clipped, lr);
+    this.tfOptimizer.apply(clipped, lr);
     tf.dispose(clipped);
-    this.ema.update();
+    this.tfEma.update();
     this.step = k;
     return { loss, gradNorm, lr };
   }
 
+  /**
+   * trainStep on the one-graph engine: the same micro-batches, dropout seeds, learning rate, clip
+   * and EMA decay as the tfjs path, one ORT run per micro-batch; the state stays in the engine
+   * (the tfjs model, EMA and optimiser are refreshed lazily, see syncTfjs).
+   */
+  private async oneGraphStep(engine: OrtStepEngine): Promise<StepResult> {
+    const c = this.config;
+    const k = this.step + 1;
+    const lr = learningRate(k, c);
+    this.resolvedStep = engine;
+    if (!engine.hasState) {
+      // first step: the state comes from tfjs (fresh init, fine-tune or resume loaded it there)
+      const st = this.tfOptimizer.state();
+      const read = (list: readonly tf.Tensor[]) => list.map((t) => t.dataSync() as Float32Array);
+      engine.setState({ params: read(this.tfModel.variables()), m: read(st.m), v: read(st.v), ema: read(this.tfEma.shadows()) }, { adamStep: this.tfOptimizer.step, emaUpdates: this.tfEma.updates });
+    }
+    const r = await engine.step({
+      lr,
+      clip: c.gradClip,
+      emaDecay: emaDecayAt(this.tfEma.decay, this.tfEma.warmup, engine.emaUpdates),
+      fullBatch: c.batchSize,
+      micro: (micro) => ({ batch: this.microBatch(this.step, micro), dropoutSeed: shardDropoutSeed(this.seed, k, micro, 0, this.shards) }),
+    });
+    if (!r.applied) throw new Error(`The loss became ${r.loss} at step ${k}; lower the learning rate (lr ${c.lr}) or enable gradient clipping.`);
+    this.tfjsStale = true;
+    this.step = k;
+    return { loss: r.loss, gradNorm: r.gradNorm, lr };
+  }
+
+  /**
+   * Copies the one-graph engine's state (PyTorch layout) into the tfjs model, EMA and optimiser,
+   * once per change: the getters `model`, `ema` and `optimizer` and everything that reads them
+   * (checkpoints, previews, weightsDigest) see the current weights.
+   */
+  private syncTfjs(): void {
+    if (!this.tfjsStale) return;
+    // only oneGraphStep sets tfjsStale, after it has set resolvedStep
+    const engine = this.resolvedStep;
+    if (!engine) throw new Error('Trainer: the one-graph engine is not ready (internal error)');
+    const st = engine.getState();
+    const vars = this.tfModel.variables();
+    tf.tidy(() => {
+      vars.forEach((v, i) => v.assign(tf.tensor(st.params[i], v.shape, 'float32')));
+      this.tfEma.setShadows(
+        st.ema.map((e, i) => tf.tensor(e, vars[i].shape, 'float32')),
+        engine.emaUpdates,
+      );
+    });
+    this.tfOptimizer.setState(engine.adamStep, st.m, st.v);
+    this.tfjsStale = false;
+  }
+
+  /** The UNet (tfjs) with the current weights. */
+  get model(): UNet {
+    this.syncTfjs();
+    return this.tfModel;
+  }
+
+  /** The EMA of the weights (tfjs), current. */
+  get ema(): EMA {
+    this.syncTfjs();
+    return this.tfEma;
+  }
+
+  /** The Adam(W) state (tfjs), current. */
+  get optimizer(): Adam {
+    this.syncTfjs();
+    return this.tfOptimizer;
+  }
+
   private async ortLossAndGrads(engine: OrtGradientEngine, weights: Float32Array[], mb: BatchArrays, dropoutSeed: number): Promise<{ loss: number; grads: tf.Tensor[] }> {
     const r = await engine.lossAndGrads(weights, mb, this.config.batchSize, dropoutSeed);
-    const vars = this.model.variables();
+    const vars = this.tfModel.variables();
     return { loss: r.loss, grads: r.grads.map((g, i) => tf.tensor(g, vars[i].shape, 'float32')) };
   }
 
@@ -373,14 +474,15 @@ export class Trainer {
 
   /** Releases the tensors and terminates the gradient workers (resolves when their threads have exited). */
   dispose(): Promise<void> {
-    this.optimizer.dispose();
-    this.ema.dispose();
-    this.model.dispose();
-    const ort = this.ort?.then(
-      (e) => e.dispose(),
-      () => undefined,
-    );
-    return Promise.all([this.parallel?.dispose(), ort]).then(() => undefined);
+    this.tfOptimizer.dispose();
+    this.tfEma.dispose();
+    this.tfModel.dispose();
+    const release = (p: Promise<{ dispose(): Promise<void> }> | undefined) =>
+      p?.then(
+        (e) => e.dispose(),
+        () => undefined,
+      );
+    return Promise.all([this.parallel?.dispose(), release(this.ort), release(this.ortStep)]).then(() => undefined);
   }
 }
 

@@ -93,11 +93,13 @@ describe('job runner', () => {
     expect((await done).status).toBe('cancelled');
   });
 
-  it('a run killed with SIGKILL after a checkpoint, then resumed, ends like an uninterrupted run', async () => {
-    const config = { ...TINY_CONFIG, steps: 6, checkpointEvery: 2, dropout: 0.1 };
+  // backend onnxruntime: the one-graph engine (state in ORT, synced to tfjs for checkpoints)
+  it.each([['auto'], ['onnxruntime']] as const)('a run killed with SIGKILL after a checkpoint, then resumed, ends like an uninterrupted run (backend %s)', async (backend) => {
+    const config = { ...TINY_CONFIG, steps: 6, checkpointEvery: 2, dropout: 0.1, gradAccum: backend === 'onnxruntime' ? 2 : 1, backend };
     const straight = await s.startRun({ datasetId, seed: 9, config });
     const u = await straight.done;
     expect(u.status).toBe('completed');
+    if (backend === 'onnxruntime') expect(u.backend).toMatch(/^onnxruntime/);
     const { run, done } = await s.startRun({ datasetId, seed: 9, config });
     await until('a checkpoint', async () => (await s.store.checkpoints.count(run.id)) > 0);
     process.kill(jobOf(run.id)!.pid!, 'SIGKILL');

@@ -31,7 +31,7 @@ export const LADDER: readonly LadderRung[] = [
     missing: 'the `webgpu` package is not installed (npm install webgpu to try Dawn on your GPU).',
     installedButProbed: 'the webgpu package is installed; a job uses it only when Dawn finds a real (non-CPU) GPU adapter.',
   },
-  // onnxruntime: gradients on ONNX Runtime's native CPU kernels, the optimiser on tfjs wasm
+  // onnxruntime: the training step on ONNX Runtime's native CPU kernels, the model for previews on tfjs wasm
   { backend: 'onnxruntime', needs: [['onnxruntime-node'], ['@tensorflow/tfjs-backend-wasm']], missing: 'onnxruntime-node is not installed; reinstall with npm ci.' },
   { backend: 'wasm', needs: [['@tensorflow/tfjs-backend-wasm']], missing: '@tensorflow/tfjs-backend-wasm is not installed; reinstall with npm ci.' },
   // tfjs-backend-cpu ships inside @tensorflow/tfjs: always there

@@ -4,12 +4,13 @@
  * wasm → cpu. The first that starts becomes active; each better one that did not start is
  * reported with the reason, so `system info` and the UI can say why.
  *
- * `onnxruntime` computes the loss gradients as an ONNX graph on ONNX Runtime's native CPU kernels
- * (training/onnx: onnxruntime-node has no training API, the gradient is itself a graph), all cores
- * inside each op; the model, Adam, EMA and previews stay in tfjs on wasm (cpu if wasm fails). It
- * ranks above wasm because it is faster on the CPU measured (bench UNet, batch 16, 2 cores: a
- * whole step in 0.90 s against 2.74 s with two wasm workers) and below the native tfjs and GPU
- * rungs, which run the whole step on their device.
+ * `onnxruntime` runs the whole optimiser step (gradients, clipping, Adam, EMA) as one ONNX graph on
+ * ONNX Runtime's native CPU kernels (training/onnx: onnxruntime-node has no training API, the
+ * gradient and the optimiser are themselves a graph), all cores inside each op; the tfjs model
+ * (wasm, cpu if wasm fails) is synced from it for previews and checkpoints. It ranks above wasm
+ * because it is faster on the CPU measured (bench UNet, batch 16, 2 cores: a whole step in 0.90 s
+ * against 2.74 s with two wasm workers) and below the native tfjs and GPU rungs, which run the
+ * whole step on their device.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from './wasm';
@@ -129,7 +130,7 @@ const probes: Record<TrainingBackend, Probe> = {
       await activate('cpu');
       coordinator = 'cpu';
     }
-    return `onnxruntime-node CPU (${threads} threads) for gradients; tfjs ${coordinator} for the optimiser`;
+    return `onnxruntime-node CPU (${threads} threads) for the whole step; tfjs ${coordinator} for previews`;
   },
 
   async wasm() {

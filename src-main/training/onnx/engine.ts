@@ -52,28 +52,10 @@ export class OrtGradientEngine {
    */
   async lossAndGrads(weights: readonly Float32Array[], batch: BatchArrays, fullBatch: number, dropoutSeed?: number): Promise<OrtGradResult> {
     const { rows, config, specs, graph } = this;
-    const { imageSize: S, inChannels: C } = config;
-    if (batch.time.length !== rows) throw new Error(`OrtGradientEngine: built for ${rows} rows, got ${batch.time.length}`);
     if (weights.length !== specs.length) throw new Error(`OrtGradientEngine: ${weights.length} weight tensors for ${specs.length} parameters`);
     const ort = this.session.ort;
-    const D = C * S * S;
     const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
-    const coef = new Float32Array(rows);
-    for (let b = 0; b < rows; b++) coef[b] = batch.weight[b] / (fullBatch * D);
-    const feeds: Record<string, Ort.Tensor> = {
-      [TRAIN_GRAPH_INPUTS.sample]: f32(nhwcToNchw(batch.xIn, rows, S, C), [rows, C, S, S]),
-      [TRAIN_GRAPH_INPUTS.timestep]: f32(batch.time, [rows]),
-      [TRAIN_GRAPH_INPUTS.target]: f32(nhwcToNchw(batch.target, rows, S, C), [rows, C, S, S]),
-      [TRAIN_GRAPH_INPUTS.coef]: f32(coef, [rows, 1, 1, 1]),
-    };
-    if (graph.masks.length) {
-      if (dropoutSeed === undefined) throw new Error('OrtGradientEngine: the config has dropout; pass a dropout seed');
-      const p = config.dropout;
-      graph.masks.forEach((m, i) => {
-        const n = rows * m.dims[0] * m.dims[1] * m.dims[2];
-        feeds[m.name] = f32(dropoutMask(dropoutSeed, DROPOUT_STREAM + i, n, p), [rows, ...m.dims]);
-      });
-    }
+    const feeds = batchFeeds(ort, config, rows, graph.masks, batch, fullBatch, dropoutSeed, 'OrtGradientEngine');
     // weights and gradients travel in tfjs layout (the graph transposes; train-graph.ts contract)
     specs.forEach((_, i) => (feeds[graph.params[i]] = f32(weights[i], graph.paramDims[i])));
     const out = await this.session.run(feeds);
@@ -89,6 +71,35 @@ export class OrtGradientEngine {
   dispose(): Promise<void> {
     return this.session.dispose();
   }
+}
+
+/**
+ * The batch inputs of a training graph (train-graph.ts contract) from a trainer micro-batch (NHWC
+ * rows): NCHW sample and target, the time input, coef = w_b / (fullBatch · C·S·S), and the
+ * dropout masks drawn from `dropoutSeed` (block i from stream DROPOUT_STREAM + i).
+ */
+export function batchFeeds(ort: typeof Ort, config: UNetConfig, rows: number, masks: TrainGraph['masks'], batch: BatchArrays, fullBatch: number, dropoutSeed: number | undefined, who: string): Record<string, Ort.Tensor> {
+  const { imageSize: S, inChannels: C } = config;
+  if (batch.time.length !== rows) throw new Error(`${who}: built for ${rows} rows, got ${batch.time.length}`);
+  const D = C * S * S;
+  const f32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims as number[]);
+  const coef = new Float32Array(rows);
+  for (let b = 0; b < rows; b++) coef[b] = batch.weight[b] / (fullBatch * D);
+  const feeds: Record<string, Ort.Tensor> = {
+    [TRAIN_GRAPH_INPUTS.sample]: f32(nhwcToNchw(batch.xIn, rows, S, C), [rows, C, S, S]),
+    [TRAIN_GRAPH_INPUTS.timestep]: f32(batch.time, [rows]),
+    [TRAIN_GRAPH_INPUTS.target]: f32(nhwcToNchw(batch.target, rows, S, C), [rows, C, S, S]),
+    [TRAIN_GRAPH_INPUTS.coef]: f32(coef, [rows, 1, 1, 1]),
+  };
+  if (masks.length) {
+    if (dropoutSeed === undefined) throw new Error(`${who}: the config has dropout; pass a dropout seed`);
+    const p = config.dropout;
+    masks.forEach((m, i) => {
+      const n = rows * m.dims[0] * m.dims[1] * m.dims[2];
+      feeds[m.name] = f32(dropoutMask(dropoutSeed, DROPOUT_STREAM + i, n, p), [rows, ...m.dims]);
+    });
+  }
+  return feeds;
 }
 
 /** [B, H, W, C] -> [B, C, H, W]. */

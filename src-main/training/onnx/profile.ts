@@ -9,9 +9,17 @@ import { readFileSync } from 'node:fs';
 
 const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', '/dy2d', '/x2d'];
 
+/** Node names of the optimiser part of the one-graph step (step-graph.ts). */
+const OPTIMIZER = /^(clip|adam|ema)\/|^new\.|^grad_norm|^grad\/acc_/;
+/** ... and of its flat state plumbing: the parameter split and the gradient concat. */
+const FLAT_STATE = /^params\/split|\.(weight|bias)\/(unflat|grad_flat)(_\d+)?$|^grad\/concat/;
+
 /** Op class of a kernel from its node name and op type. */
 export function trainGraphOpClass(node: string, op: string): string {
   if (/^Reorder(Input|Output)$/.test(op)) return 'NCHWc layout reorders';
+  const base = node.replace(/\/node(_\d+)?$/, '');
+  if (OPTIMIZER.test(base)) return 'optimiser: clip, Adam(W), EMA';
+  if (FLAT_STATE.test(base)) return 'flat state: parameter split, gradient concat';
   if (node.includes('/conv')) {
     if (node.includes('/conv/dx')) return 'conv input gradient';
     if (node.includes('/conv/db')) return 'conv bias gradient';

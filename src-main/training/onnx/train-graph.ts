@@ -14,7 +14,9 @@
  *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
- *                    uses, so their gradients come back in tfjs layout through the Transpose VJP
+ *                    uses, so their gradients come back in tfjs layout through the Transpose VJP;
+ *                    with `layout: 'torch'` they are fed (and their gradients returned) in PyTorch
+ *                    layout, and the graph has no weight transposes
  *   outputs  loss [] then one gradient per parameter, in unetParamSpecs order, each the shape of
  *            its input.
  */
@@ -42,13 +44,42 @@ export interface TrainGraph {
   nodeCount: number;
 }
 
-/** Builds the training-step graph of `config` for micro-batches (or shards) of `rows` images. */
-export function buildTrainGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm' } = {}): TrainGraph {
+/** Where the conv and linear weights enter the graph: tfjs layout (HWIO, [in, out]; the graph
+ *  transposes them, and their gradients come back in tfjs layout) or PyTorch layout (OIHW,
+ *  [out, in]: no transposes; the one-graph step engine keeps its state in this layout). */
+export type ParamLayout = 'tfjs' | 'torch';
+
+export interface TrainGraphOptions {
+  producerVersion?: string;
+  groupNorm?: 'decomposed' | 'layernorm';
+  /** default 'tfjs' (the contract above) */
+  layout?: ParamLayout;
+}
+
+/** The forward + loss + backward part of a training graph, emitted into `g` (shared with step-graph.ts). */
+export interface EmittedTrainGraph {
+  sample: string;
+  timestep: string;
+  target: string;
+  coef: string;
+  /** the loss value */
+  loss: string;
+  /** parameter input names (state_dict keys), in unetParamSpecs order */
+  params: string[];
+  /** the dims each parameter is fed with */
+  paramDims: number[][];
+  /** gradient values, aligned with `params` (a value may be an input or repeat: see buildTrainGraph) */
+  grads: string[];
+  masks: TrainGraph['masks'];
+}
+
+/** Emits the UNet, the weighted MSE and every parameter gradient of `rows`-row micro-batches into `g`. */
+export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, opts: { groupNorm?: 'decomposed' | 'layernorm'; layout?: ParamLayout } = {}): EmittedTrainGraph {
   const cfg = validateUNetConfig(config);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`buildTrainGraph: rows must be a positive integer, got ${rows}`);
   unetPlan(cfg); // validates the plan (attention resolutions etc.)
+  const layout = opts.layout ?? 'tfjs';
   const { imageSize: S, inChannels: C } = cfg;
-  const g = new DiffGraph();
   const sample = g.input(TRAIN_GRAPH_INPUTS.sample, [rows, C, S, S], false);
   const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
   const target = g.input(TRAIN_GRAPH_INPUTS.target, [rows, C, S, S], false);
@@ -62,7 +93,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     const spec = specByName.get(name);
     if (!spec) throw new Error(`buildTrainGraph: no parameter ${name} (internal error)`);
     let entry: { input: string; value: string; dims: number[] };
-    if (spec.role === 'weight' && spec.kind !== 'norm') {
+    if (layout === 'tfjs' && spec.role === 'weight' && spec.kind !== 'norm') {
       // tfjs HWIO -> OIHW: perm [3, 2, 0, 1]; tfjs [in, out] -> [out, in]
       const input = g.input(name, spec.shape, true);
       entry = { input, value: g.op('Transpose', [input], { perm: spec.kind === 'conv' ? [3, 2, 0, 1] : [1, 0] }, `${name}/torch_layout`), dims: spec.shape };
@@ -71,6 +102,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
       const input = g.input(name, d, true);
       entry = { input, value: input, dims: d };
     }
+    if (entry.input !== name) throw new Error(`buildTrainGraph: parameter name ${name} is taken (internal error)`);
     paramValue.set(name, entry);
     return entry.value;
   };
@@ -97,15 +129,27 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
   for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
   const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.input));
   const paramDims = params.map((n) => paramValue.get(n)!.dims);
+  return { sample, timestep, target, coef, loss, params, paramDims, grads, masks };
+}
 
-  const inputs = [
-    valueInfo(sample, DataType.FLOAT, [rows, C, S, S]),
-    valueInfo(timestep, DataType.FLOAT, [rows]),
-    valueInfo(target, DataType.FLOAT, [rows, C, S, S]),
-    valueInfo(coef, DataType.FLOAT, [rows, 1, 1, 1]),
-    ...masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
-    ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i])),
+/** Graph inputs of the batch and dropout masks (the first inputs of every training graph). */
+export function batchInputInfos(e: EmittedTrainGraph, config: UNetConfig, rows: number) {
+  const { imageSize: S, inChannels: C } = config;
+  return [
+    valueInfo(e.sample, DataType.FLOAT, [rows, C, S, S]),
+    valueInfo(e.timestep, DataType.FLOAT, [rows]),
+    valueInfo(e.target, DataType.FLOAT, [rows, C, S, S]),
+    valueInfo(e.coef, DataType.FLOAT, [rows, 1, 1, 1]),
+    ...e.masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
   ];
+}
+
+/** Builds the training-step graph of `config` for micro-batches (or shards) of `rows` images. */
+export function buildTrainGraph(config: UNetConfig, rows: number, opts: TrainGraphOptions = {}): TrainGraph {
+  const g = new DiffGraph();
+  const e = emitTrainGraph(g, config, rows, opts);
+  const { loss, params, paramDims, grads, masks } = e;
+  const inputs = [...batchInputInfos(e, config, rows), ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i]))];
   // A parameter whose adjoint is another output's value (or an input) would give two outputs one
   // name; ORT also rejects an input listed as an output. Copy those through Identity.
   const seen = new Set<string>([loss]);

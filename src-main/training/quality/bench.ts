@@ -118,7 +118,7 @@ export async function runQualityBench(o: QualityOptions): Promise<Record<string,
     return {
       bench: 'train-quality',
       dataset: 'fashion-mnist',
-      backend: o.gradients === 'onnxruntime' ? `onnxruntime (optimiser on tfjs ${tf.getBackend()})` : tf.getBackend(),
+      backend: o.gradients === 'onnxruntime' ? `onnxruntime (one-graph step; previews on tfjs ${tf.getBackend()})` : tf.getBackend(),
       size,
       trainImages: data.count,
       evalImages: n,

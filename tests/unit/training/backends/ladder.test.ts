@@ -5,7 +5,7 @@ import { BACKEND_LADDER, BackendUnavailableError, selectTrainingBackend } from '
 describe('training backend ladder', () => {
   it('picks the best available backend and says why the better ones are not active', async () => {
     const sel = await selectTrainingBackend();
-    // onnxruntime computes gradients natively and keeps the optimiser on tfjs wasm (or cpu)
+    // onnxruntime runs the whole step natively and keeps the model for previews on tfjs wasm (or cpu)
     if (sel.active === 'onnxruntime') expect(['wasm', 'cpu']).toContain(tf.getBackend());
     else expect(tf.getBackend()).toBe(sel.active);
     const better = BACKEND_LADDER.slice(0, BACKEND_LADDER.indexOf(sel.active));
@@ -14,7 +14,7 @@ describe('training backend ladder', () => {
     // on machines without tfjs-node (this project's CI), the missing module is reported, not thrown
     if (sel.active !== 'tensorflow') expect(sel.reasons.tensorflow).toMatch(/tfjs-node-gpu (not installed|failed)/);
     if (sel.active === 'wasm') expect(sel.provider).toMatch(/tfjs-backend-wasm/);
-    if (sel.active === 'onnxruntime') expect(sel.provider).toMatch(/onnxruntime-node CPU \(\d+ threads\) for gradients; tfjs (wasm|cpu)/);
+    if (sel.active === 'onnxruntime') expect(sel.provider).toMatch(/onnxruntime-node CPU \(\d+ threads\) for the whole step; tfjs (wasm|cpu) for previews/);
   });
 
   it('the onnxruntime rung runs a real training step before it is chosen', async () => {

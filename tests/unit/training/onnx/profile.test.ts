@@ -15,6 +15,17 @@ describe('ORT training-graph profile', () => {
     expect(trainGraphOpClass('mid1.n2/silu/dsilu/node', 'Add')).toBe('SiLU (fwd + bwd)');
     expect(trainGraphOpClass('mida/softmax/dot/node', 'ReduceSum')).toBe('attention matmuls and softmax (fwd + bwd)');
     expect(trainGraphOpClass('ReorderInput_12', 'ReorderInput')).toBe('NCHWc layout reorders');
+    // the one-graph step's optimiser nodes (step-graph.ts names), even on conv parameters
+    expect(trainGraphOpClass('adam/m_over_denom/node', 'Div')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('new.opt.v/node', 'Add')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('clip/scale/node', 'Where')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('ema/keep/node', 'Mul')).toBe('optimiser: clip, Adam(W), EMA');
+    expect(trainGraphOpClass('params/split/node', 'Split')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('down.0.0.c1.weight/grad_flat/node_2', 'Reshape')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('grad/concat/node', 'Concat')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('mid1.n1.weight/unflat/node', 'Reshape')).toBe('flat state: parameter split, gradient concat');
+    expect(trainGraphOpClass('mida/unflat/node', 'Reshape')).toBe('attention matmuls and softmax (fwd + bwd)');
+    expect(trainGraphOpClass('down.0.0.c1/conv/node', 'FusedConv')).toBe('conv forward');
   });
 
   it('averages the runs after the first and sums per class and op type', () => {
