@@ -115,6 +115,8 @@ export const RUN_STATUSES: readonly RunStatus[] = [
 ];
 
 export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'onnxruntime' | 'wasm' | 'cpu';
+/** ONNX Runtime execution provider: auto probes WebGPU, CUDA, DirectML, CoreML, then CPU (onnx/providers.ts) */
+export type OrtProviderChoice = 'auto' | 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
 
 /**
  * Noise schedule of a run, as JSON (validated by src-main/diffusion/process.ts):
@@ -172,6 +174,9 @@ export interface TrainConfig {
   /** preview grid from the EMA weights every N steps (0 = off) */
   previewEvery: number;
   backend: TrainBackend;
+  /** the ONNX Runtime engine's execution provider (default auto; a provider other than auto picks
+   *  the onnxruntime backend when backend is auto). Absent in runs from before it existed. */
+  provider?: OrtProviderChoice;
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, ExportResult, GridRef, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, GridRef, OrtProviderChoice, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
 export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
@@ -37,8 +37,8 @@ export interface SampleJobSpec {
   checkpointFile: string;
   /** which engine runs the network: ONNX Runtime (default, tfjs as fallback) or tfjs */
   engine: 'auto' | 'onnx' | 'tfjs';
-  /** ONNX Runtime execution provider (default: by OS, with fallback) */
-  provider?: string;
+  /** ONNX Runtime execution provider: auto (default) probes (onnx/providers.ts); another is forced */
+  provider?: OrtProviderChoice;
   seeds: number[];
   sampler: SamplerName;
   steps: number | undefined;

@@ -27,6 +27,7 @@ import { shardDropoutSeed } from './parallel/shards';
 import { shardLossAndGrads } from './parallel/compute';
 import type { BatchArrays } from './parallel/shards';
 import { OrtGradientEngine } from './onnx/engine';
+import type { OrtProvider } from '../onnx/session';
 import { byteToModel } from '../diffusion/pixels';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
@@ -101,6 +102,9 @@ export interface TrainerInit {
    *  workers on wasm/cpu) or ONNX Runtime's native CPU kernels (training/onnx; the ladder's
    *  'onnxruntime' rung), the model, Adam and EMA staying in tfjs either way */
   gradients?: 'tfjs' | 'onnxruntime';
+  /** the ONNX Runtime engine's execution provider, already chosen (training/onnx/provider-probe.ts);
+   *  default cpu */
+  provider?: OrtProvider;
 }
 
 export class Trainer {
@@ -159,7 +163,7 @@ export class Trainer {
     this.gradients = init.gradients ?? 'tfjs';
     if (init.gradients === 'onnxruntime') {
       // ORT parallelises inside each op; `workers` > 0 sets its thread count
-      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined }).catch((e: unknown) => {
+      this.ort = OrtGradientEngine.create(this.model.config, config.batchSize, { threads: config.workers > 0 ? config.workers : undefined, provider: init.provider }).catch((e: unknown) => {
         throw new Error(`The ONNX Runtime training graph could not start: ${(e as Error).message}. Train with the wasm backend instead (Train page → Advanced → Backend, or --backend wasm).`);
       });
       this.ort.catch(() => {}); // surfaced by the first trainStep
