@@ -453,6 +453,27 @@ export interface RunEstimate {
   backend: string;
 }
 
+/** One ONNX Runtime execution provider of this machine (onnx/providers.ts). */
+export interface ProviderStatus {
+  provider: 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
+  /** onnxruntime-node has it here (built in, or its opt-in library installed) */
+  available: boolean;
+  /** sessions of this kind run on it */
+  selected: boolean;
+  /** one line: why it is (not) selected */
+  why: string;
+}
+
+/** The provider table of system:providers: every provider probed for training and for sampling. */
+export interface ProvidersInfo {
+  /** probed with a tiny training step (loss and gradients) against the CPU provider */
+  training: ProviderStatus[];
+  /** probed with a tiny denoiser run against the CPU provider */
+  sampling: ProviderStatus[];
+  /** ISO time of the probe (it runs once per app session, in a job process) */
+  probedAt: string;
+}
+
 export interface SystemInfo {
   appVersion: string;
   mode: 'desktop' | 'web' | 'cli';

@@ -174,18 +174,31 @@ export async function speedProbeMs(provider: OrtProvider, stopAboveMs = Infinity
   return (await runOn(provider, speedProbeModel(), speedFeeds, 3, stopAboveMs)).bestMs;
 }
 
+/** speed probe results of this process (a provider's speed does not depend on the workload) */
+const speeds = new Map<OrtProvider, Promise<number>>();
+
+function speedOf(provider: OrtProvider, stopAboveMs = Infinity): Promise<number> {
+  let p = speeds.get(provider);
+  if (!p) {
+    p = speedProbeMs(provider, stopAboveMs);
+    speeds.set(provider, p);
+    p.catch(() => speeds.delete(provider));
+  }
+  return p;
+}
+
 /**
  * Probes one candidate against the CPU reference; resolves to a one-line success note or rejects
  * with the one-line reason. `speed` adds the compute-bound comparison (header, step 3).
  */
-async function probeCandidate(provider: OrtProvider, w: ProbeWorkload, cpu: () => Promise<Record<string, Float32Array>>, cpuSpeed: () => Promise<number>, speed: boolean): Promise<string> {
+async function probeCandidate(provider: OrtProvider, w: ProbeWorkload, cpu: () => Promise<Record<string, Float32Array>>, speed: boolean): Promise<string> {
   const hook = forcedFailure(provider);
   if (hook) throw new Error(hook);
   // speed first: on a CPU-only machine it rejects the software adapter in a few seconds
   let fast = '';
   if (speed) {
-    const ref = await cpuSpeed();
-    const mine = await speedProbeMs(provider, 4 * ref);
+    const ref = await speedOf('cpu');
+    const mine = await speedOf(provider, 4 * ref);
     if (!(mine < ref)) {
       throw new Error(`slower than the CPU provider on a ${((2 * SPEED_N ** 3 * SPEED_DEPTH) / 1e9).toFixed(1)} GFLOP MatMul probe (${mine.toFixed(1)} ms vs ${ref.toFixed(1)} ms): a software adapter (SwiftShader, llvmpipe) or a GPU too weak to help`);
     }
@@ -200,6 +213,11 @@ async function probeCandidate(provider: OrtProvider, w: ProbeWorkload, cpu: () =
   const { rel, output } = worstRelativeDiff(got, await cpu());
   if (!(rel <= w.rtol)) throw new Error(`the probe ${w.label} disagrees with the CPU provider (${output}: relative difference ${rel.toExponential(2)} > ${w.rtol})`);
   return `the probe ${w.label} matches the CPU provider (relative difference ${rel.toExponential(1)})${fast}`;
+}
+
+/** The first line of an ORT error, without its source location and failed-check preamble. */
+export function shortReason(message: string): string {
+  return message.split('\n')[0].replace(/\/onnxruntime_src\/\S+:\d+ .*? was false\. /, '').replace(/\/onnxruntime_src\/\S+:\d+ \S+ /, '');
 }
 
 /** Memoises an async thunk. */
@@ -227,7 +245,6 @@ export async function chooseProvider(opts: ChooseProviderOptions): Promise<Provi
   }
   const facts = opts.facts ?? (await machineProviderFacts());
   const cpu = once(async () => (await runOn('cpu', workload.model, (ort) => feedsOf(ort, workload))).out);
-  const cpuSpeed = once(() => speedProbeMs('cpu'));
   const table: ProviderStatus[] = [];
   let selected: OrtProvider | undefined;
   for (const a of providerAvailability(facts)) {
@@ -250,14 +267,14 @@ export async function chooseProvider(opts: ChooseProviderOptions): Promise<Provi
       continue;
     }
     try {
-      const note = await probeCandidate(a.provider, workload, cpu, cpuSpeed, requested === 'auto');
+      const note = await probeCandidate(a.provider, workload, cpu, requested === 'auto');
       if (selected) row.why = `passes its probe (${note}) but ${selected} comes first`;
       else {
         [row.selected, row.why] = [true, requested === 'auto' ? note : `asked for (--provider ${requested}); ${note}`];
         selected = a.provider;
       }
     } catch (e) {
-      row.why = (e as Error).message.split('\n')[0];
+      row.why = shortReason((e as Error).message);
       if (requested === a.provider) throw new OrtError('PROVIDER_UNAVAILABLE', `provider ${requested} was asked for but cannot be used: ${row.why}`);
     }
   }
