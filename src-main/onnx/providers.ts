@@ -253,7 +253,8 @@ export async function chooseProvider(opts: ChooseProviderOptions): Promise<Provi
     if (!a.available) continue;
     if (a.provider === 'cpu') {
       if (requested === 'cpu') [row.selected, row.why] = [true, 'asked for (--provider cpu)'];
-      else if (!selected) [row.selected, row.why] = [true, requested === 'auto' ? 'no GPU provider passed its probe' : row.why];
+      else if (requested !== 'auto') row.why = `the probe's reference only (--provider ${requested})`;
+      else if (!selected) [row.selected, row.why] = [true, 'no GPU provider passed its probe'];
       else row.why = `available; ${selected} comes first`;
       if (row.selected) selected = 'cpu';
       continue;
