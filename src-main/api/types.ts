@@ -193,6 +193,8 @@ export interface Run {
   step: number;
   lastLoss: number | null;
   backend: string | null;
+  /** on ONNX Runtime: why each execution provider other than the run's was left out ("webgpu: …; cuda: …") */
+  backendNote?: string | null;
   error: string | null;
   /** where the weights started: a checkpoint or bundled model (fine-tuning), or null (from scratch) */
   initFrom: { checkpointId?: string; modelId?: string; sha256: string } | null;
