@@ -22,6 +22,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrtGradientEngine } from './onnx/engine';
+import type { OrtProvider } from '../onnx/session';
 import { readOrtProfile, type OrtProfile } from './onnx/profile';
 import type { BatchArrays } from './parallel/shards';
 import type { WorkerBackend } from './parallel/protocol';
@@ -40,6 +41,8 @@ export interface TrainBenchOptions {
    *  `threads` intra-op threads (default one per physical core) */
   gradients?: 'tfjs' | 'onnxruntime';
   threads?: number;
+  /** onnxruntime: the execution provider of the gradient graph (default cpu; tests/gpu/check.ts) */
+  provider?: OrtProvider;
 }
 
 export interface TrainBenchResult {
@@ -94,7 +97,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
   const backend = tf.getBackend();
   if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
-  const ort = opts.gradients === 'onnxruntime' ? await OrtGradientEngine.create(config, B, { threads: opts.threads }) : undefined;
+  const ort = opts.gradients === 'onnxruntime' ? await OrtGradientEngine.create(config, B, { threads: opts.threads, provider: opts.provider }) : undefined;
   const dp = !ort && workers > 1 ? new DataParallel(model, { workers: opts.localShard ? workers - 1 : workers, backend: backend as WorkerBackend, localShard: opts.localShard }) : undefined;
   const ones = new Float32Array(B).fill(1);
   const shardMs: number[] = [];
