@@ -30,7 +30,7 @@ import { tfjsNetwork } from '../network/tfjs-network';
 const MAX_BATCH = 16;
 /** Images per network batch on a GPU provider: larger batches keep a GPU busy between the host's
  *  sampler updates. Not measured on a GPU yet: tests/gpu/check.ts reports DDIM images/s at 16, 64
- *  and 128 so this can be set from figures (docs/design-notes.md §Execution providers). */
+ *  and 128 so this can be set from figures (docs/design-notes.md §ONNX Runtime providers). */
 export const GPU_MAX_BATCH = 64;
 const PROGRESS_INTERVAL_MS = 200;
 const PREVIEW_INTERVAL_MS = 400;

@@ -1,7 +1,7 @@
 /**
  * Which ONNX Runtime execution provider a training or sampling session runs on, chosen by probing.
  *
- * Candidates, best first (docs/design-notes.md §Execution providers): WebGPU (bundled in
+ * Candidates, best first (docs/design-notes.md §ONNX Runtime providers): WebGPU (bundled in
  * onnxruntime-node on Linux and Windows: Dawn over Vulkan / D3D12), CUDA (Linux, only when the
  * opt-in provider library is installed), DirectML (Windows), CoreML (macOS), then CPU.
  *

@@ -10,7 +10,7 @@
  *   Linux   cuda (only when the CUDA add-on's libonnxruntime_providers_cuda.so is installed) -> cpu
  *   Windows dml -> cpu          macOS coreml -> cpu
  * (WebGPU never unprobed: ORT's WebGPU EP accepts software adapters, ~10x slower than the CPU EP;
- * docs/design-notes.md §Execution providers). An explicit provider that fails falls back to cpu
+ * docs/design-notes.md §ONNX Runtime providers). An explicit provider that fails falls back to cpu
  * with a logged reason, unless `strict` (then an OrtError PROVIDER_UNAVAILABLE says what is available).
  *
  * Runs of WebGPU sessions are serialised process-wide: two WebGPU sessions running at once can
