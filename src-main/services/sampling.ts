@@ -209,6 +209,9 @@ export class SamplingService {
           p.frames?.out.push(msg.rgb);
         } else if (msg.type === 'sample-preview') {
           emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id), previewImage: msg.dataUrl, previewIndex: msg.image });
+        } else if (msg.type === 'log') {
+          // e.g. which execution provider runs the network and why the others do not
+          emit({ state: 'running', done: -1, total: prog.total, sampleIds: samples.map((s) => s.id), message: msg.message });
         } else if (msg.type === 'sample-progress') {
           prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });
