@@ -176,8 +176,9 @@ export interface OrtSessionOptions {
   reuse?: boolean;
   /** ORT's profiler: writes `<prefix>_<time>.json` (Chrome trace events) on endProfiling(); implies reuse false */
   profilePrefix?: string;
-  /** ORT's log severity (0 verbose .. 4 fatal; default 3). At 0 ORT prints each node's provider
-   *  ("All nodes placed on [...]" or "Node placements") on stdout: the placement tests read it. */
+  /** ORT's log severity (0 verbose .. 4 fatal; default 3). At 0 ORT prints, among much else, each
+   *  node's provider ("All nodes placed on [...]"), through a buffered stream that can be lost when
+   *  the process ends (tests read placement from the profile instead: tests/helpers/webgpu-check.ts). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
