@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // Prepare .gpu/ for tests/gpu/run.sh on the GPU machine (whose image may lack node and whose
 // working-tree transfer is capped at 64 MiB): the check bundled into one file with tfjs inlined
-// (esbuild), Dawn's webgpu package for linux-x64, this machine's node binary (xz), and the demo
-// emoji prepared at 32 px.
+// (esbuild), onnxruntime-node itself (its JS, the N-API binding and libonnxruntime xz-compressed:
+// packed here, not expected there), tfjs-wasm's .wasm files, and this machine's node binary (xz).
+// Run: node scripts/pack-gpu-check.mjs   (then: bash tests/gpu/run.sh, or with --tiny anywhere)
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, '.gpu');
 rmSync(out, { recursive: true, force: true });
-mkdirSync(join(out, 'node_modules', 'webgpu', 'dist'), { recursive: true });
+mkdirSync(join(out, 'node_modules'), { recursive: true });
 
 await build({
   entryPoints: [join(root, 'tests/gpu/check.ts')],
@@ -21,6 +22,7 @@ await build({
   target: 'node20',
   outfile: join(out, 'check.mjs'),
   external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node'],
+  // the check imports onnxruntime-node through onnx/session.ts's dynamic import: it stays a package
   // One tfjs-core for every tfjs package: prefer their ESM builds (the CJS ones pull a second copy).
   mainFields: ['module', 'main'],
   // CommonJS globals some bundled packages (emscripten glue) expect.
@@ -36,18 +38,28 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
   cpSync(join(wasmDist, f), join(out, 'node_modules/@tensorflow/tfjs-backend-wasm/dist', f));
 }
 cpSync(join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/package.json'), join(out, 'node_modules/@tensorflow/tfjs-backend-wasm/package.json'));
-const wg = join(root, 'node_modules/webgpu');
-for (const f of ['index.js', 'package.json']) cpSync(join(wg, f), join(out, 'node_modules/webgpu', f));
-cpSync(join(wg, 'dist/linux-x64'), join(out, 'node_modules/webgpu/dist/linux-x64'), { recursive: true });
-if (existsSync(join(wg, 'node_modules'))) cpSync(join(wg, 'node_modules'), join(out, 'node_modules/webgpu/node_modules'), { recursive: true });
 
-// Demo data: the bundled emoji folder prepared exactly as an import would.
-const { importFolder } = await import('../src-main/datasets/import.ts');
-const { readCache } = await import('../src-main/datasets/cache.ts');
-const tmp = join(out, 'tmp');
-await importFolder(join(root, 'models/demo-dataset'), { size: 32, thumbDir: join(tmp, 'thumbs'), cachePath: join(tmp, 'cache.bin') });
-writeFileSync(join(out, 'demo-32.bin'), (await readCache(join(tmp, 'cache.bin'))).pixels);
-rmSync(tmp, { recursive: true, force: true });
+// onnxruntime-node: JS + binding as they are; the big shared libraries xz-compressed (run.sh
+// unpacks them), the CUDA provider libraries too when this machine has the opt-in add-on.
+const ortRoot = join(root, 'node_modules/onnxruntime-node');
+const ortOut = join(out, 'node_modules/onnxruntime-node');
+const binRel = 'bin/napi-v6/linux/x64';
+mkdirSync(join(ortOut, binRel), { recursive: true });
+cpSync(join(ortRoot, 'package.json'), join(ortOut, 'package.json'));
+cpSync(join(ortRoot, 'dist'), join(ortOut, 'dist'), { recursive: true });
+const packed = [];
+for (const f of readdirSync(join(ortRoot, binRel))) {
+  const src = join(ortRoot, binRel, f);
+  if (f.endsWith('.node')) cpSync(src, join(ortOut, binRel, f));
+  else {
+    execFileSync('sh', ['-c', `xz -T2 -6 -c "${src}" > "${join(ortOut, binRel, f)}.xz"`]);
+    packed.push(f);
+  }
+}
+const common = join(root, 'node_modules/onnxruntime-common');
+cpSync(join(common, 'package.json'), join(out, 'node_modules/onnxruntime-common/package.json'));
+cpSync(join(common, 'dist'), join(out, 'node_modules/onnxruntime-common/dist'), { recursive: true });
+console.log(`onnxruntime-node: ${packed.join(', ')} (xz)${packed.some((f) => f.includes('cuda')) ? '' : '; no CUDA provider library here: the check measures WebGPU and CPU'}`);
 
 execFileSync('sh', ['-c', `xz -T2 -6 -c "${process.execPath}" > "${join(out, 'node.xz')}"`]);
 console.log(execFileSync('du', ['-sh', out], { encoding: 'utf8' }).trim());

@@ -45,6 +45,7 @@ import type {
   SampleMeta,
   SampleRecord,
   SystemInfo,
+  ProvidersInfo,
   ApiErrorShape,
 } from './types';
 
@@ -58,6 +59,8 @@ function reply<T>(): Reply<T> {
 
 export const CONTRACT = {
   'system:info': { req: R.NoArgs, res: reply<SystemInfo>() },
+  /** the ONNX Runtime execution providers, probed in a job process (seconds; cached per session) */
+  'system:providers': { req: R.NoArgs, res: reply<ProvidersInfo>() },
   'datasets:import': { req: R.ImportDatasetSchema, res: reply<ImportDatasetResult>() },
   'datasets:list': { req: R.NoArgs, res: reply<{ datasets: Dataset[] }>() },
   /** preprocessing preview of a folder's first images (PNG data URLs), nothing stored */

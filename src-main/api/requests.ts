@@ -162,6 +162,8 @@ export const GenerateSchema = z
     parentId: id.optional(),
     /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
+    /** ONNX Runtime execution provider: auto (default) probes WebGPU, CUDA, DirectML, CoreML, then CPU */
+    provider: z.enum(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']).optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;

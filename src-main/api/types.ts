@@ -115,6 +115,8 @@ export const RUN_STATUSES: readonly RunStatus[] = [
 ];
 
 export type TrainBackend = 'auto' | 'tensorflow' | 'webgpu' | 'onnxruntime' | 'wasm' | 'cpu';
+/** ONNX Runtime execution provider: auto probes WebGPU, CUDA, DirectML, CoreML, then CPU (onnx/providers.ts) */
+export type OrtProviderChoice = 'auto' | 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
 
 /**
  * Noise schedule of a run, as JSON (validated by src-main/diffusion/process.ts):
@@ -172,6 +174,9 @@ export interface TrainConfig {
   /** preview grid from the EMA weights every N steps (0 = off) */
   previewEvery: number;
   backend: TrainBackend;
+  /** the ONNX Runtime engine's execution provider (default auto; a provider other than auto picks
+   *  the onnxruntime backend when backend is auto). Absent in runs from before it existed. */
+  provider?: OrtProviderChoice;
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
@@ -188,6 +193,8 @@ export interface Run {
   step: number;
   lastLoss: number | null;
   backend: string | null;
+  /** on ONNX Runtime: why each execution provider other than the run's was left out ("webgpu: …; cuda: …") */
+  backendNote?: string | null;
   error: string | null;
   /** where the weights started: a checkpoint or bundled model (fine-tuning), or null (from scratch) */
   initFrom: { checkpointId?: string; modelId?: string; sha256: string } | null;
@@ -446,6 +453,27 @@ export interface RunEstimate {
   totalSeconds: number;
   steps: number;
   backend: string;
+}
+
+/** One ONNX Runtime execution provider of this machine (onnx/providers.ts). */
+export interface ProviderStatus {
+  provider: 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
+  /** onnxruntime-node has it here (built in, or its opt-in library installed) */
+  available: boolean;
+  /** sessions of this kind run on it */
+  selected: boolean;
+  /** one line: why it is (not) selected */
+  why: string;
+}
+
+/** The provider table of system:providers: every provider probed for training and for sampling. */
+export interface ProvidersInfo {
+  /** probed with a tiny training step (loss and gradients) against the CPU provider */
+  training: ProviderStatus[];
+  /** probed with a tiny denoiser run against the CPU provider */
+  sampling: ProviderStatus[];
+  /** ISO time of the probe (it runs once per app session, in a job process) */
+  probedAt: string;
 }
 
 export interface SystemInfo {

@@ -21,7 +21,8 @@ export class Output {
   /** Progress line on stderr, at most ~4 per second unless it is the last one. */
   progress(p: JobProgress): void {
     const now = Date.now();
-    const final = p.state !== 'running' || p.done >= p.total;
+    // a job's log line (done -1) always shows: it may say why a device was skipped
+    const final = p.state !== 'running' || p.done >= p.total || (p.done < 0 && !!p.message);
     if (!final && now - this.lastLine < 250) return;
     this.lastLine = now;
     const pct = p.total > 0 && p.done >= 0 ? ` ${Math.floor((100 * p.done) / p.total)}%` : '';

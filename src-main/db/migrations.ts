@@ -231,4 +231,9 @@ export const MIGRATIONS: readonly string[] = [
     indices_json TEXT NOT NULL
   );
   `,
+  // 10: why a run's ONNX Runtime execution provider was chosen: one line per provider left out
+  // (onnx/providers.ts), recorded when the job starts.
+  `
+  ALTER TABLE runs ADD COLUMN backend_note TEXT;
+  `,
 ];

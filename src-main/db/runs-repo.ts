@@ -13,6 +13,7 @@ interface RunRow {
   step: number;
   last_loss: number | null;
   backend: string | null;
+  backend_note?: string | null;
   error: string | null;
   pid: number | null;
   init_json: string | null;
@@ -32,6 +33,7 @@ const toRun = (r: RunRow): Run => ({
   step: r.step,
   lastLoss: r.last_loss,
   backend: r.backend,
+  backendNote: r.backend_note ?? null,
   error: r.error,
   initFrom: r.init_json ? (JSON.parse(r.init_json) as Run['initFrom']) : null,
   createdAt: r.created_at,
@@ -82,7 +84,7 @@ export class RunRepo {
     return rows.map((r) => ({ ...toRun(r), pid: r.pid }));
   }
 
-  async setStatus(id: string, status: RunStatus, extra: { error?: string | null; pid?: number | null; backend?: string } = {}): Promise<void> {
+  async setStatus(id: string, status: RunStatus, extra: { error?: string | null; pid?: number | null; backend?: string; backendNote?: string | null } = {}): Promise<void> {
     const sets = ['status = ?', 'updated_at = ?'];
     const params: (string | number | null)[] = [status, now()];
     if (extra.error !== undefined) {
@@ -96,6 +98,10 @@ export class RunRepo {
     if (extra.backend !== undefined) {
       sets.push('backend = ?');
       params.push(extra.backend);
+    }
+    if (extra.backendNote !== undefined) {
+      sets.push('backend_note = ?');
+      params.push(extra.backendNote);
     }
     params.push(id);
     await this.db.run(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`, params);

@@ -66,10 +66,14 @@ port.on((msg) => {
     pause = true;
     return;
   }
-  if (msg.type === 'start' && !started) {
+  if ((msg.type === 'start' || msg.type === 'probe-providers') && !started) {
     started = true;
     const ctx: JobContext = { post: (m) => port.post(m), signal: abort.signal, pauseRequested: () => pause };
-    runJob(msg.spec, ctx)
+    const work =
+      msg.type === 'start'
+        ? runJob(msg.spec, ctx)
+        : import('./providers-job').then(async ({ probeProviderTable }) => ctx.post({ type: 'providers', info: await probeProviderTable() }));
+    work
       .then(() => port.post({ type: 'done', cancelled: abort.signal.aborted, paused: pause && !abort.signal.aborted }))
       .catch((e: unknown) => {
         // The one error mapping (api/errors.ts); a bug keeps its stack for the main side's log.

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, ExportResult, GridRef, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, GridRef, OrtProviderChoice, ProvidersInfo, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
 export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
@@ -37,8 +37,8 @@ export interface SampleJobSpec {
   checkpointFile: string;
   /** which engine runs the network: ONNX Runtime (default, tfjs as fallback) or tfjs */
   engine: 'auto' | 'onnx' | 'tfjs';
-  /** ONNX Runtime execution provider (default: by OS, with fallback) */
-  provider?: string;
+  /** ONNX Runtime execution provider: auto (default) probes (onnx/providers.ts); another is forced */
+  provider?: OrtProviderChoice;
   seeds: number[];
   sampler: SamplerName;
   steps: number | undefined;
@@ -103,8 +103,11 @@ export interface GridJobSpec {
 
 export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec;
 
-/** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop. */
-export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' } | { type: 'pause' };
+/** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop.
+ *  probe-providers: not a user job (no JobManager, no jobs:list row): probe the execution
+ *  providers in this process of its own (a GPU driver crash cannot take the main side down), answer
+ *  with one 'providers' message, then 'done'. */
+export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' } | { type: 'pause' } | { type: 'probe-providers' };
 
 export type FromJob =
   | { type: 'started'; backend: string; unavailable: Record<string, string> }
@@ -126,6 +129,7 @@ export type FromJob =
   | { type: 'export-progress'; done: number; total: number }
   | { type: 'export-done'; result: ExportResult }
   | { type: 'log'; message: string }
+  | { type: 'providers'; info: ProvidersInfo }
   | { type: 'estimate'; secondsPerStep: number; steps: number }
   | { type: 'sample-preview'; image: number; step: number; total: number; dataUrl: string }
   | { type: 'frame'; step: number; rgb: Uint8Array }

@@ -26,7 +26,12 @@ import { familyDenoiser, processOf } from '../diffusion/model-family';
 import { prepareSampler, sampleBatch } from '../diffusion/pipeline';
 import { tfjsNetwork } from '../network/tfjs-network';
 
+/** Images per network batch on the CPU (tfjs or the CPU provider). */
 const MAX_BATCH = 16;
+/** Images per network batch on a GPU provider: larger batches keep a GPU busy between the host's
+ *  sampler updates. Not measured on a GPU yet: tests/gpu/check.ts reports DDIM images/s at 16, 64
+ *  and 128 so this can be set from figures (docs/design-notes.md §ONNX Runtime providers). */
+export const GPU_MAX_BATCH = 64;
 const PROGRESS_INTERVAL_MS = 200;
 const PREVIEW_INTERVAL_MS = 400;
 
@@ -73,22 +78,27 @@ export function img2imgStartIndex(planSteps: number, strength: number): number {
  * The network for sampling: our checkpoint exported to ONNX and run by ONNX Runtime (the fast
  * path), or an imported ONNX model; tfjs on the training backend as the fallback for checkpoints.
  */
-async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; dispose: () => Promise<void> }> {
+async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; maxBatch: number; dispose: () => Promise<void> }> {
   const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
   if (isOnnx || spec.engine !== 'tfjs') {
     try {
-      const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
+      const { chooseProvider, createOrtSession, denoiserProbeWorkload, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
       const model = isOnnx
         ? bytes
         : (() => {
             const parsed = parseWeights(bytes);
             return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
           })();
-      const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, log: (m) => ctx.post({ type: 'log', message: m }) });
-      return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, dispose: () => session.dispose() };
+      const log = (message: string) => ctx.post({ type: 'log', message });
+      // the provider is chosen by probing with this very model (onnx/providers.ts): one denoiser run
+      // on each candidate, compared with the CPU provider; WebGPU runs are serialised in session.ts
+      const choice = await chooseProvider({ requested: spec.provider ?? 'auto', workload: denoiserProbeWorkload(model, spec.config.imageSize), log });
+      const session = await createOrtSession(model, { provider: choice.provider, strict: true, log });
+      const onGpu = session.provider !== 'cpu';
+      return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, maxBatch: onGpu ? GPU_MAX_BATCH : MAX_BATCH, dispose: () => session.dispose() };
     } catch (e) {
-      if (isOnnx || spec.engine === 'onnx') throw e;
+      if (isOnnx || spec.engine === 'onnx' || (spec.provider && spec.provider !== 'auto')) throw e;
       ctx.post({ type: 'log', message: `ONNX Runtime unavailable (${(e as Error).message}); sampling with tfjs instead` });
     }
   }
@@ -98,6 +108,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
   return {
     network: tfjsNetwork(model),
     backend: backend.active,
+    maxBatch: MAX_BATCH,
     dispose: async () => model.dispose(),
   };
 }
@@ -122,11 +133,12 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
     // The first step always reports (performance.now() starts near 0 in a fresh job process).
     let lastPost = -Infinity;
     let lastPreview = -Infinity;
-    for (let start = 0; start < spec.seeds.length; start += MAX_BATCH) {
-      const seeds = spec.seeds.slice(start, start + MAX_BATCH);
+    const maxBatch = net.maxBatch;
+    for (let start = 0; start < spec.seeds.length; start += maxBatch) {
+      const seeds = spec.seeds.slice(start, start + maxBatch);
       const shape = [seeds.length, C, size, size];
       const noise = batchNoise(seeds, per);
-      const x = initialStates(plan, seeds, origins.slice(start, start + MAX_BATCH), per, spec.sourceImage);
+      const x = initialStates(plan, seeds, origins.slice(start, start + maxBatch), per, spec.sourceImage);
       const { x: x0, nfe } = await sampleBatch({
         denoiser,
         process,

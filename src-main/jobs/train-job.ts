@@ -15,14 +15,28 @@ import { parseWeights } from '../network/weights';
 import { initTrainingBackend } from '../training/backend';
 import { gradientEngineOf } from '../training/backends/ladder';
 import { Trainer } from '../training/trainer';
+import { chooseTrainingProvider } from '../training/onnx/provider-probe';
+import type { OrtProvider } from '../onnx/session';
 import { previewGrid } from '../training/preview';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
 const PROGRESS_INTERVAL_MS = 250;
 
 export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<void> {
-  const backend = await initTrainingBackend(spec.config.backend);
-  ctx.post({ type: 'started', backend: backend.active, unavailable: backend.unavailable });
+  // a provider other than auto asks for the ONNX Runtime engine (training/config.ts checks the pair)
+  const requestedProvider = spec.config.provider ?? 'auto';
+  const backend = await initTrainingBackend(spec.config.backend === 'auto' && requestedProvider !== 'auto' ? 'onnxruntime' : spec.config.backend);
+  // On the ONNX Runtime engine the execution provider is chosen by probing (onnx/providers.ts);
+  // the run records it as its backend (onnxruntime-webgpu, ...) and every provider left out, with
+  // why, goes to the job's log and the started message.
+  let provider: OrtProvider | undefined;
+  const unavailable = { ...backend.unavailable };
+  if (gradientEngineOf(backend.active) === 'onnxruntime') {
+    const choice = await chooseTrainingProvider(requestedProvider, (message) => ctx.post({ type: 'log', message }));
+    provider = choice.provider;
+    for (const r of choice.table) if (!r.selected) unavailable[`onnxruntime-${r.provider}`] = r.why;
+  }
+  ctx.post({ type: 'started', backend: provider ? `${backend.active}-${provider}` : backend.active, unavailable });
   const whole = await readCache(spec.datasetCache);
   // Excluded images are left out: the run trains on the images recorded when it started.
   const cache = spec.datasetIndices ? selectCacheImages(whole, spec.datasetIndices) : whole;
@@ -33,7 +47,7 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
         keepOptimizer: spec.init.keepOptimizer,
       }
     : {};
-  const trainer = new Trainer(spec.config, spec.seed, cache, { ...init, gradients: gradientEngineOf(backend.active) });
+  const trainer = new Trainer(spec.config, spec.seed, cache, { ...init, gradients: gradientEngineOf(backend.active), provider });
   const savedMeta = init.init ? (init.init.parsed.meta as Record<string, unknown>) : undefined;
   if (spec.init?.mode === 'resume' && savedMeta) {
     const savedShards = Number(savedMeta.shards ?? 1);

@@ -38,4 +38,21 @@ export {
   type ProviderPlanInput,
 } from './session';
 export { benchOrtSampling, measureMatmulPeakGflops, randomUNetTensors, torchRefTimesteps, type OrtSamplingBenchOptions, type OrtSamplingBenchResult, type MatmulPeakResult } from './bench';
+export {
+  AUTO_PROVIDER_ORDER,
+  FAIL_PROVIDER_ENV,
+  chooseProvider,
+  denoiserProbeWorkload,
+  forcedFailure,
+  formatProviderTable,
+  machineProviderFacts,
+  providerAvailability,
+  speedProbeMs,
+  worstRelativeDiff,
+  type ChooseProviderOptions,
+  type ProbeWorkload,
+  type ProviderChoice,
+  type ProviderFacts,
+  type ProviderStatus,
+} from './providers';
 export { encodeModel, decodeModel, ProtoDecodeError, type ModelProto } from './proto';

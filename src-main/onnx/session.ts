@@ -4,13 +4,17 @@
  * through one choke point (transformers.js backends/onnx.js habit), and adapts a UNet session to
  * the diffusion core's NetworkFn.
  *
- * Provider order for `provider: 'auto'`:
+ * Training and sampling choose their provider by probing (providers.ts: WebGPU, CUDA, DirectML,
+ * CoreML, then CPU, each checked against the CPU provider) and open their sessions here with that
+ * provider and `strict`. `provider: 'auto'` here probes nothing:
  *   Linux   cuda (only when the CUDA add-on's libonnxruntime_providers_cuda.so is installed) -> cpu
  *   Windows dml -> cpu          macOS coreml -> cpu
- * WebGPU is used only when asked for (`provider: 'webgpu'`): ORT's WebGPU EP accepts any adapter,
- * software ones included, and on CPU-only machines that path is ~10x slower than the CPU EP
- * (docs/design-notes.md §ONNX Runtime providers). An explicit provider that fails falls back to cpu with a logged reason, unless
- * `strict` (then an OrtError PROVIDER_UNAVAILABLE says what is available).
+ * (WebGPU never unprobed: ORT's WebGPU EP accepts software adapters, ~10x slower than the CPU EP;
+ * docs/design-notes.md §ONNX Runtime providers). An explicit provider that fails falls back to cpu
+ * with a logged reason, unless `strict` (then an OrtError PROVIDER_UNAVAILABLE says what is available).
+ *
+ * Runs of WebGPU sessions are serialised process-wide: two WebGPU sessions running at once can
+ * crash on Linux/Vulkan (onnxruntime issue 32561).
  *
  * ORT is loaded lazily (dynamic import), so a machine where its native binding cannot load still
  * runs the app (tfjs fallback): createOrtSession then throws OrtError ORT_UNAVAILABLE.
@@ -172,6 +176,10 @@ export interface OrtSessionOptions {
   reuse?: boolean;
   /** ORT's profiler: writes `<prefix>_<time>.json` (Chrome trace events) on endProfiling(); implies reuse false */
   profilePrefix?: string;
+  /** ORT's log severity (0 verbose .. 4 fatal; default 3). At 0 ORT prints, among much else, each
+   *  node's provider ("All nodes placed on [...]"), through a buffered stream that can be lost when
+   *  the process ends (tests read placement from the profile instead: tests/helpers/webgpu-check.ts). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
 }
 
 export interface OrtValueMeta {
@@ -233,7 +241,8 @@ async function openCore(model: Uint8Array, key: string, opts: OrtSessionOptions)
         executionMode: 'sequential',
         enableCpuMemArena: true,
         enableMemPattern: true,
-        logSeverityLevel: 3,
+        logSeverityLevel: opts.logSeverity ?? 3,
+        ...(opts.logSeverity === 0 ? { logVerbosityLevel: 0 } : {}),
         ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
         ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       });
@@ -252,6 +261,15 @@ async function openCore(model: Uint8Array, key: string, opts: OrtSessionOptions)
     }
   }
   throw new OrtError('SESSION_CREATE', 'no execution provider to try (internal error)');
+}
+
+let webGpuQueue: Promise<unknown> = Promise.resolve();
+
+/** Runs `f` after every WebGPU run queued before it (onnxruntime issue 32561; header). */
+function serialisedWebGpu<T>(f: () => Promise<T>): Promise<T> {
+  const next = webGpuQueue.then(f, f);
+  webGpuQueue = next.catch(() => undefined);
+  return next;
 }
 
 /** A handle on a (possibly shared) ORT session. dispose() releases it when its last handle goes. */
@@ -300,7 +318,8 @@ export class OrtSession {
     if (this.disposed || this.core.released) throw new OrtError('DISPOSED', 'ONNX session used after dispose()');
     this.validate(feeds);
     try {
-      const out = fetches ? await this.core.session.run(feeds, fetches) : await this.core.session.run(feeds);
+      const go = () => (fetches ? this.core.session.run(feeds, fetches) : this.core.session.run(feeds));
+      const out = this.core.provider === 'webgpu' ? await serialisedWebGpu(go) : await go();
       return out as Record<string, Ort.Tensor>;
     } catch (e) {
       throw new OrtError('RUN_FAILED', `ONNX Runtime run failed on ${this.core.provider}: ${(e as Error).message}`);
@@ -328,7 +347,7 @@ export class OrtSession {
 /** Reuse key: model bytes hash + provider request + options that change the session. */
 export function sessionKey(model: Uint8Array, opts: OrtSessionOptions): string {
   const hash = createHash('sha256').update(model).digest('hex');
-  return `${hash}|${opts.provider ?? 'auto'}|${opts.strict ? 'strict' : 'fallback'}|${opts.intraOpThreads ?? physicalCoreCount()}|${opts.graphOptimizationLevel ?? 'all'}|${opts.spin === false ? 'nospin' : 'spin'}`;
+  return `${hash}|${opts.provider ?? 'auto'}|${opts.strict ? 'strict' : 'fallback'}|${opts.intraOpThreads ?? physicalCoreCount()}|${opts.graphOptimizationLevel ?? 'all'}|${opts.spin === false ? 'nospin' : 'spin'}|${opts.logSeverity ?? 3}`;
 }
 
 /** Creates (or shares) a session for the model bytes. */

@@ -7,7 +7,7 @@
  */
 import { ALL_CHANNELS, validateRequest, type Channel, type Req, type ReqIn, type Res } from '../api/channels';
 import { toApiError } from '../api/errors';
-import type { JobProgress, SystemInfo } from '../api/types';
+import type { JobProgress, ProvidersInfo, SystemInfo } from '../api/types';
 import { readRecipe } from '../gallery/recipe';
 import type { JobManager } from '../jobs/manager';
 import type { Library } from '../db/library';
@@ -49,11 +49,13 @@ export interface HandlerHost {
   readonly gallery: GalleryService;
   readonly presets: PresetService;
   systemInfo(): Promise<SystemInfo>;
+  systemProviders(): Promise<ProvidersInfo>;
 }
 
 export function buildHandlers(s: HandlerHost): Handlers {
   return {
     'system:info': () => s.systemInfo(),
+    'system:providers': () => s.systemProviders(),
     'datasets:import': (req, ctx) => s.datasets.import(req, ctx.onProgress),
     'datasets:list': async () => ({ datasets: await s.datasets.list() }),
     'datasets:preview': (req) => s.datasets.preview(req),

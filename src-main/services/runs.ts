@@ -202,7 +202,7 @@ export class RunService {
               job.cancel();
               break;
             }
-            await this.ctx.store.runs.setStatus(runId, 'running', { backend: msg.backend, pid: job.pid ?? null });
+            await this.ctx.store.runs.setStatus(runId, 'running', { backend: msg.backend, backendNote: providerNote(msg.unavailable), pid: job.pid ?? null });
             emitProgress(this.ctx, { ...base, state: 'running', done: run.step, total: config.steps, message: `training on ${msg.backend}` });
             break;
           case 'train-progress':
@@ -468,4 +468,13 @@ export class RunService {
 
 function noIncludedImages(id: string, name: string): ApiError {
   return new ApiError('bad_request', `Every image of dataset "${name}" (${id}) is excluded from training. Include at least one image on the Datasets page (or \`sfumato datasets include\`).`, { field: 'datasetId' });
+}
+
+/** The run's record of its execution provider choice: "webgpu: why; cuda: why" for each ONNX
+ *  Runtime provider left out (train-job.ts puts them in `unavailable` as onnxruntime-<provider>). */
+export function providerNote(unavailable: Record<string, string>): string | null {
+  const lines = Object.entries(unavailable)
+    .filter(([k]) => k.startsWith('onnxruntime-'))
+    .map(([k, v]) => `${k.slice('onnxruntime-'.length)}: ${v}`);
+  return lines.length ? lines.join('; ') : null;
 }

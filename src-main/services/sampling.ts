@@ -8,7 +8,7 @@ import { createHash, randomInt } from 'node:crypto';
 import sharp from 'sharp';
 import { ApiError } from '../api/errors';
 import type { GenerateRequest } from '../api/requests';
-import type { GenerateResult, JobProgress, SampleOrigin, SampleRecord, SamplerName, SamplerOptions } from '../api/types';
+import type { GenerateResult, JobProgress, OrtProviderChoice, SampleOrigin, SampleRecord, SamplerName, SamplerOptions } from '../api/types';
 import { readCache } from '../datasets/cache';
 import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
 import { byteToModel } from '../diffusion/pixels';
@@ -32,6 +32,7 @@ export interface SampleSpecParams {
   sourceImage?: Float32Array;
   parentId: string | null;
   engine?: 'auto' | 'onnx' | 'tfjs';
+  provider?: OrtProviderChoice;
   /** denoising animation: collect image 0's per-step frames here */
   frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
   /** reproduce: write to a scratch folder and record nothing */
@@ -93,7 +94,7 @@ export class SamplingService {
     }
     const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
     if (parentId && !(await this.ctx.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
-    return this.runSampling({ checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine }, onProgress);
+    return this.runSampling({ checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine, provider: req.provider }, onProgress);
   }
 
   /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
@@ -161,6 +162,7 @@ export class SamplingService {
       config,
       checkpointFile: this.ctx.library.abs(checkpoint.file),
       engine: p.engine ?? 'auto',
+      ...(p.provider ? { provider: p.provider } : {}),
       seeds,
       sampler,
       steps,
@@ -207,6 +209,9 @@ export class SamplingService {
           p.frames?.out.push(msg.rgb);
         } else if (msg.type === 'sample-preview') {
           emit({ state: 'running', done: prog.done, total: prog.total, sampleIds: samples.map((s) => s.id), previewImage: msg.dataUrl, previewIndex: msg.image });
+        } else if (msg.type === 'log') {
+          // e.g. which execution provider runs the network and why the others do not
+          emit({ state: 'running', done: -1, total: prog.total, sampleIds: samples.map((s) => s.id), message: msg.message });
         } else if (msg.type === 'sample-progress') {
           prog = { done: msg.done, total: msg.total };
           emit({ state: 'running', done: msg.done, total: msg.total, sampleIds: samples.map((s) => s.id) });

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExportRequest, GenerateRequest, ImportDatasetRequest, StartRunRequest } from '../api/requests';
-import type { GenerateResult, ImportDatasetResult, JobProgress, ReproduceResult, SystemInfo, ExportResult } from '../api/types';
+import type { GenerateResult, ImportDatasetResult, JobProgress, ReproduceResult, SystemInfo, ProvidersInfo, ExportResult } from '../api/types';
 import { Db } from '../db/db';
 import { Library, resolveLibraryPath } from '../db/library';
 import { repositories, type Store } from '../db/repositories';
@@ -23,7 +23,7 @@ import { ReproduceService } from './reproduce';
 import { GridService } from './grid';
 import { RunService, type StartedRun } from './runs';
 import { SamplingService } from './sampling';
-import { APP_VERSION, collectVersions, probeBackends } from './system';
+import { APP_VERSION, collectVersions, probeBackends, probeProviders } from './system';
 import { buildHandlers, validatedApi, type ValidatedApi } from './handlers';
 
 export { validateOrigin } from './errors';
@@ -64,7 +64,7 @@ export class Sfumato implements ServiceContext {
     readonly library: Library,
     readonly store: Store,
     readonly mode: SystemInfo['mode'],
-    launcher: JobLauncher,
+    private readonly launcher: JobLauncher,
     jobLimits?: JobLimits,
     readonly signal?: AbortSignal,
   ) {
@@ -123,6 +123,15 @@ export class Sfumato implements ServiceContext {
   }
   exportSamples(req: ExportRequest, onProgress?: (p: JobProgress) => void): Promise<ExportResult> {
     return this.gallery.export(req, onProgress);
+  }
+
+  private providers: Promise<ProvidersInfo> | undefined;
+
+  /** The execution provider table (services/system.ts probeProviders), probed once per session. */
+  systemProviders(): Promise<ProvidersInfo> {
+    this.providers ??= probeProviders(this.launcher);
+    this.providers.catch(() => (this.providers = undefined));
+    return this.providers;
   }
 
   async systemInfo(): Promise<SystemInfo> {

@@ -3,7 +3,10 @@
  * a job will get (the ladder of docs/design-notes.md §Training backends), with the reason each better one is unavailable.
  */
 import { createRequire } from 'node:module';
-import type { BackendStatus } from '../api/types';
+import type { BackendStatus, ProvidersInfo } from '../api/types';
+import { ApiError } from '../api/errors';
+import type { JobLauncher } from '../jobs/launcher';
+import { probeProvidersInJobProcess } from '../jobs/providers-job';
 import { LADDER } from '../training/backends/ladder-table';
 import { APP_VERSION } from '../version';
 
@@ -54,4 +57,18 @@ export async function probeBackends(isInstalled: (pkg: string) => boolean = reso
   }
   // the cpu rung needs nothing, so the loop always returns
   throw new Error('the backend ladder has no rung without requirements');
+}
+
+/**
+ * The ONNX Runtime execution providers of this machine, each probed for training and for sampling
+ * (onnx/providers.ts), in a job process: the probe loads GPU drivers and runs real steps, so it
+ * stays off the main process (a driver crash there would take the app down). Seconds; the service
+ * keeps the answer for the session.
+ */
+export async function probeProviders(launcher: JobLauncher): Promise<ProvidersInfo> {
+  try {
+    return await probeProvidersInJobProcess(launcher);
+  } catch (e) {
+    throw new ApiError('unavailable', (e as Error).message);
+  }
 }

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrtGradientEngine } from './onnx/engine';
 import { OrtStepEngine, type TfjsLayoutState } from './onnx/step-engine';
+import type { OrtProvider } from '../onnx/session';
 import { readOrtProfile, type OrtProfile } from './onnx/profile';
 import type { BatchArrays } from './parallel/shards';
 import type { WorkerBackend } from './parallel/protocol';
@@ -46,6 +47,8 @@ export interface TrainBenchOptions {
   threads?: number;
   /** with gradients 'onnxruntime' (default 'one-graph', see the header) */
   stepEngine?: 'one-graph' | 'tfjs-optimizer';
+  /** onnxruntime: the execution provider of the gradient graph (default cpu; tests/gpu/check.ts) */
+  provider?: OrtProvider;
 }
 
 export interface TrainBenchResult {
@@ -103,8 +106,8 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   const backend = tf.getBackend();
   if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
   const oneGraph = opts.gradients === 'onnxruntime' && (opts.stepEngine ?? 'one-graph') === 'one-graph';
-  const ort = opts.gradients === 'onnxruntime' && !oneGraph ? await OrtGradientEngine.create(config, B, { threads: opts.threads }) : undefined;
-  const og = oneGraph ? await OrtStepEngine.create(config, B, { threads: opts.threads }) : undefined;
+  const ort = opts.gradients === 'onnxruntime' && !oneGraph ? await OrtGradientEngine.create(config, B, { threads: opts.threads, provider: opts.provider }) : undefined;
+  const og = oneGraph ? await OrtStepEngine.create(config, B, { threads: opts.threads, provider: opts.provider }) : undefined;
   if (og) {
     const st = adam.state();
     const read = (list: readonly tf.Tensor[]) => list.map((x) => x.dataSync() as Float32Array);

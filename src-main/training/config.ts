@@ -2,7 +2,7 @@
  * Training-run configuration: defaults, and validation at the edge (before any compute), with
  * errors that name the field and the fix.
  */
-import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig } from '../api/types';
+import type { LossWeighting, Objective, OrtProviderChoice, ScheduleJson, TrainBackend, TrainConfig } from '../api/types';
 import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
@@ -38,6 +38,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   keepCheckpoints: 3,
   previewEvery: 0,
   backend: 'auto',
+  provider: 'auto',
   workers: 0,
 };
 
@@ -62,6 +63,7 @@ export class TrainConfigError extends DomainError {
 }
 
 const BACKENDS: readonly TrainBackend[] = ['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu'];
+const PROVIDERS: readonly OrtProviderChoice[] = ['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu'];
 const OBJECTIVES: readonly Objective[] = ['eps', 'x0', 'v', 'score', 'edm'];
 const WEIGHTINGS: readonly LossWeighting[] = ['uniform', 'min-snr', 'p2'];
 
@@ -167,6 +169,10 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
   int('keepCheckpoints', c.keepCheckpoints, 0, 100_000);
   int('previewEvery', c.previewEvery, 0, 10_000_000);
   oneOf('backend', c.backend, BACKENDS);
+  oneOf('provider', c.provider, PROVIDERS);
+  if (c.provider !== 'auto' && c.backend !== 'auto' && c.backend !== 'onnxruntime') {
+    throw new TrainConfigError('provider', `provider ${c.provider} is an ONNX Runtime provider, but backend is ${c.backend}: use backend onnxruntime (or auto), or provider auto.`);
+  }
   int('workers', c.workers, 0, 64);
 
   // Architecture constraints (the UNet halves the resolution between levels).

@@ -28,6 +28,7 @@ import { shardLossAndGrads } from './parallel/compute';
 import type { BatchArrays } from './parallel/shards';
 import { OrtGradientEngine } from './onnx/engine';
 import { OrtStepEngine } from './onnx/step-engine';
+import type { OrtProvider } from '../onnx/session';
 import { byteToModel } from '../diffusion/pixels';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
@@ -107,6 +108,9 @@ export interface TrainerInit {
    *  gradients with the optimiser and EMA in tfjs ('tfjs-optimizer': the previous engine, kept as
    *  the reference of the tests) */
   stepEngine?: 'one-graph' | 'tfjs-optimizer';
+  /** the ONNX Runtime engine's execution provider, already chosen (training/onnx/provider-probe.ts);
+   *  default cpu */
+  provider?: OrtProvider;
 }
 
 export class Trainer {
@@ -181,6 +185,7 @@ export class Trainer {
       if (this.stepEngine === 'one-graph') {
         this.ortStep = OrtStepEngine.create(this.tfModel.config, config.batchSize, {
           threads,
+          provider: init.provider,
           gradAccum: config.gradAccum,
           beta1: this.tfOptimizer.beta1,
           beta2: this.tfOptimizer.beta2,
@@ -190,7 +195,7 @@ export class Trainer {
         }).catch(failed);
         this.ortStep.catch(() => {}); // surfaced by the first trainStep
       } else {
-        this.ort = OrtGradientEngine.create(this.tfModel.config, config.batchSize, { threads }).catch(failed);
+        this.ort = OrtGradientEngine.create(this.tfModel.config, config.batchSize, { threads, provider: init.provider }).catch(failed);
         this.ort.catch(() => {}); // surfaced by the first trainStep
       }
       this.shards = 1;

@@ -1,68 +1,126 @@
 /**
- * GPU check (docs/design-notes.md §The GPU check): run on the NVIDIA machine by tests/gpu/run.sh, bundled into one file
- * by scripts/pack-gpu-check.mjs (tfjs inlined; only Dawn's `webgpu` package travels beside it).
- * 1. The training bench (bench UNet, batch 16, torch_ref.py's workload) on the requested backend.
- * 2. A short real-data training (the demo emoji at 32 px) with its loss curve.
- * Prints one JSON line per result. The CPU path (no GPU adapter) falls back down the ladder and
- * says why, so the script can be exercised anywhere.
+ * GPU check (docs/design-notes.md §The GPU check): run on the GPU machine by tests/gpu/run.sh,
+ * bundled into one file by scripts/pack-gpu-check.mjs (tfjs inlined; onnxruntime-node travels
+ * beside it in .gpu/node_modules). Writes ONE JSON object (stdout's last line and --out FILE):
+ *   providers      what the automatic choice does here (every provider: available/selected/why)
+ *   train[]        the bench train step (bench UNet, torch_ref.py's workload, ORT gradient graph
+ *                  + tfjs-wasm Adam) per provider and batch: seconds per step, images/s, and the
+ *                  gradient graph's share
+ *   ddim[]         DDIM-20 sampling per provider and batch: images/s
+ *   cpu_ratio      per batch, train_step_s on CPU / on each GPU provider (same run)
+ * Providers: webgpu, cuda when its provider library is present, and cpu (the reference); each
+ * GPU one is first probed against the CPU (onnx/providers.ts) and left out, with why, on failure.
+ *
+ * Flags: --tiny (a tiny UNet, batches 2 and 4, DDIM 3 steps, 1 timed step: proves the packed check
+ * runs end to end on any machine, e.g. SwiftShader), --providers=webgpu,cuda,cpu, --batches=16,64,128,
+ * --ddim-batches=16,64,128, --steps=5 (timed train steps), --ddim-steps=20, --out=FILE.
  */
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { gradientEngineOf, selectTrainingBackend } from '../../src-main/training/backends/ladder';
+import { BENCH_UNET_CONFIG, type UNetConfig } from '../../src-main/network/config';
+import { benchOrtSampling, chooseProvider, machineProviderFacts, providerAvailability, type OrtProvider } from '../../src-main/onnx/index';
 import { benchTrainStep } from '../../src-main/training/bench-train';
-import { resolveTrainConfig } from '../../src-main/training/config';
-import { Trainer } from '../../src-main/training/trainer';
+import { initTrainingBackend } from '../../src-main/training/backend';
+import { PROBE_UNET, trainingProbeWorkload } from '../../src-main/training/onnx/provider-probe';
 
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const backend = args.get('backend');
-const dataFile = args.get('data') ?? 'demo-32.bin';
+const args = new Map(process.argv.slice(2).map((a) => {
+  const [k, v] = a.replace(/^--/, '').split('=');
+  return [k, v ?? 'true'] as [string, string];
+}));
+const tiny = args.get('tiny') === 'true';
+const list = (k: string, d: string) => (args.get(k) ?? d).split(',').map((s) => s.trim()).filter(Boolean);
+const ints = (k: string, d: string) => list(k, d).map(Number);
+const say = (m: string) => process.stderr.write(`[gpu-check] ${m}\n`);
 
-async function main(): Promise<void> {
+const TINY_UNET: UNetConfig = { ...PROBE_UNET, imageSize: 16, attentionResolutions: [8] };
+
+async function main(): Promise<Record<string, unknown>> {
   tf.enableProdMode();
-  let sel;
-  try {
-    sel = await selectTrainingBackend(backend ? { override: backend } : {});
-  } catch (e) {
-    console.log(JSON.stringify({ check: 'backend', requested: backend, error: (e as Error).message }));
-    sel = await selectTrainingBackend({});
+  // Adam and the weights stay in tfjs (wasm), as in the trainer; the gradients come from ORT
+  const tfjs = await initTrainingBackend('wasm');
+  const config = tiny ? TINY_UNET : BENCH_UNET_CONFIG;
+  const batches = ints('batches', tiny ? '2,4' : '16,64,128');
+  const ddimBatches = ints('ddim-batches', tiny ? '2' : '16,64,128');
+  const steps = Number(args.get('steps') ?? (tiny ? 1 : 5));
+  const ddimSteps = Number(args.get('ddim-steps') ?? (tiny ? 3 : 20));
+  const facts = await machineProviderFacts();
+  const wanted = list('providers', 'webgpu,cuda,cpu') as OrtProvider[];
+  const available = providerAvailability(facts);
+
+  say('probing the providers (automatic choice)');
+  const auto = await chooseProvider({ requested: 'auto', workload: trainingProbeWorkload(), exhaustive: true, facts, log: say });
+  const usable: OrtProvider[] = [];
+  const skipped: Record<string, string> = {};
+  for (const p of wanted) {
+    const a = available.find((r) => r.provider === p);
+    if (!a?.available) {
+      skipped[p] = a?.why ?? 'unknown provider';
+      continue;
+    }
+    try {
+      // forced: correctness against the CPU only (a software adapter still runs, e.g. --tiny on SwiftShader)
+      await chooseProvider({ requested: p, workload: trainingProbeWorkload(), facts });
+      usable.push(p);
+    } catch (e) {
+      skipped[p] = (e as Error).message;
+    }
   }
-  console.log(JSON.stringify({ check: 'backend', active: sel.active, provider: sel.provider, reasons: sel.reasons }));
+  say(`measuring on ${usable.join(', ')}${Object.keys(skipped).length ? ` (left out: ${Object.entries(skipped).map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''}`);
 
-  const gradients = gradientEngineOf(sel.active);
-  const bench = await benchTrainStep({ batch: 16, steps: Number(args.get('steps') ?? 5), warmup: 2, profile: false, gradients });
-  console.log(JSON.stringify({ check: 'bench-train', backend: sel.active, ...bench }));
-
-  // Real data: uint8 NHWC emoji cache (count x 32 x 32 x 3) packed by pack-gpu-check.mjs.
-  const bytes = new Uint8Array(readFileSync(dataFile));
-  const size = 32;
-  const count = bytes.length / (size * size * 3);
-  const config = resolveTrainConfig(
-    { imageSize: size, baseChannels: 64, channelMults: [1, 2, 2], attentionResolutions: [8], batchSize: 16, lr: 4e-4, warmupSteps: 50, steps: Number(args.get('train-steps') ?? 300), workers: 0 },
-    count,
-  );
-  const trainer = new Trainer(config, 0, { pixels: bytes, count, size, channels: 3 }, { gradients });
-  const t0 = performance.now();
-  const losses: number[] = [];
-  for (let k = 0; k < config.steps; k++) losses.push((await trainer.trainStep()).loss);
-  const seconds = (performance.now() - t0) / 1000;
-  const avg = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-  console.log(
-    JSON.stringify({
-      check: 'real-data-training',
-      backend: sel.active,
-      images: count,
-      steps: config.steps,
-      seconds,
-      steps_per_s: config.steps / seconds,
-      loss_first20: avg(losses.slice(0, 20)),
-      loss_last20: avg(losses.slice(-20)),
-    }),
-  );
-  await trainer.dispose();
+  const train: Record<string, unknown>[] = [];
+  for (const provider of usable) {
+    for (const batch of batches) {
+      say(`train step: ${provider}, batch ${batch}`);
+      try {
+        const r = await benchTrainStep({ batch, steps, warmup: 1, profile: false, gradients: 'onnxruntime', provider, config });
+        train.push({ provider, batch, train_step_s: r.train_step_s, images_per_s: batch / r.train_step_s, gradient_s: r.gradient_s, train_gflops: r.train_gflops, ort_threads: r.ort_threads, all_s: r.train_step_s_all });
+      } catch (e) {
+        train.push({ provider, batch, error: (e as Error).message.split('\n')[0] });
+      }
+    }
+  }
+  const ddim: Record<string, unknown>[] = [];
+  for (const provider of usable) {
+    for (const batch of ddimBatches) {
+      say(`DDIM-${ddimSteps}: ${provider}, batch ${batch}`);
+      try {
+        const r = await benchOrtSampling({ provider, batch, steps: ddimSteps, config });
+        ddim.push({ provider, batch, steps: ddimSteps, sample_s: r.sample_s, images_per_s: r.sample_img_per_s, gflops: r.gflops });
+      } catch (e) {
+        ddim.push({ provider, batch, error: (e as Error).message.split('\n')[0] });
+      }
+    }
+  }
+  const cpuRatio: Record<string, Record<string, number>> = {};
+  for (const row of train) {
+    if (row.provider === 'cpu' || typeof row.train_step_s !== 'number') continue;
+    const cpu = train.find((r) => r.provider === 'cpu' && r.batch === row.batch && typeof r.train_step_s === 'number');
+    if (cpu) (cpuRatio[row.provider as string] ??= {})[String(row.batch)] = (cpu.train_step_s as number) / (row.train_step_s as number);
+  }
+  return {
+    check: 'gpu-check',
+    tiny,
+    date: new Date().toISOString(),
+    config: tiny ? 'tiny (16 px, base 8)' : 'bench UNet',
+    tfjs_backend: tfjs.active,
+    facts,
+    providers: auto.table,
+    measured: usable,
+    skipped,
+    train,
+    ddim,
+    cpu_ratio: cpuRatio,
+  };
 }
 
 main().then(
-  () => process.exit(0),
+  (result) => {
+    const text = JSON.stringify(result);
+    const out = args.get('out');
+    if (out) writeFileSync(out, text + '\n');
+    console.log(text);
+    process.exit(0);
+  },
   (e) => {
     console.log(JSON.stringify({ check: 'error', message: (e as Error).stack ?? String(e) }));
     process.exit(1);

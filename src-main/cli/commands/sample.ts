@@ -60,6 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--checkpoint <id>', 'checkpoint id')
       .option('--model <id>', 'a bundled base model or an imported ONNX model (model_…)')
       .addOption(new Option('--engine <name>', 'network engine').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+      .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider (auto probes the GPU ones, then CPU)').choices(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']))
       .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
       .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
       .option('--preset <name>', 'a saved sampling preset of the library (sampler, steps, settings, count); flags given override it'),
@@ -68,6 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
       const flags = {
         engine: o.engine as 'auto' | 'onnx' | 'tfjs',
+        ...(o.provider ? { provider: o.provider as 'auto' | 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu' } : {}),
         count: o.count as number,
         seed: o.seed as number | undefined,
         ...samplerFromFlags(o),

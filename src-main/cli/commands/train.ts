@@ -61,6 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--keep <n>', cliHelp('keepCheckpoints'), parseIntStrict('keep'))
     .option('--preview-every <n>', cliHelp('previewEvery'), parseIntStrict('preview-every'))
     .addOption(new Option('--backend <name>', cliHelp('backend')).choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
+    .addOption(new Option('--provider <name>', cliHelp('provider')).choices(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']))
     .option('--workers <n>', cliHelp('workers'), parseIntStrict('workers'))
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
@@ -154,6 +155,7 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     keepCheckpoints: o.keep,
     previewEvery: o.previewEvery,
     backend: o.backend,
+    provider: o.provider,
     workers: o.workers,
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));

@@ -215,7 +215,10 @@ export class DiffGraph implements OpSink {
       if (done) return done;
       const p = parts.get(v);
       if (!p?.length) return undefined;
-      const t = p.length === 1 ? p[0] : this.raw('Sum', p, {}, `${v}/adj`);
+      // a left fold of Adds, not one Sum: WebGPU has no Sum kernel (it would fall back to CPU
+      // with copies each step); ORT's CPU Sum adds in the same order, so CPU numbers are unchanged
+      let t = p[0];
+      for (let k = 1; k < p.length; k++) t = this.raw('Add', [t, p[k]], {}, `${v}/adj${p.length > 2 ? k : ''}`);
       totals.set(v, t);
       return t;
     };

@@ -12,7 +12,7 @@ import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import { dropoutMask } from '../../diffusion/index';
-import { createOrtSession, physicalCoreCount, type OrtSession } from '../../onnx/session';
+import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
 
@@ -35,11 +35,16 @@ export class OrtGradientEngine {
     private readonly specs: ParamSpec[],
   ) {}
 
-  /** Builds the graph for `rows` rows and opens its session (CPU provider, `threads` intra-op threads). */
-  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string; groupNorm?: 'decomposed' | 'layernorm' } = {}): Promise<OrtGradientEngine> {
+  /** Builds the graph for `rows` rows and opens its session (`provider`, default CPU, as chosen by
+   *  provider-probe.ts; `threads` intra-op threads). */
+  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string; groupNorm?: 'decomposed' | 'layernorm'; provider?: OrtProvider } = {}): Promise<OrtGradientEngine> {
     const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm });
-    const session = await createOrtSession(graph.model, { provider: 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false, profilePrefix: opts.profilePrefix });
+    const session = await createOrtSession(graph.model, { provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false, profilePrefix: opts.profilePrefix });
     return new OrtGradientEngine(config, rows, graph, session, unetParamSpecs(config));
+  }
+
+  get provider(): OrtProvider {
+    return this.session.provider;
   }
 
   get threads(): number {

@@ -6,6 +6,7 @@ describe('contract channels', () => {
   it('pins every channel name (renaming one breaks IPC and web mode)', () => {
     expect(ALL_CHANNELS).toEqual([
       'system:info',
+      'system:providers',
       'datasets:import',
       'datasets:list',
       'datasets:preview',
