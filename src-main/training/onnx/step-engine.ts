@@ -18,7 +18,7 @@ import { hwioToOihw, transpose2d } from '../../onnx/export';
 import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession, type OrtSessionOptions } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { batchFeeds } from './engine';
-import { buildFlatGradGraph, buildStepGraph, FLAT, NEW_PREFIX, STEP_GRAD_NORM, STEP_INPUTS, type StepGraph } from './step-graph';
+import { buildFlatGradGraph, buildStepGraph, maxFanInFor, FLAT, NEW_PREFIX, STEP_GRAD_NORM, STEP_INPUTS, type StepGraph } from './step-graph';
 import { TRAIN_GRAPH_LOSS } from './train-graph';
 
 /** OIHW [cout, cin, kh, kw] -> tfjs HWIO [kh, kw, cin, cout] (inverse of onnx/export.ts hwioToOihw). */
@@ -151,13 +151,13 @@ export class OrtStepEngine {
     const weightDecay = opts.weightDecay ?? 0;
     const decayMask = opts.decayMask ?? specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
     const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum, preallocate: opts.preallocate ?? true };
-    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1 });
+    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1, maxFanIn: maxFanInFor(opts.provider) });
     const sessionOpts = { ...opts.session, provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
     let grad: { graph: StepGraph; session: OrtSession } | undefined;
     try {
       if (gradAccum > 1) {
-        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask });
+        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, maxFanIn: maxFanInFor(opts.provider) });
         grad = { graph: g, session: await createOrtSession(g.model, sessionOpts) };
       }
     } catch (e) {

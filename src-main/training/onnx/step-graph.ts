@@ -106,6 +106,8 @@ export interface StepGraphOptions {
   decayMask?: readonly boolean[];
   /** build the decoupled weight-decay input and multiply (AdamW) */
   weightDecay: boolean;
+  /** the most inputs + outputs one node may have (maxFanInFor(provider); default unlimited) */
+  maxFanIn?: number;
   /** take the earlier micro-batches' gradient sum as input (gradAccum > 1) */
   accumulate: boolean;
 }
@@ -123,18 +125,55 @@ export interface StepGraph {
  * by state_dict key), put first in the node list. Returns the flat input and the gradients
  * concatenated in the same flat order.
  */
-function flattenParams(g: DiffGraph, e: EmittedTrainGraph, layout: FlatLayout): { input: string; grad: string } {
+function flattenParams(g: DiffGraph, e: EmittedTrainGraph, layout: FlatLayout, maxFanIn: number): { input: string; grad: string } {
   const input = g.input(FLAT.params, [layout.total], false);
   if (input !== FLAT.params) throw new Error(`buildStepGraph: value name ${FLAT.params} is taken (internal error)`);
   const start = g.b.nodes.length;
-  const parts = g.b.opN('Split', [input, g.constant('int64', layout.order.map((i) => layout.sizes[i]))], layout.order.length, { axis: 0 }, 'params/split');
-  layout.order.forEach((i, k) => g.b.op('Reshape', [parts[k], g.constant('int64', layout.dims[i])], {}, `${layout.params[i]}/unflat`));
+  const reshapes: number[] = [];
+  if (layout.order.length <= maxFanIn - 1) {
+    // one Split (its outputs plus the input stay within the provider's buffer limit)
+    const parts = g.b.opN('Split', [input, g.constant('int64', layout.order.map((i) => layout.sizes[i]))], layout.order.length, { axis: 0 }, 'params/split');
+    layout.order.forEach((i, k) => {
+      g.b.op('Reshape', [parts[k], g.constant('int64', layout.dims[i])], {}, `${layout.params[i]}/unflat`);
+      reshapes.push(g.b.nodes.length - 1 - start);
+    });
+  } else {
+    // a Slice per tensor: a WebGPU shader binds at most 12 storage buffers, so a Split with more
+    // outputs than that has no kernel there (ORT's WebGPU Split fails at run time)
+    layout.order.forEach((i) => {
+      const at = layout.offsets[i];
+      const part = g.b.op('Slice', [input, g.constant('int64', [at]), g.constant('int64', [at + layout.sizes[i]]), g.constant('int64', [0])], {}, `${layout.params[i]}/slice`);
+      g.b.op('Reshape', [part, g.constant('int64', layout.dims[i])], {}, `${layout.params[i]}/unflat`);
+      reshapes.push(g.b.nodes.length - 1 - start);
+    });
+  }
   const prologue = g.b.nodes.splice(start);
   // the Reshapes produce the parameter values the forward uses (emitTrainGraph's inputs, same names)
-  layout.order.forEach((i, k) => (prologue[k + 1].output = [e.params[i]]));
+  layout.order.forEach((i, k) => (prologue[reshapes[k]].output = [e.params[i]]));
   g.b.nodes.unshift(...prologue);
   const flat = layout.order.map((i) => g.raw('Reshape', [e.grads[i], g.constant('int64', [-1])], {}, `${layout.params[i]}/grad_flat`));
-  return { input, grad: g.raw('Concat', flat, { axis: 0 }, 'grad/concat') };
+  return { input, grad: concatTree(g, flat, maxFanIn, 'grad/concat') };
+}
+
+/** Concat along axis 0 with at most `maxFanIn` - 1 inputs per node (a tree when there are more). */
+function concatTree(g: DiffGraph, parts: string[], maxFanIn: number, name: string): string {
+  const k = Math.max(2, maxFanIn - 1);
+  let level = parts;
+  for (let depth = 0; level.length > k; depth++) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += k) {
+      const group = level.slice(i, i + k);
+      next.push(group.length === 1 ? group[0] : g.raw('Concat', group, { axis: 0 }, `${name}/l${depth}_${i / k}`));
+    }
+    level = next;
+  }
+  return g.raw('Concat', level, { axis: 0 }, name);
+}
+
+/** The most buffers (inputs + outputs) one node may bind on `provider`: WebGPU shaders bind at most
+ *  12 storage buffers (Dawn's default limit); the others have no such limit. */
+export function maxFanInFor(provider: string | undefined): number {
+  return provider === 'webgpu' ? 12 : Number.POSITIVE_INFINITY;
 }
 
 function encode(g: DiffGraph, name: string, inputs: ReturnType<typeof valueInfo>[], outputs: ReturnType<typeof valueInfo>[], doc: string, producerVersion: string | undefined) {
@@ -143,11 +182,11 @@ function encode(g: DiffGraph, name: string, inputs: ReturnType<typeof valueInfo>
 }
 
 /** The gradient-only graph in the flat layout: batch + params [P] -> loss, grad [P]. */
-export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[] } = {}): StepGraph {
+export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[]; maxFanIn?: number } = {}): StepGraph {
   const g = new DiffGraph();
   const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch' });
   const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? defaultDecayMask(config));
-  const { input, grad } = flattenParams(g, e, layout);
+  const { input, grad } = flattenParams(g, e, layout, opts.maxFanIn ?? Number.POSITIVE_INFINITY);
   const out = g.raw('Identity', [grad], {}, FLAT.grad);
   if (out !== FLAT.grad || e.loss !== TRAIN_GRAPH_LOSS) throw new Error('buildFlatGradGraph: output names are taken (internal error)');
   const f32 = (name: string, dims: number[]) => valueInfo(name, DataType.FLOAT, dims);
@@ -161,7 +200,7 @@ export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraph
   const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch' });
   const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? defaultDecayMask(config));
   const P = layout.total;
-  const { input: p, grad: gLast } = flattenParams(g, e, layout);
+  const { input: p, grad: gLast } = flattenParams(g, e, layout, opts.maxFanIn ?? Number.POSITIVE_INFINITY);
   const exact = (v: string, name: string) => {
     if (v !== name) throw new Error(`buildStepGraph: value name ${name} is taken (internal error)`);
     return v;
