@@ -63,9 +63,22 @@ export const ImportDatasetSchema = z
     background: background.optional(),
     /** framing: `center` crops the middle square (default), `fit` pads the whole image */
     crop: z.enum(['center', 'fit']).optional(),
+    /** class labels: `subfolders` = each image's class is the folder name right below `dir`
+     *  (images directly in `dir` are unlabelled); `none` (default) = no labels */
+    labels: z.enum(['none', 'subfolders'], { message: 'labels: use "subfolders" (class = folder name below the imported folder) or "none"' }).optional(),
   })
   .strict();
 export type ImportDatasetRequest = z.infer<typeof ImportDatasetSchema>;
+
+/** Rename a class of a labelled dataset; naming an existing class merges the two. */
+export const RenameClassSchema = z
+  .object({
+    id: z.string().regex(ID_RE, 'id: a dataset id like ds_…'),
+    from: z.string().min(1, 'from: name the class to rename'),
+    to: z.string().trim().min(1, 'to: give the new class name (an existing class name merges the two)').max(200),
+  })
+  .strict();
+export type RenameClassRequest = z.infer<typeof RenameClassSchema>;
 
 /** The import settings on the first `count` images of a folder (nothing is stored). */
 export const PreviewDatasetSchema = z

@@ -56,6 +56,9 @@ export const TRAIN_HELP: Record<TrainHelpKey, SettingHelp> = {
   keepCheckpoints: { label: 'Keep checkpoints', help: 'How many recent saves to keep (0 = all); saves with pictures in the gallery are always kept.', term: 'checkpoint retention' },
   previewEvery: { label: 'Preview every (steps)', help: 'Draw a grid of example pictures this often so you can watch learning; 0 = off.', term: 'preview interval' },
   backend: { label: 'Backend', help: 'Which maths engine runs the training; auto picks the fastest one that works here.', term: 'compute backend' },
+  classConditional: { label: 'Learn the classes', help: 'Teach the model the folders (classes) of a labelled dataset, so you can ask for one class when sampling.', term: 'class-conditional training' },
+  condDropout: { label: 'Label dropout', help: 'Share of pictures shown without their class, so the model also learns without one; guidance needs both. 0.1 is usual.', term: 'conditioning dropout (classifier-free guidance)' },
+  classes: { label: 'Classes', help: 'The classes the model learns, taken from the dataset when training starts.', term: 'class labels' },
   workers: { label: 'Workers / threads', help: 'How many processor cores to use (0 = one per core).', term: 'data-parallel workers / intra-op threads' },
 };
 

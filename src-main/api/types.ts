@@ -32,6 +32,18 @@ export interface Dataset {
   captionCount: number;
   errorCount: number;
   createdAt: string;
+  /** where image labels came from: 'subfolders' (`--labels subfolders`) or 'none' */
+  labels: DatasetLabels;
+  /** the classes of the included images, by name, with their image counts (empty: unlabelled) */
+  classes: DatasetClass[];
+}
+
+export type DatasetLabels = 'none' | 'subfolders';
+
+/** One class of a labelled dataset: its name and how many included images carry it. */
+export interface DatasetClass {
+  name: string;
+  count: number;
 }
 
 export interface DatasetItem {
@@ -49,6 +61,8 @@ export interface DatasetItem {
   index: number;
   /** left out of training (runs started after the change) */
   excluded: boolean;
+  /** the image's class (labelled datasets; null: unlabelled, trained as the null class) */
+  class: string | null;
 }
 
 export interface DatasetDetail extends Dataset {
@@ -78,6 +92,8 @@ export interface ImportDatasetResult {
   captionFiles: number;
   /** other sidecars and system files ignored quietly (.json, .xmp, Thumbs.db, .DS_Store, …) */
   ignoredFiles: number;
+  /** labelled imports: the classes found, with their image counts (= dataset.classes) */
+  classes: DatasetClass[];
 }
 
 /** A dataset's images as the model sees them: the prepared cache, PNG data URLs at training size. */
@@ -175,6 +191,14 @@ export interface TrainConfig {
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
+  /** class-conditional training (Ho & Salimans 2022): the network learns one embedding per class
+   *  of the dataset plus a null class; absent = false (unconditional) */
+  classConditional?: boolean;
+  /** probability that an image's label is replaced by the null class during training (classifier-
+   *  free guidance needs the unconditional model too); in [0, 1), default 0.1 */
+  condDropout?: number;
+  /** the run's classes in label order (set from the dataset when the run starts; label K = null) */
+  classes?: string[];
 }
 
 export interface Run {

@@ -11,6 +11,8 @@
  *                                     element count, so Σ over shards of `loss` is the batch loss
  *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
+ *            class_onehot [rows, K + 1]  class-conditional configs: each row's label one-hot
+ *                                     (column K = the null class of classifier-free guidance)
  *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
@@ -25,7 +27,7 @@ import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import { DiffGraph } from './autodiff';
 
-export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef' } as const;
+export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';
 export const DROPOUT_MASK_PREFIX = 'mask.';
 
@@ -53,6 +55,8 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
   const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
   const target = g.input(TRAIN_GRAPH_INPUTS.target, [rows, C, S, S], false);
   const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
+  const K = cfg.numClasses ?? 0;
+  const classOneHot = K > 0 ? g.input(TRAIN_GRAPH_INPUTS.classOneHot, [rows, K + 1], false) : undefined;
   const specs = unetParamSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.name, s]));
   const paramValue = new Map<string, { input: string; value: string; dims: number[] }>();
@@ -62,7 +66,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     const spec = specByName.get(name);
     if (!spec) throw new Error(`buildTrainGraph: no parameter ${name} (internal error)`);
     let entry: { input: string; value: string; dims: number[] };
-    if (spec.role === 'weight' && spec.kind !== 'norm') {
+    if (spec.role === 'weight' && (spec.kind === 'conv' || spec.kind === 'linear')) {
       // tfjs HWIO -> OIHW: perm [3, 2, 0, 1]; tfjs [in, out] -> [out, in]
       const input = g.input(name, spec.shape, true);
       entry = { input, value: g.op('Transpose', [input], { perm: spec.kind === 'conv' ? [3, 2, 0, 1] : [1, 0] }, `${name}/torch_layout`), dims: spec.shape };
@@ -80,6 +84,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     timestep,
     param,
     groupNorm: opts.groupNorm ?? 'layernorm',
+    classLabel: classOneHot ? { kind: 'onehot', value: classOneHot } : undefined,
     dropout:
       cfg.dropout > 0
         ? (block, dims) => {
@@ -103,6 +108,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     valueInfo(timestep, DataType.FLOAT, [rows]),
     valueInfo(target, DataType.FLOAT, [rows, C, S, S]),
     valueInfo(coef, DataType.FLOAT, [rows, 1, 1, 1]),
+    ...(classOneHot ? [valueInfo(classOneHot, DataType.FLOAT, [rows, K + 1])] : []),
     ...masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
     ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i])),
   ];
