@@ -175,6 +175,11 @@ export const GenerateSchema = z
     parentId: id.optional(),
     /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
+    /** class-conditional models: the class to sample (by name; absent = unconditional) */
+    class: z.string().min(1, 'class: name one of the model\'s classes').max(200).optional(),
+    /** classifier-free guidance scale W ≥ 0 (1 = conditional, 0 = unconditional; default 1);
+     *  checked by the sampling service, which names the fix */
+    guidance: z.number().optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;

@@ -296,6 +296,18 @@ export interface SampleRecord {
   kind?: 'grid';
   /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
   grid?: GridRef;
+  /** class-conditional models: the class sampled and the classifier-free guidance scale W */
+  guidance?: SampleGuidance;
+}
+
+/** A class-conditional sample's conditioning: class name, its label index, guidance scale W. */
+export interface SampleGuidance {
+  /** the class name (null: unconditional, the null class) */
+  class: string | null;
+  /** its label index (K, the class count, for the null class) */
+  classIndex: number;
+  /** W: 1 = the plain conditional model, 0 = unconditional, > 1 = stronger class likeness */
+  scale: number;
 }
 
 /** What an X/Y grid axis varies (api/grid.ts); guidance and class join when models have them. */

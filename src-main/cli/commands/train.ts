@@ -62,6 +62,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--preview-every <n>', cliHelp('previewEvery'), parseIntStrict('preview-every'))
     .addOption(new Option('--backend <name>', cliHelp('backend')).choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
     .option('--workers <n>', cliHelp('workers'), parseIntStrict('workers'))
+    .option('--class-conditional', cliHelp('classConditional', 'the dataset needs labels: datasets import --labels subfolders'))
+    .option('--cond-dropout <p>', cliHelp('condDropout', 'in [0, 1), default 0.1'), parseNum('cond-dropout'))
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -155,6 +157,8 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     previewEvery: o.previewEvery,
     backend: o.backend,
     workers: o.workers,
+    classConditional: o.classConditional === true ? true : undefined,
+    condDropout: o.condDropout,
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
 }
