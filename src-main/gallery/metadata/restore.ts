@@ -131,14 +131,16 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
   if (ckpt !== undefined && ID_RE.test(ckpt)) s.checkpointId = ckpt;
   const run = take('Run');
   if (run !== undefined && ID_RE.test(run)) s.runId = run;
-  const cfg = take('CFG scale');
-  if (cfg !== undefined) {
+  // a class-conditional Sfumato sample writes `Class` beside `CFG scale`; another app's CFG scale
+  // guides a text prompt, which Sfumato cannot apply (listed below as unmapped)
+  const cls = Object.prototype.hasOwnProperty.call(params, 'Class') ? take('Class') : undefined;
+  if (cls !== undefined) {
+    s.class = cls === '(unconditional)' ? null : cls.slice(0, 200);
+    const cfg = take('CFG scale');
     const w = Number(cfg);
-    if (cfg.trim() !== '' && Number.isFinite(w) && w >= 0 && w <= 1000) s.guidance = w;
-    else unmapped.push(`CFG scale: ${clip(cfg)} (not a number ≥ 0)`);
+    if (cfg !== undefined && cfg.trim() !== '' && Number.isFinite(w) && w >= 0 && w <= 1000) s.guidance = w;
+    else if (cfg !== undefined) unmapped.push(`CFG scale: ${clip(cfg)} (not a number ≥ 0)`);
   }
-  const cls = take('Class');
-  if (cls !== undefined) s.class = cls === '(unconditional)' ? null : cls.slice(0, 200);
   // Informational keys Sfumato writes itself: nothing to restore, nothing to warn about.
   for (const k of ['Model', 'Backend', 'Sample', 'Sfumato version']) used.add(k);
   if (a.prompt) unmapped.push(`Prompt: ${clip(a.prompt)} (Sfumato models are unconditional)`);

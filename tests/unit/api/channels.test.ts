@@ -46,6 +46,7 @@ describe('contract channels', () => {
       'presets:import',
       'datasets:rename',
       'datasets:exclude',
+      'datasets:renameClass',
       'datasets:images',
       'folders:list',
     ]);
