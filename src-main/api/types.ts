@@ -311,14 +311,14 @@ export interface SampleGuidance {
 }
 
 /** What an X/Y grid axis varies (api/grid.ts); guidance and class join when models have them. */
-export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing';
+export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing' | 'class' | 'guidance';
 export interface GridAxisSpec {
   kind: GridAxisKind;
   values: (string | number)[];
 }
 /** The full recipe of a grid, kept on its gallery record: base settings as resolved, and the axes. */
 export interface GridRecipe {
-  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs' };
+  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs'; class?: string; guidance?: number };
   x: GridAxisSpec;
   y: GridAxisSpec;
 }
