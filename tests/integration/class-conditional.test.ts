@@ -112,6 +112,21 @@ describe('class-conditional CLI', () => {
     const f1 = readFileSync(join(lib.dir, json<{ samples: { file: string }[] }>(w1.out).samples[0].file));
     expect(Buffer.compare(f1, readFileSync(join(lib.dir, samples[0].file)))).not.toBe(0);
 
+    // an X/Y grid of classes x guidance scales; a class the model lacks is refused naming the axis
+    const gr = await sfumato(['sample', 'grid', '--run', r.id, '--x', 'class=animals,food', '--y', 'guidance=1,3', '--steps', '3', '--seed', '7', '--json']);
+    expect(gr.code, gr.err).toBe(0);
+    const grid = json<{ cells: { guidance: { class: string; scale: number } }[]; grid: { file: string } }>(gr.out);
+    expect(grid.cells.map((c) => [c.guidance.class, c.guidance.scale])).toEqual([
+      ['animals', 1],
+      ['food', 1],
+      ['animals', 3],
+      ['food', 3],
+    ]);
+    expect(readFileSync(join(lib.dir, grid.grid.file)).length).toBeGreaterThan(0);
+    const badGrid = await sfumato(['sample', 'grid', '--run', r.id, '--x', 'class=animals,birds', '--y', 'seed=1,2', '--steps', '3', '--json']);
+    expect(badGrid.code).toBe(2);
+    expect(badGrid.err).toMatch(/X axis \(class\) value "birds" does not work with this model: Unknown class "birds"/);
+
     // renaming / merging a class changes the dataset, not the run's recorded labels
     const mv = await sfumato(['datasets', 'rename-class', ds, 'plants', 'food', '--json']);
     expect(mv.code).toBe(0);
