@@ -127,6 +127,19 @@ describe('class-conditional CLI', () => {
     expect(badGrid.code).toBe(2);
     expect(badGrid.err).toMatch(/X axis \(class\) value "birds" does not work with this model: Unknown class "birds"/);
 
+    // export to ONNX (class input, classes in the metadata) -> import -> sample a class from it
+    const ckpt = json<{ samples: { checkpoint: { id: string } }[] }>(sm.out).samples[0].checkpoint.id;
+    const onnxFile = join(src.dir, 'cond.onnx');
+    const ex = await sfumato(['models', 'export', ckpt, '--out', onnxFile, '--json']);
+    expect(ex.code, ex.err).toBe(0);
+    const im = await sfumato(['models', 'import', onnxFile, '--prediction', 'eps', '--schedule', 'linear', '--json']);
+    expect(im.code, im.err).toBe(0);
+    const model = json<{ model: { id: string; signature: { classes: string[] } } }>(im.out).model;
+    expect(model.signature.classes).toEqual(['animals', 'food', 'plants']);
+    const fromOnnx = await sfumato(['sample', '--model', model.id, '--class', 'plants', '--guidance', '2', '--count', '1', '--seed', '3', '--steps', '3', '--json']);
+    expect(fromOnnx.code, fromOnnx.err).toBe(0);
+    expect(json<{ samples: { guidance: unknown }[] }>(fromOnnx.out).samples[0].guidance).toEqual({ class: 'plants', classIndex: 2, scale: 2 });
+
     // renaming / merging a class changes the dataset, not the run's recorded labels
     const mv = await sfumato(['datasets', 'rename-class', ds, 'plants', 'food', '--json']);
     expect(mv.code).toBe(0);
