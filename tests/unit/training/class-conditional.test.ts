@@ -10,6 +10,7 @@ import { parseWeights } from '../../../src-main/network/weights';
 import { resolveTrainConfig } from '../../../src-main/training/config';
 import { dropLabels, Trainer, TRAIN_STREAMS, unetConfigOf, type TrainingData } from '../../../src-main/training/trainer';
 import { uniforms } from '../../../src-main/diffusion/rng';
+import { previewGrid } from '../../../src-main/training/preview';
 
 const SMALL: Partial<TrainConfig> = { imageSize: 8, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [4], groups: 4, batchSize: 4 };
 
@@ -65,6 +66,14 @@ describe('class-conditional runs', () => {
   it('unetConfigOf gives numClasses only to class-conditional runs', () => {
     expect(unetConfigOf(resolveTrainConfig(SMALL))).not.toHaveProperty('numClasses');
     expect(unetConfigOf(resolveTrainConfig({ ...SMALL, classConditional: true, classes: ['x', 'y'] })).numClasses).toBe(2);
+  });
+
+  it('preview grids of a class-conditional run sample one class per image (no labels error, a PNG)', async () => {
+    const config = resolveTrainConfig({ ...SMALL, classConditional: true, classes: ['a', 'b', 'c'] }, 12);
+    const t = new Trainer(config, 3, dataset());
+    const png = await previewGrid(t.model, t.ema, config, t.process);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    await t.dispose();
   });
 
   it('refuses bad settings before any compute, naming the field', () => {
