@@ -162,6 +162,9 @@ export class RunService {
     if (!ck) throw new ApiError('conflict', `Run ${runId} has no checkpoint to resume from; start a new run.`);
     const dataset = run.datasetId ? await this.ctx.store.datasets.get(run.datasetId) : undefined;
     if (!dataset) throw new ApiError('conflict', `The dataset of run ${runId} was removed; it cannot be resumed.`);
+    if (run.config.classConditional && !(await this.ctx.store.datasets.runImages(runId))?.labels) {
+      throw new ApiError('conflict', `Run ${runId} is class-conditional but its training labels were not recorded; it cannot be resumed exactly. Start a new run.`);
+    }
     // The steps after the checkpoint will be trained again.
     await this.ctx.store.runs.truncateLosses(runId, ck.step);
     await this.ctx.store.runs.recordProgress(runId, ck.step, []);
