@@ -11,6 +11,9 @@ import { resolveTrainConfig } from '../../../src-main/training/config';
 import { dropLabels, Trainer, TRAIN_STREAMS, unetConfigOf, type TrainingData } from '../../../src-main/training/trainer';
 import { uniforms } from '../../../src-main/diffusion/rng';
 import { previewGrid } from '../../../src-main/training/preview';
+import { tfjsNetwork } from '../../../src-main/network/tfjs-network';
+import { familyDenoiser } from '../../../src-main/diffusion/model-family';
+import { guidedNetwork, sampleSeeds } from '../../../src-main/diffusion/index';
 
 const SMALL: Partial<TrainConfig> = { imageSize: 8, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [4], groups: 4, batchSize: 4 };
 
@@ -73,6 +76,41 @@ describe('class-conditional runs', () => {
     const t = new Trainer(config, 3, dataset());
     const png = await previewGrid(t.model, t.ema, config, t.process);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
+    await t.dispose();
+  });
+
+  it('data-parallel workers (labels travel with each shard) give the in-process losses', async () => {
+    const config = resolveTrainConfig({ ...SMALL, batchSize: 4, workers: 1, classConditional: true, condDropout: 0.3, classes: ['a', 'b', 'c'] }, 12);
+    const one = new Trainer(config, 11, dataset());
+    const two = new Trainer({ ...config, workers: 2 }, 11, dataset(), { parallel: { backend: 'cpu' } });
+    expect(two.shards).toBe(2);
+    try {
+      for (let s = 0; s < 2; s++) {
+        const a = await one.trainStep();
+        const b = await two.trainStep();
+        expect(Math.abs(a.loss - b.loss) / a.loss).toBeLessThan(1e-4);
+      }
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  }, 120_000);
+
+  it.each([
+    ['edm', 'edm'],
+    ['vp', 'v'],
+    ['ve', 'score'],
+    ['cosine', 'x0'],
+  ] as const)('trains and samples with guidance on schedule %s, objective %s (the adapters never see the labels)', async (schedule, objective) => {
+    const config = resolveTrainConfig({ ...SMALL, schedule, objective, classConditional: true, classes: ['a', 'b', 'c'] }, 12);
+    const t = new Trainer(config, 2, dataset());
+    const { loss } = await t.trainStep();
+    expect(Number.isFinite(loss)).toBe(true);
+    const run = (W: number) =>
+      sampleSeeds({ denoiser: familyDenoiser(guidedNetwork(tfjsNetwork(t.model), { labels: 1, nullClass: 3, scale: W }), config.schedule, config.objective, t.process), process: t.process, sampler: { name: 'euler', steps: 3 }, seeds: [4, 5], shape: [2, 3, 8, 8] });
+    const [w1, w3] = [await run(1), await run(3)];
+    expect(w1.x.every(Number.isFinite) && w3.x.every(Number.isFinite)).toBe(true);
+    expect(Array.from(w1.x)).not.toEqual(Array.from(w3.x));
     await t.dispose();
   });
 
