@@ -80,6 +80,27 @@ describe('class-conditional studio (web mode)', () => {
     await page.screenshot({ path: join(SCREENS, 'class-conditional-sample.png') });
     const { samples } = await service!.api['gallery:query']({});
     expect(samples[0].guidance).toEqual({ class: 'food', classIndex: 1, scale: 2.5 });
+
+
+    // an X/Y grid of the model's classes x guidance scales, from the same page
+    await page.getByTestId('xy-x-kind').selectOption('class');
+    await page.getByTestId('xy-x-pick-animals').check();
+    await page.getByTestId('xy-x-pick-food').check();
+    await page.getByTestId('xy-y-kind').selectOption('guidance');
+    await page.getByTestId('xy-y-values').fill('1, 3');
+    await expect.poll(() => page.getByTestId('xy-make').textContent()).toContain('4 cells');
+    await page.getByTestId('xy-make').click();
+    const result = page.getByTestId('xy-result');
+    await result.waitFor({ timeout: 120_000 });
+    const gridRec = (await service!.api['gallery:get']({ id: (await result.getAttribute('data-sample-id'))! })).sample;
+    expect(gridRec.grid?.recipe?.x).toEqual({ kind: 'class', values: ['animals', 'food'] });
+    const cells = await Promise.all(gridRec.grid!.cells!.map(async (id) => (await service!.api['gallery:get']({ id })).sample.guidance));
+    expect(cells.map((g) => [g?.class, g?.scale])).toEqual([
+      ['animals', 1],
+      ['food', 1],
+      ['animals', 3],
+      ['food', 3],
+    ]);
     expect(consoleErrors).toEqual([]);
   }, 300_000);
 });
