@@ -121,6 +121,8 @@ export const CONTRACT = {
   'datasets:rename': { req: R.RenameDatasetSchema, res: reply<{ dataset: Dataset }>() },
   /** exclude images from training (or include them again); the count and content hash follow */
   'datasets:exclude': { req: R.ExcludeImagesSchema, res: reply<{ dataset: Dataset }>() },
+  /** rename a class of a labelled dataset (naming an existing class merges the two) */
+  'datasets:renameClass': { req: R.RenameClassSchema, res: reply<{ dataset: Dataset }>() },
   /** a page of the prepared images at training size (PNG data URLs), in cache order */
   'datasets:images': { req: R.DatasetImagesSchema, res: reply<DatasetImagesResult>() },
   /** the folder picker: subfolders and image counts, only inside the home and library folders */

@@ -4,9 +4,8 @@
  * sample and composes a labelled grid image. Plain data and zod only: the renderer imports this
  * file (axis pickers, value parsing) as the CLI and the service do.
  *
- * Guidance and class axes are two more entries of AXIS_KINDS once a model has classes; the rest
- * of the code goes through `AXIS_KINDS` and `applyAxis`, so adding them is local to this file
- * and the service's per-cell check.
+ * Class and guidance (classifier-free guidance scale W) axes apply to class-conditional models;
+ * the service checks every cell's class and scale against the model like a plain generate.
  */
 import { z } from 'zod';
 import { SAMPLER_NAMES, samplerDescriptor } from '../diffusion/samplers/index';
@@ -27,6 +26,10 @@ export const AXIS_KINDS = {
   checkpoint: { label: 'Checkpoint', numeric: false },
   /** timestep spacing (leading, linspace, trailing) or noise-level kind (karras, exponential, uniform-in-t) */
   spacing: { label: 'Spacing', numeric: false },
+  /** class-conditional models: the class sampled */
+  class: { label: 'Class', numeric: false },
+  /** class-conditional models: the classifier-free guidance scale W (decimals allowed) */
+  guidance: { label: 'CFG scale', numeric: true },
 } as const satisfies Record<GridAxisKind, { label: string; numeric: boolean }>;
 export type AxisKind = GridAxisKind;
 export const AXIS_KIND_NAMES = Object.keys(AXIS_KINDS) as [AxisKind, ...AxisKind[]];
@@ -59,6 +62,9 @@ export const GridBaseSchema = z
     steps: boundedNumber('steps').optional(),
     options: SamplerOptionsSchema.optional(),
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
+    /** class-conditional models: the class and guidance scale of every cell (axes override them) */
+    class: z.string().min(1).max(200).optional(),
+    guidance: z.number().optional(),
   })
   .strict();
 export type GridBase = z.infer<typeof GridBaseSchema>;
@@ -101,6 +107,12 @@ export function axisProblem(axis: GridAxis): string | undefined {
       case 'checkpoint':
         if (typeof v !== 'string') return bad('give a checkpoint id (ckpt_…)');
         break;
+      case 'class':
+        if (typeof v !== 'string') return bad('give a class name of the model');
+        break;
+      case 'guidance':
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return bad('a guidance scale is a number ≥ 0 (1 = conditional, 0 = unconditional)');
+        break;
     }
   }
   return undefined;
@@ -114,6 +126,9 @@ export interface CellSettings {
   options: SamplerOptions;
   /** a checkpoint id from a checkpoint axis, else the base's source */
   checkpointId?: string;
+  /** class-conditional models: class name and guidance scale */
+  class?: string;
+  guidance?: number;
 }
 
 /** `s` with one axis value applied (the only place that knows what each kind sets). */
@@ -131,6 +146,10 @@ export function applyAxis(s: CellSettings, kind: AxisKind, value: string | numbe
       return { ...s, steps: Number(value) };
     case 'checkpoint':
       return { ...s, checkpointId: String(value) };
+    case 'class':
+      return { ...s, class: String(value) };
+    case 'guidance':
+      return { ...s, guidance: Number(value) };
     case 'spacing':
       return (TIMESTEP_SPACINGS as readonly string[]).includes(String(value))
         ? { ...s, options: { ...s.options, spacing: value } as SamplerOptions }
@@ -178,6 +197,12 @@ export function parseAxisValues(kind: AxisKind, text: string): (string | number)
   for (const p of parts) {
     if (!AXIS_KINDS[kind].numeric) {
       out.push(p);
+      continue;
+    }
+    if (kind === 'guidance') {
+      // guidance scales are decimals (0, 1, 1.5, 3): a comma list only
+      if (!/^\d+(\.\d+)?$/.test(p)) throw new Error(`guidance: "${p}" is not a number ≥ 0 like 1 or 2.5`);
+      out.push(Number(p));
       continue;
     }
     const m = /^(\d+)\s*-\s*(\d+)(?:\s*:\s*(\d+))?$/.exec(p);

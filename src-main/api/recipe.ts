@@ -32,6 +32,9 @@ export interface RecipeSettings {
   /** A1111's short model hash (first 10 hex digits of a sha256) when the full one is unknown */
   modelHash?: string;
   runId?: string;
+  /** class-conditional samples: the class (null: unconditional) and the guidance scale W */
+  class?: string | null;
+  guidance?: number;
   /** A1111's `Model:` name, for messages ("model 'v1-5-pruned' is not in this library") */
   modelName?: string;
 }

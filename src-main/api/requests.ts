@@ -63,9 +63,22 @@ export const ImportDatasetSchema = z
     background: background.optional(),
     /** framing: `center` crops the middle square (default), `fit` pads the whole image */
     crop: z.enum(['center', 'fit']).optional(),
+    /** class labels: `subfolders` = each image's class is the folder name right below `dir`
+     *  (images directly in `dir` are unlabelled); `none` (default) = no labels */
+    labels: z.enum(['none', 'subfolders'], { message: 'labels: use "subfolders" (class = folder name below the imported folder) or "none"' }).optional(),
   })
   .strict();
 export type ImportDatasetRequest = z.infer<typeof ImportDatasetSchema>;
+
+/** Rename a class of a labelled dataset; naming an existing class merges the two. */
+export const RenameClassSchema = z
+  .object({
+    id: z.string().regex(ID_RE, 'id: a dataset id like ds_…'),
+    from: z.string().min(1, 'from: name the class to rename'),
+    to: z.string().trim().min(1, 'to: give the new class name (an existing class name merges the two)').max(200),
+  })
+  .strict();
+export type RenameClassRequest = z.infer<typeof RenameClassSchema>;
 
 /** The import settings on the first `count` images of a folder (nothing is stored). */
 export const PreviewDatasetSchema = z
@@ -164,6 +177,11 @@ export const GenerateSchema = z
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
     /** ONNX Runtime execution provider: auto (default) probes WebGPU, CUDA, DirectML, CoreML, then CPU */
     provider: z.enum(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']).optional(),
+    /** class-conditional models: the class to sample (by name; absent = unconditional) */
+    class: z.string().min(1, 'class: name one of the model\'s classes').max(200).optional(),
+    /** classifier-free guidance scale W ≥ 0 (1 = conditional, 0 = unconditional; default 1);
+     *  checked by the sampling service, which names the fix */
+    guidance: z.number().optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;

@@ -57,6 +57,9 @@ export const TRAIN_HELP: Record<TrainHelpKey, SettingHelp> = {
   previewEvery: { label: 'Preview every (steps)', help: 'Draw a grid of example pictures this often so you can watch learning; 0 = off.', term: 'preview interval' },
   backend: { label: 'Backend', help: 'Which maths engine runs the training; auto picks the fastest one that works here.', term: 'compute backend' },
   provider: { label: 'Device', help: 'Where ONNX Runtime trains: auto tries the GPU (WebGPU, CUDA, ...) and keeps the CPU if it is faster.', term: 'execution provider' },
+  classConditional: { label: 'Learn the classes', help: 'Teach the model the folders (classes) of a labelled dataset, so you can ask for one class when sampling.', term: 'class-conditional training' },
+  condDropout: { label: 'Label dropout', help: 'Share of pictures shown without their class, so the model also learns without one; guidance needs both. 0.1 is usual.', term: 'conditioning dropout (classifier-free guidance)' },
+  classes: { label: 'Classes', help: 'The classes the model learns, taken from the dataset when training starts.', term: 'class labels' },
   workers: { label: 'Workers / threads', help: 'How many processor cores to use (0 = one per core).', term: 'data-parallel workers / intra-op threads' },
 };
 

@@ -32,6 +32,18 @@ export interface Dataset {
   captionCount: number;
   errorCount: number;
   createdAt: string;
+  /** where image labels came from: 'subfolders' (`--labels subfolders`) or 'none' */
+  labels: DatasetLabels;
+  /** the classes of the included images, by name, with their image counts (empty: unlabelled) */
+  classes: DatasetClass[];
+}
+
+export type DatasetLabels = 'none' | 'subfolders';
+
+/** One class of a labelled dataset: its name and how many included images carry it. */
+export interface DatasetClass {
+  name: string;
+  count: number;
 }
 
 export interface DatasetItem {
@@ -49,6 +61,8 @@ export interface DatasetItem {
   index: number;
   /** left out of training (runs started after the change) */
   excluded: boolean;
+  /** the image's class (labelled datasets; null: unlabelled, trained as the null class) */
+  class: string | null;
 }
 
 export interface DatasetDetail extends Dataset {
@@ -78,6 +92,8 @@ export interface ImportDatasetResult {
   captionFiles: number;
   /** other sidecars and system files ignored quietly (.json, .xmp, Thumbs.db, .DS_Store, …) */
   ignoredFiles: number;
+  /** labelled imports: the classes found, with their image counts (= dataset.classes) */
+  classes: DatasetClass[];
 }
 
 /** A dataset's images as the model sees them: the prepared cache, PNG data URLs at training size. */
@@ -180,6 +196,14 @@ export interface TrainConfig {
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
+  /** class-conditional training (Ho & Salimans 2022): the network learns one embedding per class
+   *  of the dataset plus a null class; absent = false (unconditional) */
+  classConditional?: boolean;
+  /** probability that an image's label is replaced by the null class during training (classifier-
+   *  free guidance needs the unconditional model too); in [0, 1), default 0.1 */
+  condDropout?: number;
+  /** the run's classes in label order (set from the dataset when the run starts; label K = null) */
+  classes?: string[];
 }
 
 export interface Run {
@@ -279,17 +303,29 @@ export interface SampleRecord {
   kind?: 'grid';
   /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
   grid?: GridRef;
+  /** class-conditional models: the class sampled and the classifier-free guidance scale W */
+  guidance?: SampleGuidance;
+}
+
+/** A class-conditional sample's conditioning: class name, its label index, guidance scale W. */
+export interface SampleGuidance {
+  /** the class name (null: unconditional, the null class) */
+  class: string | null;
+  /** its label index (K, the class count, for the null class) */
+  classIndex: number;
+  /** W: 1 = the plain conditional model, 0 = unconditional, > 1 = stronger class likeness */
+  scale: number;
 }
 
 /** What an X/Y grid axis varies (api/grid.ts); guidance and class join when models have them. */
-export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing';
+export type GridAxisKind = 'seed' | 'sampler' | 'steps' | 'checkpoint' | 'spacing' | 'class' | 'guidance';
 export interface GridAxisSpec {
   kind: GridAxisKind;
   values: (string | number)[];
 }
 /** The full recipe of a grid, kept on its gallery record: base settings as resolved, and the axes. */
 export interface GridRecipe {
-  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs' };
+  base: { checkpointId: string; seed: number; sampler: SamplerName; steps?: number; options: SamplerOptions; engine?: 'auto' | 'onnx' | 'tfjs'; class?: string; guidance?: number };
   x: GridAxisSpec;
   y: GridAxisSpec;
 }

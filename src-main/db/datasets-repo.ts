@@ -27,6 +27,7 @@ interface DatasetRow {
   created_at: string;
   caption_count: number;
   excluded_count: number;
+  labels: string | null;
 }
 
 interface ItemRow {
@@ -40,6 +41,7 @@ interface ItemRow {
   sha256: string;
   thumb: string;
   excluded: number;
+  class: string | null;
 }
 
 const toItem = (r: ItemRow): DatasetItem => ({
@@ -53,6 +55,7 @@ const toItem = (r: ItemRow): DatasetItem => ({
   sha256: r.sha256,
   thumb: r.thumb,
   excluded: r.excluded === 1,
+  class: r.class ?? null,
 });
 
 /**
@@ -73,7 +76,9 @@ export interface NewDataset {
   imageSize: number;
   background: string;
   cacheFile: string;
-  items: Omit<DatasetItem, 'datasetId' | 'index' | 'excluded'>[];
+  items: (Omit<DatasetItem, 'datasetId' | 'index' | 'excluded' | 'class'> & { class?: string | null })[];
+  /** how the items' classes were found ('none': every class is null) */
+  labels?: 'none' | 'subfolders';
   errors: ImportError[];
   /** caption sidecars (.txt, .caption) found beside the images; not used yet */
   captionCount?: number;
@@ -83,6 +88,8 @@ export interface NewDataset {
 export interface TrainingImages {
   indices: number[];
   datasetHash: string;
+  /** class-conditional runs: each image's label (index into the run's classes; K = unlabelled) */
+  labels?: number[];
 }
 
 const SELECT_DATASET = `SELECT d.*, (SELECT COUNT(*) FROM dataset_items i WHERE i.dataset_id = d.id AND i.excluded = 1) AS excluded_count FROM datasets d`;
@@ -92,6 +99,10 @@ export class DatasetRepo {
 
   private async toDataset(r: DatasetRow): Promise<Dataset> {
     const shas = await this.db.all<{ sha256: string }>('SELECT sha256 FROM dataset_items WHERE dataset_id = ? AND excluded = 0 ORDER BY idx', [r.id]);
+    const classes = await this.db.all<{ name: string; count: number }>(
+      'SELECT class AS name, COUNT(*) AS count FROM dataset_items WHERE dataset_id = ? AND excluded = 0 AND class IS NOT NULL GROUP BY class ORDER BY class',
+      [r.id],
+    );
     return {
       id: r.id,
       name: r.name,
@@ -104,6 +115,8 @@ export class DatasetRepo {
       captionCount: r.caption_count,
       errorCount: r.error_count,
       createdAt: r.created_at,
+      labels: r.labels === 'subfolders' ? 'subfolders' : 'none',
+      classes: classes.map((c) => ({ name: c.name, count: Number(c.count) })),
     };
   }
 
@@ -111,15 +124,15 @@ export class DatasetRepo {
     const createdAt = now();
     await this.db.transaction(async () => {
       await this.db.run(
-        `INSERT INTO datasets (id, name, source_dir, image_size, background, cache_file, item_count, error_count, errors_json, created_at, caption_count)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [d.id, d.name, d.sourceDir, d.imageSize, d.background, d.cacheFile, d.items.length, d.errors.length, JSON.stringify(d.errors), createdAt, d.captionCount ?? 0],
+        `INSERT INTO datasets (id, name, source_dir, image_size, background, cache_file, item_count, error_count, errors_json, created_at, caption_count, labels)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [d.id, d.name, d.sourceDir, d.imageSize, d.background, d.cacheFile, d.items.length, d.errors.length, JSON.stringify(d.errors), createdAt, d.captionCount ?? 0, d.labels ?? 'none'],
       );
       let idx = 0;
       for (const it of d.items) {
         await this.db.run(
-          `INSERT INTO dataset_items (id, dataset_id, idx, file, format, width, height, sha256, thumb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [it.id, d.id, idx++, it.file, it.format, it.width, it.height, it.sha256, it.thumb],
+          `INSERT INTO dataset_items (id, dataset_id, idx, file, format, width, height, sha256, thumb, class) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [it.id, d.id, idx++, it.file, it.format, it.width, it.height, it.sha256, it.thumb, it.class ?? null],
         );
       }
     });
@@ -184,23 +197,43 @@ export class DatasetRepo {
     return { unknown };
   }
 
-  /** The included images now: their cache indices and the dataset's content hash. */
-  async trainingImages(datasetId: string): Promise<TrainingImages & { imageSize: number }> {
+  /** The included images now: their cache indices, classes (null: unlabelled) and the dataset's content hash. */
+  async trainingImages(datasetId: string): Promise<TrainingImages & { imageSize: number; classes: (string | null)[] }> {
     const d = await this.db.get<{ image_size: number }>('SELECT image_size FROM datasets WHERE id = ?', [datasetId]);
-    const rows = await this.db.all<{ idx: number; sha256: string }>('SELECT idx, sha256 FROM dataset_items WHERE dataset_id = ? AND excluded = 0 ORDER BY idx', [datasetId]);
+    const rows = await this.db.all<{ idx: number; sha256: string; class: string | null }>('SELECT idx, sha256, class FROM dataset_items WHERE dataset_id = ? AND excluded = 0 ORDER BY idx', [datasetId]);
     const imageSize = d?.image_size ?? 0;
-    return { indices: rows.map((r) => r.idx), datasetHash: datasetContentHash(imageSize, rows.map((r) => r.sha256)), imageSize };
+    return { indices: rows.map((r) => r.idx), classes: rows.map((r) => r.class ?? null), datasetHash: datasetContentHash(imageSize, rows.map((r) => r.sha256)), imageSize };
   }
 
   /** Records the images a run was started on (kept for resume; removed with the run). */
   async recordRunImages(runId: string, images: TrainingImages): Promise<void> {
-    await this.db.run('INSERT OR REPLACE INTO run_images (run_id, dataset_hash, indices_json) VALUES (?, ?, ?)', [runId, images.datasetHash, JSON.stringify(images.indices)]);
+    await this.db.run('INSERT OR REPLACE INTO run_images (run_id, dataset_hash, indices_json, labels_json) VALUES (?, ?, ?, ?)', [
+      runId,
+      images.datasetHash,
+      JSON.stringify(images.indices),
+      images.labels ? JSON.stringify(images.labels) : null,
+    ]);
   }
 
   /** The images a run was started on; undefined for runs started before they were recorded (all of the cache). */
   async runImages(runId: string): Promise<TrainingImages | undefined> {
-    const r = await this.db.get<{ dataset_hash: string; indices_json: string }>('SELECT dataset_hash, indices_json FROM run_images WHERE run_id = ?', [runId]);
-    return r && { datasetHash: r.dataset_hash, indices: JSON.parse(r.indices_json) as number[] };
+    const r = await this.db.get<{ dataset_hash: string; indices_json: string; labels_json: string | null }>('SELECT dataset_hash, indices_json, labels_json FROM run_images WHERE run_id = ?', [runId]);
+    return r && { datasetHash: r.dataset_hash, indices: JSON.parse(r.indices_json) as number[], ...(r.labels_json ? { labels: JSON.parse(r.labels_json) as number[] } : {}) };
+  }
+
+  /**
+   * Renames class `from` of a dataset to `to`; when `to` is already a class the two merge. Returns
+   * the number of images changed. Runs already started keep the labels they recorded.
+   */
+  async renameClass(datasetId: string, from: string, to: string): Promise<number> {
+    const r = await this.db.run('UPDATE dataset_items SET class = ? WHERE dataset_id = ? AND class = ?', [to, datasetId, from]);
+    return r.changes;
+  }
+
+  /** Every class name of a dataset, excluded images included. */
+  async classNames(datasetId: string): Promise<string[]> {
+    const rows = await this.db.all<{ class: string }>('SELECT DISTINCT class FROM dataset_items WHERE dataset_id = ? AND class IS NOT NULL ORDER BY class', [datasetId]);
+    return rows.map((r) => r.class);
   }
 
   async remove(id: string): Promise<boolean> {

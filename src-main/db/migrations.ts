@@ -236,4 +236,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN backend_note TEXT;
   `,
+  // 11: class labels (class-conditional training). An item's class is the folder name below the
+  // imported folder (`--labels subfolders`; NULL = unlabelled); datasets record how they were
+  // labelled. A run records its images' labels (indices into its config's classes) beside their
+  // cache indices, so a resumed run trains on the labels it started with after a class rename.
+  // Samples of class-conditional models record their class and guidance scale (guidance_json).
+  `
+  ALTER TABLE dataset_items ADD COLUMN class TEXT;
+  ALTER TABLE datasets ADD COLUMN labels TEXT NOT NULL DEFAULT 'none';
+  ALTER TABLE run_images ADD COLUMN labels_json TEXT;
+  CREATE INDEX dataset_items_class ON dataset_items(dataset_id, class);
+  ALTER TABLE samples ADD COLUMN guidance_json TEXT;
+  `,
 ];

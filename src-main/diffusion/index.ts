@@ -23,4 +23,5 @@ export * from './likelihood/index';
 export * from './bench/index';
 export * from './noise-ops';
 export * from './pipeline';
+export * from './guidance';
 export * from './pixels';

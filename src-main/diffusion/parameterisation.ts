@@ -19,8 +19,12 @@ import type { Denoiser, NoiseLevel, Shape } from './types';
 import { DiffusionConfigError } from './types';
 import { sigmaToT, type DiscreteSchedule } from './schedules/discrete';
 
-/** A raw network: input in its own scale, time in its own coordinate. */
-export type NetworkFn = (xIn: Float32Array, shape: Shape, t: number) => Promise<Float32Array>;
+/**
+ * A raw network: input in its own scale, time in its own coordinate. Class-conditional networks
+ * also take each row's class index (`labels`, length B; the null class of classifier-free guidance
+ * is index K); guidance.ts turns such a network into a plain one for a chosen class and scale.
+ */
+export type NetworkFn = (xIn: Float32Array, shape: Shape, t: number, labels?: Int32Array) => Promise<Float32Array>;
 
 export type Prediction = 'eps' | 'x0' | 'v' | 'score';
 export const PREDICTIONS: readonly Prediction[] = ['eps', 'x0', 'v', 'score'];

@@ -16,6 +16,8 @@ export interface TrainJobSpec {
   datasetCache: string;
   /** the cache images to train on, in order (absent: all of them) */
   datasetIndices?: number[];
+  /** class-conditional runs: the label of each of those images (K = the null class) */
+  datasetLabels?: number[];
   /** absolute folder for this run's checkpoints */
   checkpointDir: string;
   /** library-relative folder of the same (used in checkpoint messages) */
@@ -48,7 +50,8 @@ export interface SampleJobSpec {
   outDirRel: string;
   /** file name stem per image (the sample ids) */
   names: string[];
-  /** provenance embedded in every PNG and recorded in the gallery */
+  /** provenance embedded in every PNG and recorded in the gallery (record.guidance: class-
+   *  conditional models are sampled through diffusion/guidance.ts with that class and scale) */
   record: SampleRecordBase;
   /** per-image starting state (default: the seed's noise) */
   origins?: SampleOrigin[];

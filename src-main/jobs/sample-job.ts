@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { JobContext, SampleJobSpec } from './protocol';
 import {
   batchNoise,
+  guidedNetwork,
   INITIAL_STREAM,
   noisedStart,
   normals,
@@ -88,7 +89,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
         ? bytes
         : (() => {
             const parsed = parseWeights(bytes);
-            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
+            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion, classes: spec.config.classes });
           })();
       const log = (message: string) => ctx.post({ type: 'log', message });
       // the provider is chosen by probing with this very model (onnx/providers.ts): one denoiser run
@@ -124,7 +125,10 @@ export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promis
     const img2img = origins.find((o) => o.kind === 'img2img');
     const startIndex = img2img && img2img.kind === 'img2img' ? img2imgStartIndex((fullPlan.sigmas ?? fullPlan.alphasCumprod ?? [0, 0]).length - 1, img2img.strength) : 0;
     const plan = startIndex ? truncatePlan(fullPlan, startIndex) : fullPlan;
-    const denoiser = familyDenoiser(net.network, spec.config.schedule, spec.config.objective, process);
+    // class-conditional models: classifier-free guidance towards the recorded class (guidance.ts)
+    const g = spec.record.guidance;
+    const network = g ? guidedNetwork(net.network, { labels: g.classIndex, nullClass: (spec.config.classes ?? []).length, scale: g.scale }) : net.network;
+    const denoiser = familyDenoiser(network, spec.config.schedule, spec.config.objective, process);
     const size = spec.config.imageSize;
     const C = 3;
     const per = C * size * size;

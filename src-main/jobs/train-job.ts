@@ -39,7 +39,8 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   ctx.post({ type: 'started', backend: provider ? `${backend.active}-${provider}` : backend.active, unavailable });
   const whole = await readCache(spec.datasetCache);
   // Excluded images are left out: the run trains on the images recorded when it started.
-  const cache = spec.datasetIndices ? selectCacheImages(whole, spec.datasetIndices) : whole;
+  const selected = spec.datasetIndices ? selectCacheImages(whole, spec.datasetIndices) : whole;
+  const cache = spec.datasetLabels ? { ...selected, labels: Int32Array.from(spec.datasetLabels) } : selected;
   const init = spec.init
     ? {
         init: { parsed: parseWeights(new Uint8Array(await fs.readFile(spec.init.file))), preferEma: spec.init.preferEma },

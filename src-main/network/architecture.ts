@@ -8,10 +8,12 @@
  *   PyTorch -> tfjs: transpose perm [2, 3, 1, 0]; tfjs -> PyTorch: perm [3, 2, 0, 1].
  * - linear weight: tfjs [in, out] (y = x W + b); PyTorch [out, in] (y = x W^T + b): a transpose.
  * - biases and GroupNorm weight/bias: [C] in both.
+ * - class embedding (class-conditional configs): `cemb.weight` [K + 1, tdim] in both (nn.Embedding;
+ *   row K is the null class of classifier-free guidance).
  */
-import { validateUNetConfig, type UNetConfig } from './config';
+import { classCountOf, validateUNetConfig, type UNetConfig } from './config';
 
-export type ParamKind = 'conv' | 'linear' | 'norm';
+export type ParamKind = 'conv' | 'linear' | 'norm' | 'embedding';
 export type ParamRole = 'weight' | 'bias';
 
 export interface ParamSpec {
@@ -140,6 +142,9 @@ function attn(out: ParamSpec[], name: string, ch: number): void {
   conv(out, `${name}.proj`, ch, ch, 1);
 }
 
+/** The class-embedding table of a class-conditional config: nn.Embedding(K + 1, tdim). */
+export const CLASS_EMBEDDING = 'cemb.weight';
+
 /** Every parameter in PyTorch state_dict order (the stable order of UNet.variables()). */
 export function unetParamSpecs(config: UNetConfig): ParamSpec[] {
   const plan = unetPlan(config);
@@ -147,6 +152,10 @@ export function unetParamSpecs(config: UNetConfig): ParamSpec[] {
   const out: ParamSpec[] = [];
   linear(out, 'temb.0', base, plan.tdim);
   linear(out, 'temb.2', plan.tdim, plan.tdim);
+  const K = classCountOf(config);
+  // registered right after the time MLP (a PyTorch module would declare self.cemb there);
+  // fanIn 0: initialised N(0, 1) like torch.nn.Embedding (unet.ts initialValue)
+  if (K > 0) out.push({ name: CLASS_EMBEDDING, shape: [K + 1, plan.tdim], torchShape: [K + 1, plan.tdim], kind: 'embedding', role: 'weight', fanIn: 0 });
   conv(out, 'cin', inChannels, base, 3);
   const blocks = (list: BlockPlan[]) => {
     for (const b of list) {

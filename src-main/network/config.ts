@@ -34,6 +34,18 @@ export interface UNetConfig {
    * t in [0, 1], as Song et al. 2021 score_sde do for their DDPM-style networks).
    */
   timeInput: TimeInput;
+  /**
+   * Class-conditional networks (Ho & Salimans 2022, classifier-free guidance): the number of real
+   * classes K. The network then has a learned table `cemb.weight` of K + 1 rows (the last row is
+   * the null class, index K) whose row for each image's label is added to the time embedding.
+   * Absent or 0: an unconditional network (no label input).
+   */
+  numClasses?: number;
+}
+
+/** Number of real classes of a config (0 = unconditional). */
+export function classCountOf(c: Pick<UNetConfig, 'numClasses'>): number {
+  return c.numClasses ?? 0;
 }
 
 /** The bench network (docs/design-notes.md §The bench UNet; 4,437,699 parameters). */
@@ -79,6 +91,8 @@ const KEYS: readonly (keyof UNetConfig)[] = [
   'dropout',
   'timeInput',
 ];
+/** Keys that may be absent (older checkpoints and unconditional networks have no numClasses). */
+const OPTIONAL_KEYS: readonly (keyof UNetConfig)[] = ['numClasses'];
 
 function positiveInt(c: Record<string, unknown>, field: string): number {
   const v = c[field];
@@ -115,8 +129,8 @@ export function validateUNetConfig(config: unknown): UNetConfig {
   }
   const c = config as Record<string, unknown>;
   for (const k of Object.keys(c)) {
-    if (!(KEYS as readonly string[]).includes(k)) {
-      throw new ModelConfigError(k, `unknown field; expected one of ${KEYS.join(', ')}`);
+    if (!(KEYS as readonly string[]).includes(k) && !(OPTIONAL_KEYS as readonly string[]).includes(k)) {
+      throw new ModelConfigError(k, `unknown field; expected one of ${[...KEYS, ...OPTIONAL_KEYS].join(', ')}`);
     }
   }
   for (const k of KEYS) {
@@ -175,6 +189,9 @@ export function validateUNetConfig(config: unknown): UNetConfig {
   }
   if (c.timeInput !== 'discrete' && c.timeInput !== 'continuous') {
     throw new ModelConfigError('timeInput', `must be 'discrete' or 'continuous', got ${JSON.stringify(c.timeInput)}`);
+  }
+  if (c.numClasses !== undefined && (typeof c.numClasses !== 'number' || !Number.isInteger(c.numClasses) || c.numClasses < 0 || c.numClasses > 100000)) {
+    throw new ModelConfigError('numClasses', `must be an integer between 0 (unconditional) and 100000, got ${JSON.stringify(c.numClasses)}`);
   }
   return c as unknown as UNetConfig;
 }

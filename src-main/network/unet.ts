@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { validateUNetConfig, type UNetConfig } from './config';
-import { unetParamSpecs, unetPlan, type BlockPlan, type ParamSpec, type ResBlockPlan, type UNetPlan } from './architecture';
+import { CLASS_EMBEDDING, unetParamSpecs, unetPlan, type BlockPlan, type ParamSpec, type ResBlockPlan, type UNetPlan } from './architecture';
 import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from './layers';
 
 export { paramCountOf, unetParamSpecs, forwardFlops } from './architecture';
@@ -41,6 +41,9 @@ export interface ApplyOptions {
   /** Run with these tensors instead of the model's own variables (same order and shapes as
    *  variables()), e.g. an EMA's shadow weights. */
   weights?: readonly tf.Tensor[];
+  /** Class-conditional networks (config.numClasses = K > 0): each row's class index, int32 [B],
+   *  0..K-1 for a class, K for the null class (unconditional). Required there, refused elsewhere. */
+  labels?: tf.Tensor1D;
 }
 
 export interface NamedVariable {
@@ -81,9 +84,19 @@ export function initialValue(spec: ParamSpec, seed: number): Float32Array {
     if (spec.role === 'weight') out.fill(1);
     return out;
   }
+  const rand0 = mulberry32(fnv1a(spec.name, fnv1a(String(seed >>> 0))));
+  if (spec.kind === 'embedding') {
+    // torch.nn.Embedding.reset_parameters: N(0, 1) (Box–Muller over the same per-name stream)
+    for (let i = 0; i < n; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(1 - rand0()));
+      const a = 2 * Math.PI * rand0();
+      out[i] = r * Math.cos(a);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+    }
+    return out;
+  }
   const bound = 1 / Math.sqrt(spec.fanIn);
-  const rand = mulberry32(fnv1a(spec.name, fnv1a(String(seed >>> 0))));
-  for (let i = 0; i < n; i++) out[i] = (2 * rand() - 1) * bound;
+  for (let i = 0; i < n; i++) out[i] = (2 * rand0() - 1) * bound;
   return out;
 }
 
@@ -146,8 +159,14 @@ export class UNet {
       if (i === undefined) throw new Error(`UNet: no parameter ${name} (internal error)`);
       return params[i];
     };
+    const K = this.config.numClasses ?? 0;
+    if (K > 0 && !opts.labels) throw new Error(`UNet.apply: this network is class-conditional (${K} classes); pass labels [B] (${K} = the null class)`);
+    if (K === 0 && opts.labels) throw new Error('UNet.apply: labels given to an unconditional network');
+    if (opts.labels && (opts.labels.rank !== 1 || opts.labels.shape[0] !== x.shape[0] || opts.labels.dtype !== 'int32')) {
+      throw new Error(`UNet.apply: labels must be int32 [B] = [${x.shape[0]}], got ${opts.labels.dtype} [${opts.labels.shape.join(', ')}]`);
+    }
     const dropout = opts.training && this.config.dropout > 0 ? this.config.dropout : 0;
-    return tf.tidy(() => forward(this.plan, get, x, t, dropout, opts.dropoutSeed));
+    return tf.tidy(() => forward(this.plan, get, x, t, dropout, opts.dropoutSeed, opts.labels));
   }
 
   dispose(): void {
@@ -206,14 +225,17 @@ function attnBlock(name: string, get: Get, x: tf.Tensor4D, groups: number): tf.T
 }
 
 /** torch_ref.py UNet.forward, NHWC. */
-function forward(plan: UNetPlan, get: Get, x: tf.Tensor4D, t: tf.Tensor1D, dropout: number, dropoutSeed: number | undefined): tf.Tensor4D {
+function forward(plan: UNetPlan, get: Get, x: tf.Tensor4D, t: tf.Tensor1D, dropout: number, dropoutSeed: number | undefined, labels?: tf.Tensor1D): tf.Tensor4D {
   const { groups, baseChannels } = plan.config;
   let blockNo = 0;
   const seedFor = () => (dropoutSeed === undefined ? undefined : dropoutSeed + blockNo++);
 
   // temb = Linear(SiLU(Linear(emb))); every ResBlock uses SiLU(temb), computed once here.
   const emb = timestepEmbedding(tf.cast(t, 'float32') as tf.Tensor1D, baseChannels);
-  const temb = linear(silu(linear(emb, get('temb.0.weight') as tf.Tensor2D, get('temb.0.bias') as tf.Tensor1D)), get('temb.2.weight') as tf.Tensor2D, get('temb.2.bias') as tf.Tensor1D);
+  let temb = linear(silu(linear(emb, get('temb.0.weight') as tf.Tensor2D, get('temb.0.bias') as tf.Tensor1D)), get('temb.2.weight') as tf.Tensor2D, get('temb.2.bias') as tf.Tensor1D);
+  // class-conditional: temb += cemb[label] (Ho & Salimans 2022 §3; the class embedding is added to
+  // the time embedding as in Dhariwal & Nichol 2021's class-conditional ADM, label K = null class)
+  if (labels) temb = tf.add(temb, tf.gather(get(CLASS_EMBEDDING) as tf.Tensor2D, labels)) as tf.Tensor2D;
   const tembAct = silu(temb);
 
   const res = (b: ResBlockPlan, h: tf.Tensor4D) => {

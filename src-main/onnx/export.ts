@@ -6,6 +6,10 @@
  *   input  `timestep`   float32 [batch]           the same t the tfjs model receives (UNet.apply):
  *                                                  the training timestep for timeInput 'discrete',
  *                                                  the adapter's c_noise for 'continuous'
+ *   input  `class_label` int64 [batch]           class-conditional networks only: each row's class
+ *                                                  index (metadata `sfumato.classes` lists the names
+ *                                                  in index order; index = their count is the null
+ *                                                  class of classifier-free guidance)
  *   output `out_sample` float32 [batch, C, H, W]  the raw network output (eps / x0 / v / score, as
  *                                                  metadata `sfumato.prediction` says); the name is
  *                                                  diffusers' UNet2DModel ONNX output name
@@ -37,6 +41,7 @@ import { DataType, encodeModel, type ModelProto } from './proto';
 /** Value names of the exported graph (and of any ONNX UNet we import). */
 export const ONNX_INPUT_SAMPLE = 'sample';
 export const ONNX_INPUT_TIMESTEP = 'timestep';
+export const ONNX_INPUT_CLASS = 'class_label';
 export const ONNX_OUTPUT = 'out_sample';
 /** Symbolic batch dimension. */
 export const ONNX_BATCH_DIM = 'batch';
@@ -61,6 +66,8 @@ export const META_KEYS = {
   config: 'sfumato.unet_config',
   weights: 'sfumato.weights',
   weightsDigest: 'sfumato.weights_sha256',
+  /** class-conditional networks: JSON list of the class names, in label order */
+  classes: 'sfumato.classes',
 } as const;
 
 export interface OnnxExportMeta {
@@ -72,6 +79,8 @@ export interface OnnxExportMeta {
   appVersion: string;
   /** model name (ModelProto.graph.name / doc) */
   name?: string;
+  /** class-conditional networks: the class names in label order (metadata `sfumato.classes`) */
+  classes?: readonly string[];
   /** more metadata_props (keys must not collide with META_KEYS) */
   extra?: Record<string, string>;
 }
@@ -151,6 +160,9 @@ export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, op
   const g = new GraphBuilder();
   const sample = g.fresh(ONNX_INPUT_SAMPLE);
   const timestep = g.fresh(ONNX_INPUT_TIMESTEP);
+  const K = config.numClasses ?? 0;
+  const classLabel = K > 0 ? g.fresh(ONNX_INPUT_CLASS) : undefined;
+  if (K > 0 && meta.classes && meta.classes.length !== K) throw new Error(`exportUNetToOnnx: the network has ${K} classes but ${meta.classes.length} class names were given`);
   g.fresh(ONNX_OUTPUT); // reserved: the last conv's output is renamed to it below
 
   // parameters: initializers in PyTorch layout under their state_dict names
@@ -163,7 +175,7 @@ export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, op
     if (spec.kind === 'linear' && spec.role === 'weight') return g.floatInit(name, spec.torchShape, transpose2d(t.data, spec.shape));
     return g.floatInit(name, spec.torchShape, t.data);
   };
-  emitUNet(g, config, { sample, timestep, param, groupNorm: gnMode });
+  emitUNet(g, config, { sample, timestep, param, groupNorm: gnMode, classLabel: classLabel ? { kind: 'index', value: classLabel } : undefined });
   // the final conv writes `out_sample` directly (no Identity node)
   const last = g.nodes[g.nodes.length - 1];
   (last.output as string[])[0] = ONNX_OUTPUT;
@@ -180,13 +192,14 @@ export function buildUNetModelProto(source: UNetSource, meta: OnnxExportMeta, op
     [META_KEYS.weights]: used,
     [META_KEYS.weightsDigest]: weightsDigest(list),
   };
+  if (K > 0) props[META_KEYS.classes] = JSON.stringify(meta.classes ?? Array.from({ length: K }, (_, i) => `class ${i}`));
   for (const [k, v] of Object.entries(meta.extra ?? {})) {
     if (k in props) throw new Error(`exportUNetToOnnx: extra metadata key ${k} collides with a Sfumato key`);
     props[k] = v;
   }
   const graph = g.graph(
     meta.name ?? 'sfumato_unet',
-    [valueInfo(sample, DataType.FLOAT, [ONNX_BATCH_DIM, C, S, S]), valueInfo(timestep, DataType.FLOAT, [ONNX_BATCH_DIM])],
+    [valueInfo(sample, DataType.FLOAT, [ONNX_BATCH_DIM, C, S, S]), valueInfo(timestep, DataType.FLOAT, [ONNX_BATCH_DIM]), ...(classLabel ? [valueInfo(classLabel, DataType.INT64, [ONNX_BATCH_DIM])] : [])],
     [valueInfo(ONNX_OUTPUT, DataType.FLOAT, [ONNX_BATCH_DIM, C, S, S])],
     'Sfumato DDPM UNet (torch_ref.py architecture): sample [batch, C, H, W] float32, timestep [batch] float32 -> out_sample [batch, C, H, W]',
   );

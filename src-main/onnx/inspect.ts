@@ -9,7 +9,7 @@
  * OnnxModelError saying what was expected and what was found.
  */
 import { ProtoDecodeError, DATA_TYPE_NAMES, DataType, decodeModel, type ModelProto, type ValueInfoProto } from './proto';
-import { META_KEYS, ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
+import { META_KEYS, ONNX_INPUT_CLASS, ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
 import { DomainError } from '../api/errors';
 
 export type OnnxModelErrorCode =
@@ -63,6 +63,9 @@ export interface OnnxUNetSignature {
   producer: string;
   /** metadata_props as a plain object */
   metadata: Record<string, string>;
+  /** class-conditional UNets (an int64 [B] `class_label` input): the class names in label order,
+   *  from metadata `sfumato.classes`; label = their count is the null class */
+  classes?: string[];
   /** the Sfumato export metadata, when the file came from exportUNetToOnnx */
   sfumato?: { formatVersion: number; prediction: string; schedule: unknown; imageSize: number; channels: number; timeInput?: string; appVersion: string; config?: unknown };
   initializerCount: number;
@@ -120,10 +123,29 @@ export function inspectOnnxUNet(bytes: Uint8Array): OnnxUNetSignature {
   const expected = `inputs ${ONNX_INPUT_SAMPLE} [B, C, H, W] float32 and ${ONNX_INPUT_TIMESTEP} (int64 or float, scalar or [B])`;
   const sampleVi = inputs.find((i) => i.name === ONNX_INPUT_SAMPLE);
   const tVi = inputs.find((i) => i.name === ONNX_INPUT_TIMESTEP);
-  if (!sampleVi || !tVi || inputs.length !== 2) {
+  const classVi = inputs.find((i) => i.name === ONNX_INPUT_CLASS);
+  if (!sampleVi || !tVi || inputs.length !== (classVi ? 3 : 2)) {
     const missing = [!sampleVi && ONNX_INPUT_SAMPLE, !tVi && ONNX_INPUT_TIMESTEP].filter(Boolean);
-    const extra = names.filter((n) => n !== ONNX_INPUT_SAMPLE && n !== ONNX_INPUT_TIMESTEP);
-    throw new OnnxModelError('ONNX_INPUTS', `expected ${expected}; found inputs ${names.length ? names.join(', ') : '(none)'}${missing.length ? ` — missing ${missing.join(', ')}` : ''}${extra.length ? ` — unexpected ${extra.join(', ')} (conditioned models are not supported)` : ''}`);
+    const extra = names.filter((n) => n !== ONNX_INPUT_SAMPLE && n !== ONNX_INPUT_TIMESTEP && n !== ONNX_INPUT_CLASS);
+    throw new OnnxModelError('ONNX_INPUTS', `expected ${expected} (class-conditional models: also ${ONNX_INPUT_CLASS} int64 [B]); found inputs ${names.length ? names.join(', ') : '(none)'}${missing.length ? ` — missing ${missing.join(', ')}` : ''}${extra.length ? ` — unexpected ${extra.join(', ')} (other conditioning inputs are not supported)` : ''}`);
+  }
+  let classes: string[] | undefined;
+  if (classVi) {
+    const ct = tensorOf(classVi, 'input', 'ONNX_INPUTS');
+    if (ct.elemType !== DataType.INT64 || ct.dims.length !== 1) {
+      throw new OnnxModelError('ONNX_INPUTS', `input ${ONNX_INPUT_CLASS} must be int64 [B] (each row's class index); found ${typeName(ct.elemType)} ${fmt(ct.dims)}`);
+    }
+    const meta = (model.metadataProps ?? []).find((p) => p.key === META_KEYS.classes)?.value;
+    let parsed: unknown;
+    try {
+      parsed = meta === undefined ? undefined : JSON.parse(meta);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0 || parsed.some((n) => typeof n !== 'string')) {
+      throw new OnnxModelError('ONNX_INPUTS', `a class-conditional UNet (input ${ONNX_INPUT_CLASS}) needs metadata ${META_KEYS.classes}: a JSON list of its class names in label order (label = their count is the null class); add it with onnx.helper.set_model_props`);
+    }
+    classes = parsed as string[];
   }
 
   const sample = tensorOf(sampleVi, 'input', 'ONNX_SAMPLE');
@@ -176,6 +198,7 @@ export function inspectOnnxUNet(bytes: Uint8Array): OnnxUNetSignature {
     metadata,
     initializerCount: graph.initializer?.length ?? 0,
     nodeCount: graph.node?.length ?? 0,
+    ...(classes ? { classes } : {}),
   };
   if (metadata[META_KEYS.formatVersion] !== undefined) sig.sfumato = sfumatoMeta(metadata);
   return sig;

@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { NetworkFn } from '../diffusion/parameterisation';
 import type { Shape } from '../diffusion/types';
-import { ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
+import { ONNX_INPUT_CLASS, ONNX_INPUT_SAMPLE, ONNX_INPUT_TIMESTEP } from './export';
 import { DomainError } from '../api/errors';
 import type { ApiErrorCode } from '../api/types';
 
@@ -422,8 +422,10 @@ function timestepTensor(ort: typeof Ort, type: string, rank: number, n: number, 
 export function ortNetwork(session: OrtSession, opts: OrtNetworkOptions = {}): NetworkFn {
   const sampleMeta = session.inputs.find((i) => i.name === ONNX_INPUT_SAMPLE);
   const tMeta = session.inputs.find((i) => i.name === ONNX_INPUT_TIMESTEP);
-  if (!sampleMeta || !tMeta || session.inputs.length !== 2 || session.outputs.length !== 1) {
-    throw new OrtError('BAD_INPUT', `a UNet session needs inputs ${ONNX_INPUT_SAMPLE}, ${ONNX_INPUT_TIMESTEP} and one output; this one has inputs ${session.inputs.map((i) => i.name).join(', ')} and ${session.outputs.length} outputs`);
+  // class-conditional UNets have a third input, class_label int64 [B] (export.ts)
+  const classMeta = session.inputs.find((i) => i.name === ONNX_INPUT_CLASS);
+  if (!sampleMeta || !tMeta || session.inputs.length !== (classMeta ? 3 : 2) || session.outputs.length !== 1) {
+    throw new OrtError('BAD_INPUT', `a UNet session needs inputs ${ONNX_INPUT_SAMPLE}, ${ONNX_INPUT_TIMESTEP} (and ${ONNX_INPUT_CLASS} when class-conditional) and one output; this one has inputs ${session.inputs.map((i) => i.name).join(', ')} and ${session.outputs.length} outputs`);
   }
   const outName = session.outputs[0].name;
   const tType = opts.timestepType && opts.timestepType !== 'auto' ? opts.timestepType : tMeta.type;
@@ -434,11 +436,15 @@ export function ortNetwork(session: OrtSession, opts: OrtNetworkOptions = {}): N
   const buffers = new Map<string, { tensor: Ort.Tensor; data: Float32Array }>();
   const ort = session.ort;
 
-  const runChunk = async (x: Float32Array, dims: number[], t: number, reuse: boolean): Promise<Float32Array> => {
-    const feeds = {
+  const runChunk = async (x: Float32Array, dims: number[], t: number, reuse: boolean, labels?: Int32Array): Promise<Float32Array> => {
+    const feeds: Record<string, Ort.Tensor> = {
       [ONNX_INPUT_SAMPLE]: new ort.Tensor('float32', x, dims),
       [ONNX_INPUT_TIMESTEP]: timestepTensor(ort, tType, tRank, tFixedOne ? 1 : dims[0], t),
     };
+    if (classMeta) {
+      if (!labels || labels.length !== dims[0]) throw new OrtError('BAD_INPUT', `this UNet is class-conditional: give ${dims[0]} class labels (input ${ONNX_INPUT_CLASS})`);
+      feeds[ONNX_INPUT_CLASS] = new ort.Tensor('int64', BigInt64Array.from(labels, (l) => BigInt(l)), [dims[0]]);
+    } else if (labels) throw new OrtError('BAD_INPUT', 'class labels given to an unconditional UNet');
     if (reuse) {
       const k = dims.join('x');
       let buf = buffers.get(k);
@@ -455,13 +461,13 @@ export function ortNetwork(session: OrtSession, opts: OrtNetworkOptions = {}): N
     return out.data as Float32Array;
   };
 
-  return async (xIn: Float32Array, shape: Shape, t: number): Promise<Float32Array> => {
+  return async (xIn: Float32Array, shape: Shape, t: number, labels?: Int32Array): Promise<Float32Array> => {
     if (shape.length !== 4) throw new OrtError('BAD_INPUT', `sample must be NCHW [B, C, H, W], got [${shape.join(', ')}]`);
     const [B, C, H, W] = shape;
     const per = C * H * W;
     if (xIn.length !== B * per) throw new OrtError('BAD_INPUT', `sample has ${xIn.length} values for shape [${shape.join(', ')}]`);
     if (!fixedBatch || fixedBatch === B) {
-      const out = await runChunk(xIn, [B, C, H, W], t, opts.reuseOutput ?? false);
+      const out = await runChunk(xIn, [B, C, H, W], t, opts.reuseOutput ?? false, labels);
       if (out.length !== xIn.length) throw new OrtError('RUN_FAILED', `the model returned ${out.length} values for a sample of ${xIn.length}`);
       return out;
     }
@@ -470,7 +476,12 @@ export function ortNetwork(session: OrtSession, opts: OrtNetworkOptions = {}): N
       const n = Math.min(fixedBatch, B - start);
       const chunk = new Float32Array(fixedBatch * per);
       chunk.set(xIn.subarray(start * per, (start + n) * per));
-      const out = await runChunk(chunk, [fixedBatch, C, H, W], t, true);
+      let chunkLabels: Int32Array | undefined;
+      if (labels) {
+        chunkLabels = new Int32Array(fixedBatch).fill(labels[labels.length - 1]);
+        chunkLabels.set(labels.subarray(start, start + n));
+      }
+      const out = await runChunk(chunk, [fixedBatch, C, H, W], t, true, chunkLabels);
       result.set(out.subarray(0, n * per), start * per);
     }
     return result;

@@ -11,7 +11,7 @@
  * Add beta; 'native' uses GroupNormalization-21 (opset 21); 'layernorm' LayerNormalization-17 on
  * the same [B, G, -1] view. SiLU is Mul(x, Sigmoid(x)).
  */
-import { unetPlan, type ResBlockPlan } from '../network/architecture';
+import { CLASS_EMBEDDING, unetPlan, type ResBlockPlan } from '../network/architecture';
 import type { UNetConfig } from '../network/config';
 import { GROUP_NORM_EPS } from '../network/layers';
 import { float, type Attr } from './graph';
@@ -36,6 +36,13 @@ export interface UNetGraphInputs {
   groupNorm?: 'decomposed' | 'native' | 'layernorm';
   /** training graphs: a value to multiply the dropout site of ResBlock `name` by (an input mask) */
   dropout?: (block: string, dims: [number, number, number]) => string | undefined;
+  /**
+   * Class-conditional configs (numClasses K > 0): the class input. 'index': int64 [B] class
+   * indices (0..K-1, K = null class), looked up with Gather (export; no gradient needed);
+   * 'onehot': float32 [B, K + 1] one-hot rows multiplied into the table with MatMul (the training
+   * graph: MatMul has a VJP, and onehot · table picks the row exactly).
+   */
+  classLabel?: { kind: 'index' | 'onehot'; value: string };
 }
 
 /** Emits the UNet's nodes into `g`; returns the value name of the network output [B, C, H, W]. */
@@ -78,7 +85,15 @@ export function emitUNet(g: OpSink, config: UNetConfig, io: UNetGraphInputs): st
   const freqs = Array.from({ length: half }, (_, i) => Math.fround(Math.exp((-Math.log(10000) * i) / half)));
   const targ = g.op('Mul', [g.op('Unsqueeze', [io.timestep, i64(1)], {}, 'temb/t'), g.constant('float', freqs, [1, half])], {}, 'temb/args');
   const emb = g.op('Concat', [g.op('Sin', [targ], {}, 'temb/sin'), g.op('Cos', [targ], {}, 'temb/cos')], { axis: 1 }, 'temb/emb');
-  const temb = gemm(silu(gemm(emb, 'temb.0'), 'temb.1'), 'temb.2');
+  let temb = gemm(silu(gemm(emb, 'temb.0'), 'temb.1'), 'temb.2');
+  // class-conditional: temb += cemb[label] (unet.ts forward; Ho & Salimans 2022)
+  const K = config.numClasses ?? 0;
+  if (K > 0) {
+    if (!io.classLabel) throw new Error('emitUNet: the config is class-conditional; pass classLabel');
+    const table = param(CLASS_EMBEDDING);
+    const row = io.classLabel.kind === 'index' ? g.op('Gather', [table, io.classLabel.value], { axis: 0 }, 'cemb/gather') : g.op('MatMul', [io.classLabel.value, table], {}, 'cemb/matmul');
+    temb = g.op('Add', [temb, row], {}, 'cemb/add');
+  } else if (io.classLabel) throw new Error('emitUNet: classLabel given for an unconditional config');
   const tembAct = silu(temb, 'temb/act'); // every ResBlock uses SiLU(temb), computed once (unet.ts forward)
 
   const resBlock = (x: string, b: ResBlockPlan, hw: number): string => {

@@ -49,7 +49,9 @@ export class DatasetService {
       progress(0, 0, (e as Error).message, 'failed');
       throw toApiError(e);
     }
+    const labels = req.labels ?? 'none';
     const items = [...result.items].sort((a, b) => a.index - b.index).map((it) => ({
+      class: labels === 'subfolders' ? classOfFile(it.file) : null,
       id: newId('item'),
       file: it.file,
       format: it.format,
@@ -70,6 +72,7 @@ export class DatasetService {
         items,
         errors: result.errors,
         captionCount: result.sidecars.filter(isCaptionFile).length,
+        labels,
       });
     } catch (e) {
       // No row, no files: the prepared cache and thumbnails go too.
@@ -85,6 +88,7 @@ export class DatasetService {
       duplicates: result.duplicates.map((d) => ({ file: d.file, duplicateOf: d.duplicateOf })),
       captionFiles: result.sidecars.filter(isCaptionFile).length,
       ignoredFiles: result.sidecars.filter((f) => !isCaptionFile(f)).length + result.skipped.filter((f) => !f.endsWith('/')).length,
+      classes: dataset.classes,
     };
   }
 
@@ -168,6 +172,20 @@ export class DatasetService {
     return this.mustGet(id);
   }
 
+  /**
+   * Renames a class of a labelled dataset, or merges it into another when `to` is already a class.
+   * Runs already started keep the labels they recorded (run_images), so resume is unchanged.
+   */
+  async renameClass(id: string, from: string, to: string): Promise<Dataset> {
+    const d = await this.mustGet(id);
+    const names = await this.ctx.store.datasets.classNames(id);
+    if (!names.includes(from)) {
+      throw new ApiError('bad_request', names.length ? `Dataset ${id} has no class "${from}"; its classes are ${names.join(', ')}.` : `Dataset ${d.name} has no classes; import it with --labels subfolders.`, { field: 'from' });
+    }
+    if (from !== to) await this.ctx.store.datasets.renameClass(id, from, to);
+    return this.mustGet(id);
+  }
+
   /** A page of the prepared images, as the model sees them (PNG at training size; the page scales them up without smoothing). */
   async images(id: string, offset: number, limit: number): Promise<DatasetImagesResult> {
     await this.mustGet(id);
@@ -193,6 +211,12 @@ export class DatasetService {
     }
     return { size: page.size, images };
   }
+}
+
+/** The class of an imported file under `--labels subfolders`: the first folder of its relative path (none: unlabelled). */
+export function classOfFile(file: string): string | null {
+  const parts = file.split(/[\\/]/);
+  return parts.length > 1 && parts[0] ? parts[0] : null;
 }
 
 const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;

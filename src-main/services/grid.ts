@@ -15,7 +15,7 @@ import { newId } from '../db/ids';
 import type { StoredCheckpoint } from '../db/repositories';
 import { emitProgress, type ServiceContext } from './context';
 import { checkpointSource, type CheckpointSource } from './models';
-import type { SamplingService } from './sampling';
+import { resolveGuidance, type SamplingService } from './sampling';
 import { APP_VERSION } from './system';
 
 type Cell = CellSettings & { x: number; y: number };
@@ -51,7 +51,7 @@ export class GridService {
       }
     }
     const seed0 = req.seed ?? randomInt(0, 2 ** 31);
-    const baseSettings = { seed: seed0, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {} };
+    const baseSettings = { seed: seed0, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, ...(req.class !== undefined ? { class: req.class } : {}), ...(req.guidance !== undefined ? { guidance: req.guidance } : {}) };
     const cells: Cell[] = gridCells(baseSettings, req.x, req.y).map((c) => ({ ...c, checkpointId: c.checkpointId ?? baseId }));
     for (const c of cells) this.checkCell(c, req, sources, baseSettings, baseId);
     // The base settings must be valid too: they are the grid record's own recipe.
@@ -62,7 +62,7 @@ export class GridService {
     // Group the cells that one sampling pass can make (same checkpoint and sampler settings).
     const groups = new Map<string, { cells: number[]; first: Cell }>();
     cells.forEach((c, i) => {
-      const key = JSON.stringify([c.checkpointId, c.sampler, c.steps ?? null, c.options]);
+      const key = JSON.stringify([c.checkpointId, c.sampler, c.steps ?? null, c.options, c.class ?? null, c.guidance ?? null]);
       const g = groups.get(key) ?? { cells: [], first: c };
       g.cells.push(i);
       groups.set(key, g);
@@ -73,7 +73,18 @@ export class GridService {
       const src = sources.get(g.first.checkpointId!)!;
       const seeds = g.cells.map((i) => cells[i].seed);
       const { spec } = this.sampling.sampleSpec(
-        { checkpoint: src.checkpoint, source: src.source, sampler: g.first.sampler, steps: g.first.steps, options: g.first.options, seeds, origins: seeds.map(() => ({ kind: 'seed' })), parentId: null, engine: req.engine },
+        {
+          checkpoint: src.checkpoint,
+          source: src.source,
+          sampler: g.first.sampler,
+          steps: g.first.steps,
+          options: g.first.options,
+          seeds,
+          origins: seeds.map(() => ({ kind: 'seed' })),
+          parentId: null,
+          engine: req.engine,
+          guidance: { class: g.first.class, scale: g.first.guidance },
+        },
         jobId,
       );
       spec.grids = g.cells.map((i) => ({ id: gridId, x: cells[i].x, y: cells[i].y }));
@@ -81,7 +92,16 @@ export class GridService {
       specs.push(spec);
     }
     const recipe: GridRecipe = {
-      base: { checkpointId: baseId, seed: seed0, sampler: baseSettings.sampler, ...(req.steps !== undefined ? { steps: req.steps } : {}), options: baseSettings.options, ...(req.engine ? { engine: req.engine } : {}) },
+      base: {
+        checkpointId: baseId,
+        seed: seed0,
+        sampler: baseSettings.sampler,
+        ...(req.steps !== undefined ? { steps: req.steps } : {}),
+        options: baseSettings.options,
+        ...(req.engine ? { engine: req.engine } : {}),
+        ...(req.class !== undefined ? { class: req.class } : {}),
+        ...(req.guidance !== undefined ? { guidance: req.guidance } : {}),
+      },
       x: req.x,
       y: req.y,
     };
@@ -158,6 +178,7 @@ export class GridService {
 
   /** Validated steps of a setting for a model (throws DiffusionConfigError). */
   private validSteps(c: Omit<CellSettings, 'checkpointId'>, src: CheckpointSource): number {
+    resolveGuidanceChecked(src, c);
     const settings = validateSamplerSettings({ name: c.sampler, ...(c.sampler === 'pf-ode' ? {} : { steps: c.steps ?? 20 }), ...c.options }, makeProcess(src.config.schedule), 'sampler');
     return settings.steps ?? 1;
   }
@@ -223,5 +244,15 @@ export class GridService {
     const cancelled = outcome.state === 'cancelled';
     emit({ state: cancelled ? 'cancelled' : 'completed', done: cancelled ? prog.done : prog.total, total: prog.total, sampleIds: [...ids(), ...(grid ? [grid.id] : [])] });
     return { jobId, gridId, ...(grid ? { grid } : {}), cells: done, cancelled };
+  }
+}
+
+/** resolveGuidance as a DiffusionConfigError (the grid's per-cell blame logic catches those). */
+function resolveGuidanceChecked(src: CheckpointSource, c: { class?: string; guidance?: number }): void {
+  try {
+    resolveGuidance(src.config, { class: c.class, scale: c.guidance });
+  } catch (e) {
+    const field = ((e as ApiError).details as { field?: unknown } | undefined)?.field;
+    throw new DiffusionConfigError(typeof field === 'string' ? field : 'class', (e as Error).message);
   }
 }

@@ -101,6 +101,7 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'presets:import': (req) => s.presets.import(req),
     'datasets:rename': async (req) => ({ dataset: await s.datasets.rename(req.id, req.name) }),
     'datasets:exclude': async (req) => ({ dataset: await s.datasets.exclude(req.id, req.itemIds, req.excluded) }),
+    'datasets:renameClass': async (req) => ({ dataset: await s.datasets.renameClass(req.id, req.from, req.to) }),
     'datasets:images': (req) => s.datasets.images(req.id, req.offset, req.limit),
     'folders:list': (req) => listFolders(req.path, [s.library.root]),
   };

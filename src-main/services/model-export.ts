@@ -40,7 +40,7 @@ export async function exportCheckpointOnnx(d: ModelExportDeps, req: ExportModelR
   const parsed = parseWeights(new Uint8Array(await fs.readFile(d.library.abs(ck.file))));
   const bytes = exportUNetToOnnx(
     { config: configOfWeights(parsed), tensors: parsed.tensors },
-    { prediction: src.config.objective, schedule: src.config.schedule, appVersion: APP_VERSION, name },
+    { prediction: src.config.objective, schedule: src.config.schedule, appVersion: APP_VERSION, name, classes: src.config.classes },
   );
 
   const dl = req.download ? await d.downloads.create() : undefined;

@@ -110,7 +110,8 @@ export class ModelService {
     if (!['eps', 'x0', 'v'].includes(objective)) throw new ApiError('bad_request', 'prediction must be eps, x0 or v.', { field: 'prediction' });
     let config: TrainConfig;
     try {
-      config = resolveTrainConfig({ imageSize: size, channelMults: [1], attentionResolutions: [], objective, schedule: req.schedule as never });
+      // a class-conditional UNet (class_label input) samples with --class / --guidance like ours
+      config = resolveTrainConfig({ imageSize: size, channelMults: [1], attentionResolutions: [], objective, schedule: req.schedule as never, ...(sig.classes ? { classConditional: true, classes: sig.classes } : {}) });
     } catch (e) {
       throw toApiError(e);
     }

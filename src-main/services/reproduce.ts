@@ -182,6 +182,8 @@ export class ReproduceService {
           parentId: null,
           // the same engine as the original (ONNX Runtime or tfjs): results are exact per engine
           engine: rec.backend.startsWith('onnxruntime') ? 'onnx' : 'tfjs',
+          // class-conditional samples: the same class and guidance scale
+          ...(rec.guidance ? { guidance: { class: rec.guidance.class, scale: rec.guidance.scale } } : {}),
           frames,
           scratchDir: scratch,
         },

@@ -126,11 +126,13 @@ export class RunService {
         { field: 'imageSize' },
       );
     }
+    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
+    const labels = classLabels(config, dataset, images.classes, init?.trainConfig);
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
     const createdAt = new Date().toISOString();
     const name = req.name ?? defaultRunName(dataset.name, init ? 'fine-tune' : 'scratch', createdAt);
-    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
+    if (labels) images.labels = labels;
     const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
     // The images it starts on, kept for resume whatever is excluded later.
     await this.ctx.store.datasets.recordRunImages(runId, images);
@@ -160,6 +162,9 @@ export class RunService {
     if (!ck) throw new ApiError('conflict', `Run ${runId} has no checkpoint to resume from; start a new run.`);
     const dataset = run.datasetId ? await this.ctx.store.datasets.get(run.datasetId) : undefined;
     if (!dataset) throw new ApiError('conflict', `The dataset of run ${runId} was removed; it cannot be resumed.`);
+    if (run.config.classConditional && !(await this.ctx.store.datasets.runImages(runId))?.labels) {
+      throw new ApiError('conflict', `Run ${runId} is class-conditional but its training labels were not recorded; it cannot be resumed exactly. Start a new run.`);
+    }
     // The steps after the checkpoint will be trained again.
     await this.ctx.store.runs.truncateLosses(runId, ck.step);
     await this.ctx.store.runs.recordProgress(runId, ck.step, []);
@@ -172,6 +177,8 @@ export class RunService {
     const config = run.config;
     const ckptRel = this.ctx.library.rel('runs', runId, 'checkpoints');
     const previewRel = this.ctx.library.rel('runs', runId, 'previews');
+    const recorded = await this.ctx.store.datasets.runImages(runId);
+    if (config.classConditional && !recorded?.labels) throw new ApiError('conflict', `Run ${runId} is class-conditional but has no recorded labels; start a new run.`);
     const spec: TrainJobSpec = {
       kind: 'train',
       runId,
@@ -179,7 +186,9 @@ export class RunService {
       seed: run.seed,
       datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(run.datasetId))!),
       // the images recorded when the run started (none recorded: a run from before, the whole cache)
-      datasetIndices: (await this.ctx.store.datasets.runImages(runId))?.indices,
+      datasetIndices: recorded?.indices,
+      // class-conditional runs: the labels recorded with them (a later class rename changes nothing)
+      ...(recorded?.labels ? { datasetLabels: recorded.labels } : {}),
       checkpointDir: this.ctx.library.abs(ckptRel),
       checkpointDirRel: ckptRel,
       previewDir: this.ctx.library.abs(previewRel),
@@ -406,6 +415,8 @@ export class RunService {
     } catch (e) {
       throw toApiError(e);
     }
+    const images = await this.ctx.store.datasets.trainingImages(dataset.id);
+    const labels = classLabels(config, dataset, images.classes);
     const jobId = newId('job');
     let backend = '';
     let secondsPerStep = NaN;
@@ -417,7 +428,8 @@ export class RunService {
         config,
         seed: 0,
         datasetCache: this.ctx.library.abs((await this.ctx.store.datasets.cacheFile(dataset.id))!),
-        datasetIndices: (await this.ctx.store.datasets.trainingImages(dataset.id)).indices,
+        datasetIndices: images.indices,
+        ...(labels ? { datasetLabels: labels } : {}),
         checkpointDir: this.ctx.library.abs('tmp'),
         checkpointDirRel: 'tmp',
         previewDir: this.ctx.library.abs('tmp'),
@@ -477,4 +489,38 @@ export function providerNote(unavailable: Record<string, string>): string | null
     .filter(([k]) => k.startsWith('onnxruntime-'))
     .map(([k, v]) => `${k.slice('onnxruntime-'.length)}: ${v}`);
   return lines.length ? lines.join('; ') : null;
+}
+
+/**
+ * Class-conditional runs: sets `config.classes` (the dataset's class names, sorted; or, when
+ * fine-tuning a class-conditional model, that model's classes) and returns each training image's
+ * label (index into them; unlabelled images get K, the null class). Undefined for other runs.
+ */
+export function classLabels(config: TrainConfig, dataset: { id: string; name: string }, imageClasses: readonly (string | null)[], initConfig?: TrainConfig): number[] | undefined {
+  if (!config.classConditional) {
+    if (initConfig?.classConditional) {
+      throw new ApiError('bad_request', `The starting model is class-conditional (classes ${(initConfig.classes ?? []).join(', ')}); fine-tune it with --class-conditional.`, { field: 'classConditional' });
+    }
+    return undefined;
+  }
+  const found = [...new Set(imageClasses.filter((c): c is string => c !== null))].sort();
+  let classes: string[];
+  if (initConfig) {
+    if (!initConfig.classConditional) {
+      throw new ApiError('bad_request', 'The starting model is unconditional; class conditioning needs a new model (train from scratch with --class-conditional).', { field: 'classConditional' });
+    }
+    classes = (initConfig.classes ?? []).slice();
+    const unknown = found.filter((c) => !classes.includes(c));
+    if (unknown.length) {
+      throw new ApiError('bad_request', `Dataset ${dataset.name} has classes the starting model does not know: ${unknown.join(', ')} (it knows ${classes.join(', ')}); rename or merge them on the dataset page.`, { field: 'classes' });
+    }
+  } else {
+    if (found.length === 0) {
+      throw new ApiError('bad_request', `Dataset ${dataset.name} (${dataset.id}) has no class labels; import its folder with --labels subfolders (one subfolder per class) to train a class-conditional model.`, { field: 'classConditional' });
+    }
+    classes = found;
+  }
+  config.classes = classes;
+  const K = classes.length;
+  return imageClasses.map((c) => (c === null ? K : classes.indexOf(c)));
 }

@@ -8,7 +8,7 @@ import { createHash, randomInt } from 'node:crypto';
 import sharp from 'sharp';
 import { ApiError } from '../api/errors';
 import type { GenerateRequest } from '../api/requests';
-import type { GenerateResult, JobProgress, OrtProviderChoice, SampleOrigin, SampleRecord, SamplerName, SamplerOptions } from '../api/types';
+import type { GenerateResult, JobProgress, OrtProviderChoice, SampleGuidance, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 import { readCache } from '../datasets/cache';
 import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
 import { byteToModel } from '../diffusion/pixels';
@@ -37,6 +37,34 @@ export interface SampleSpecParams {
   frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
   /** reproduce: write to a scratch folder and record nothing */
   scratchDir?: { abs: string; rel: string };
+  /** class-conditional models: the class (by name) and guidance scale asked for */
+  guidance?: { class?: string | null; scale?: number };
+}
+
+/**
+ * The class and guidance scale a request asks of a model, checked before any compute: --class and
+ * --guidance need a class-conditional model, the class must be one of its classes, W ≥ 0. A class-
+ * conditional model sampled without a class gives unconditional samples (the null class).
+ */
+export function resolveGuidance(config: TrainConfig, asked: { class?: string | null; scale?: number } | undefined): SampleGuidance | undefined {
+  const cls = asked?.class ?? undefined;
+  const scale = asked?.scale;
+  if (!config.classConditional) {
+    if (cls !== undefined) throw new ApiError('bad_request', `class "${cls}": this model is not class-conditional; --class needs a model trained with --class-conditional on a labelled dataset.`, { field: 'class' });
+    if (scale !== undefined) throw new ApiError('bad_request', 'guidance: this model is not class-conditional, so there is nothing to guide; leave --guidance out or sample a class-conditional model.', { field: 'guidance' });
+    return undefined;
+  }
+  const classes = config.classes ?? [];
+  if (scale !== undefined && (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0)) {
+    throw new ApiError('bad_request', `guidance must be a number ≥ 0 (1 = the plain class-conditional model, 0 = unconditional, 2–5 = stronger class likeness), got ${JSON.stringify(scale)}.`, { field: 'guidance' });
+  }
+  if (cls === undefined) {
+    if (scale !== undefined && scale !== 0) throw new ApiError('bad_request', `guidance ${scale} needs a class to guide towards: add --class (one of ${classes.join(', ')}).`, { field: 'class' });
+    return { class: null, classIndex: classes.length, scale: 0 };
+  }
+  const classIndex = classes.indexOf(cls);
+  if (classIndex < 0) throw new ApiError('bad_request', `Unknown class "${cls}"; this model's classes are ${classes.join(', ')}.`, { field: 'class' });
+  return { class: cls, classIndex, scale: scale ?? 1 };
 }
 
 export class SamplingService {
@@ -68,6 +96,7 @@ export class SamplingService {
   async generate(req: GenerateRequest, onProgress?: (p: JobProgress) => void): Promise<GenerateResult> {
     const checkpoint = await this.checkpointFor(req);
     const source = await checkpointSource(this.ctx.store, checkpoint);
+    resolveGuidance(source.config, { class: req.class, scale: req.guidance }); // before any image is read
     const seed0 = req.seed ?? randomInt(0, 2 ** 31);
     let seeds: number[];
     let origins: SampleOrigin[];
@@ -94,7 +123,10 @@ export class SamplingService {
     }
     const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
     if (parentId && !(await this.ctx.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
-    return this.runSampling({ checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine, provider: req.provider }, onProgress);
+    return this.runSampling(
+      { checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine, provider: req.provider, guidance: { class: req.class, scale: req.guidance } },
+      onProgress,
+    );
   }
 
   /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
@@ -144,6 +176,7 @@ export class SamplingService {
   sampleSpec(p: SampleSpecParams, jobId = newId('job')): { spec: SampleJobSpec; steps: number | undefined } {
     const { checkpoint, source, sampler, options, seeds } = p;
     const config = source.config;
+    const guidance = resolveGuidance(config, p.guidance);
     let steps: number | undefined;
     try {
       const process = makeProcess(config.schedule);
@@ -184,6 +217,7 @@ export class SamplingService {
         height: config.imageSize,
         appVersion: APP_VERSION,
         parentId: p.parentId,
+        ...(guidance ? { guidance } : {}),
       },
     };
     return { spec, steps };

@@ -7,6 +7,11 @@ import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
 
+/** Settings that may be absent (unconditional runs, runs written before they existed). */
+export const OPTIONAL_TRAIN_KEYS = ['classConditional', 'condDropout', 'classes'] as const;
+/** Label dropout of class-conditional runs when none is given (Ho & Salimans 2022 use 0.1–0.2). */
+export const DEFAULT_COND_DROPOUT = 0.1;
+
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   imageSize: 32,
   baseChannels: 32,
@@ -110,7 +115,7 @@ export function resolveSchedule(v: unknown): ScheduleJson {
 
 /** Merge overrides onto the defaults and validate everything; `datasetSize` checks the batch. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<string, unknown> = {}, datasetSize?: number): TrainConfig {
-  const known = new Set(Object.keys(DEFAULT_TRAIN_CONFIG));
+  const known = new Set([...Object.keys(DEFAULT_TRAIN_CONFIG), ...OPTIONAL_TRAIN_KEYS]);
   for (const k of Object.keys(overrides)) {
     if (!known.has(k)) throw new TrainConfigError(k, `Unknown training setting "${k}". Known settings: ${[...known].join(', ')}.`);
   }
@@ -174,6 +179,20 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
     throw new TrainConfigError('provider', `provider ${c.provider} is an ONNX Runtime provider, but backend is ${c.backend}: use backend onnxruntime (or auto), or provider auto.`);
   }
   int('workers', c.workers, 0, 64);
+  if (c.classConditional !== undefined) bool('classConditional', c.classConditional);
+  if (c.condDropout !== undefined) {
+    if (typeof c.condDropout !== 'number' || !Number.isFinite(c.condDropout) || c.condDropout < 0 || c.condDropout >= 1) {
+      throw new TrainConfigError('condDropout', `condDropout (--cond-dropout) must be a number in [0, 1): the share of labels replaced by the null class, e.g. 0.1 (got ${JSON.stringify(c.condDropout)}).`);
+    }
+    if (!c.classConditional) throw new TrainConfigError('condDropout', 'condDropout (--cond-dropout) only applies to class-conditional runs; add --class-conditional or leave it out.');
+  }
+  if (c.classes !== undefined) {
+    if (!Array.isArray(c.classes) || c.classes.some((n) => typeof n !== 'string' || n.length === 0) || new Set(c.classes).size !== c.classes.length) {
+      throw new TrainConfigError('classes', 'classes must be a list of distinct class names (they come from the dataset\'s labels).');
+    }
+    if (!c.classConditional) throw new TrainConfigError('classes', 'classes only apply to class-conditional runs (--class-conditional).');
+  }
+  if (c.classConditional && c.condDropout === undefined) c.condDropout = DEFAULT_COND_DROPOUT;
 
   // Architecture constraints (the UNet halves the resolution between levels).
   const levels = c.channelMults.length;

@@ -3,7 +3,7 @@
  * successive grids show the model improving rather than the noise changing.
  */
 import type { TrainConfig } from '../api/types';
-import { isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
+import { guidedNetwork, isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
 import type { UNet } from '../network/unet';
 import type { EMA } from '../network/ema';
 import { tfjsNetwork } from '../network/tfjs-network';
@@ -23,7 +23,11 @@ export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, pr
   const size = config.imageSize;
   const C = 3;
   const shape = [PREVIEW_SEEDS.length, C, size, size];
-  const denoiser = familyDenoiser(tfjsNetwork(model, ema.shadows()), config.schedule, config.objective, process);
+  const K = model.config.numClasses ?? 0;
+  // class-conditional: the previews cycle through the classes (plain conditional, W = 1)
+  const net = tfjsNetwork(model, ema.shadows());
+  const network = K > 0 ? guidedNetwork(net, { labels: Int32Array.from(PREVIEW_SEEDS, (_, i) => i % K), nullClass: K, scale: 1 }) : net;
+  const denoiser = familyDenoiser(network, config.schedule, config.objective, process);
   const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: PREVIEW_SEEDS, shape });
   const cols = 2;
   const gap = 2;

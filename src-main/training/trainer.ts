@@ -38,6 +38,8 @@ export const TRAIN_STREAMS = {
   noise: 2 ** 41 + 2,
   flip: 2 ** 41 + 3,
   levelNormal: 2 ** 41 + 4,
+  /** class-conditional runs: one uniform per image decides whether its label becomes the null class */
+  condDropout: 2 ** 41 + 5,
 } as const;
 
 export const OPT_M_PREFIX = 'opt.m.';
@@ -51,6 +53,8 @@ export interface TrainingData {
   count: number;
   size: number;
   channels: number;
+  /** class-conditional runs: each image's label (0..K-1, K = unlabelled = the null class) */
+  labels?: Int32Array;
 }
 
 export interface StepResult {
@@ -72,7 +76,21 @@ export function unetConfigOf(c: TrainConfig): UNetConfig {
     groups: c.groups,
     dropout: c.dropout,
     timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
+    // unconditional configs keep their old shape (no numClasses key), so their checkpoints and
+    // exports are byte-identical to before class conditioning existed
+    ...(c.classConditional ? { numClasses: (c.classes ?? []).length } : {}),
   };
+}
+
+/**
+ * Label dropout of classifier-free guidance training (Ho & Salimans 2022, Algorithm 1: "c ← ∅ with
+ * probability p_uncond"): row b keeps its label unless u_b < p, u_b being the uniform of the
+ * condDropout stream at data position pos + b, so a step's labels are a pure function of (run seed,
+ * position) and resume repeats them. K is the null class.
+ */
+export function dropLabels(labels: Int32Array, p: number, nullClass: number, seed: number, pos: number): Int32Array {
+  const u = uniforms(seed, TRAIN_STREAMS.condDropout, labels.length, pos);
+  return Int32Array.from(labels, (l, b) => (u[b] < p ? nullClass : l));
 }
 
 /** Fisher–Yates permutation of 0..n-1 for one epoch, from uniforms of the permutation stream. */
@@ -148,6 +166,12 @@ export class Trainer {
       throw new Error(`The dataset cache is ${data.size} px but the run trains at ${config.imageSize} px; re-import the dataset at ${config.imageSize} px.`);
     }
     if (data.channels !== 3) throw new Error(`The dataset cache has ${data.channels} channels; Sfumato trains on RGB (3).`);
+    if (config.classConditional) {
+      const K = (config.classes ?? []).length;
+      if (K < 1) throw new Error('A class-conditional run needs the classes of a labelled dataset; import it with --labels subfolders.');
+      if (!data.labels || data.labels.length !== data.count) throw new Error(`A class-conditional run needs one label per training image (${data.count}), got ${data.labels?.length ?? 0}.`);
+      if (data.labels.some((l) => l < 0 || l > K)) throw new Error(`Training labels must lie in 0..${K} (${K} = unlabelled).`);
+    }
     this.process = processOf(config.schedule);
     this.tfModel = new UNet(unetConfigOf(config), { seed });
     const parsed = init.init?.parsed;
@@ -256,7 +280,7 @@ export class Trainer {
    * Inputs of micro-batch `micro` of optimiser step `step` (0-based): network input, time input,
    * target and per-sample weight, as flat NHWC arrays. Data position = (step·gradAccum + micro)·B.
    */
-  microBatch(step: number, micro: number): { xIn: Float32Array; time: Float32Array; target: Float32Array; weight: Float32Array } {
+  microBatch(step: number, micro: number): BatchArrays {
     const { size, channels, pixels } = this.data;
     const c = this.config;
     const B = c.batchSize;
@@ -294,7 +318,10 @@ export class Trainer {
         }
       }
     }
-    return { xIn, time, target, weight };
+    if (!c.classConditional || !this.data.labels) return { xIn, time, target, weight };
+    const K = (c.classes ?? []).length;
+    const labels = Int32Array.from(idx, (i) => this.data.labels![i]);
+    return { xIn, time, target, weight, labels: dropLabels(labels, c.condDropout ?? 0, K, this.seed, pos) };
   }
 
   /**

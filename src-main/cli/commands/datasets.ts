@@ -11,13 +11,15 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--name <name>', 'dataset name (default: the folder name)')
     .option('--image-size <px>', 'training resolution of the prepared cache', parseIntStrict('image-size'), 32)
     .option('--background <#rrggbb>', 'colour that replaces transparency', '#ffffff')
-    .action((dir: string, o: { name?: string; imageSize: number; background: string }) =>
+    .option('--labels <source>', 'class labels for class-conditional training: subfolders (class = folder name below <dir>; images directly in <dir> are unlabelled) or none', 'none')
+    .action((dir: string, o: { name?: string; imageSize: number; background: string; labels: string }) =>
       ctx.withService(async (s, out) => {
-        const r = await call(s, out, 'datasets:import', { dir, name: o.name, imageSize: o.imageSize, background: o.background });
+        const r = await call(s, out, 'datasets:import', { dir, name: o.name, imageSize: o.imageSize, background: o.background, labels: o.labels as 'none' });
         out.result(r, () =>
           [
             `dataset ${r.dataset.id} "${r.dataset.name}": imported ${r.imported} image(s) at ${r.dataset.imageSize} px`,
             ...(r.errors.length ? [`${r.errors.length} file(s) not imported:`, ...r.errors.map((e) => `  ${e.file}: ${e.code}: ${e.message}`)] : []),
+            ...(r.classes.length ? [`${r.classes.length} class(es): ${r.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`] : []),
             ...(r.captionFiles ? [`${r.captionFiles} caption file(s) found: captions are not used for training yet`] : []),
           ].join('\n'),
         );
@@ -40,7 +42,10 @@ export function register(program: Command, ctx: CliContext): void {
         const r = await call(s, out, 'datasets:get', { id });
         const d = r.dataset;
         out.result(r, () =>
-          [`${d.id}  ${d.name}  ${d.itemCount} images${d.excludedCount ? ` (${d.excludedCount} excluded)` : ''}  ${d.imageSize}px  from ${d.sourceDir}`, ...d.items.map((i) => `  ${i.id}  ${i.file}  ${i.format} ${i.width}x${i.height}${i.excluded ? '  (excluded)' : ''}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
+          [
+            `${d.id}  ${d.name}  ${d.itemCount} images${d.excludedCount ? ` (${d.excludedCount} excluded)` : ''}  ${d.imageSize}px  from ${d.sourceDir}`,
+            ...(d.classes.length ? [`classes: ${d.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`] : []),
+            ...d.items.map((i) => `  ${i.id}  ${i.file}  ${i.format} ${i.width}x${i.height}${i.class !== null ? `  [${i.class}]` : ''}${i.excluded ? '  (excluded)' : ''}`), ...d.errors.map((e) => `  ! ${e.file}: ${e.code}: ${e.message}`)].join('\n'),
         );
       }),
     );
@@ -51,6 +56,15 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.withService(async (s, out) => {
         const r = await call(s, out, 'datasets:rename', { id, name });
         out.result(r, () => `${r.dataset.id} is now "${r.dataset.name}"`);
+      }),
+    );
+  datasets
+    .command('rename-class <id> <from> <to>')
+    .description('rename a class of a labelled dataset; naming an existing class merges the two (runs already started keep their labels)')
+    .action((id: string, from: string, to: string) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'datasets:renameClass', { id, from, to });
+        out.result(r, () => `${r.dataset.id} classes: ${r.dataset.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`);
       }),
     );
   for (const [verb, excluded] of [['exclude', true], ['include', false]] as const) {

@@ -27,7 +27,7 @@ export function parseAxisFlag(flag: string, text: string): GridAxisSpec {
 export function register(sample: Command, ctx: CliContext): void {
   const cmd = sample
     .command('grid')
-    .description('X/Y grid: every combination of two axes (seed, sampler, steps, checkpoint, spacing), each cell a gallery sample, plus a labelled grid image')
+    .description('X/Y grid: every combination of two axes (seed, sampler, steps, checkpoint, spacing, class, guidance), each cell a gallery sample, plus a labelled grid image')
     .requiredOption('--x <kind=values>', 'X axis, e.g. seed=1,2,3 or steps=10-40:10')
     .requiredOption('--y <kind=values>', 'Y axis, e.g. sampler=ddim,dpmpp-2m or spacing=leading,trailing')
     .option('--run <id>', 'run id (its latest checkpoint)')
@@ -58,6 +58,9 @@ export function register(sample: Command, ctx: CliContext): void {
         sampler: o.sampler as SamplerName,
         steps: o.steps as number,
         options: samplerOptionsFrom(o),
+        // class-conditional models: base class / guidance (the `sample` flags), unless an axis
+        ...(o.class !== undefined ? { class: String(o.class) } : {}),
+        ...(o.guidance !== undefined ? { guidance: o.guidance as number } : {}),
         x,
         y,
       });

@@ -63,7 +63,9 @@ export function register(program: Command, ctx: CliContext): void {
       .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider (auto probes the GPU ones, then CPU)').choices(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']))
       .option('--count <n>', 'number of images', parseIntStrict('count'), 4)
       .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
-      .option('--preset <name>', 'a saved sampling preset of the library (sampler, steps, settings, count); flags given override it'),
+      .option('--preset <name>', 'a saved sampling preset of the library (sampler, steps, settings, count); flags given override it')
+      .option('--class <name>', 'class-conditional models: the class to sample (default: unconditional)')
+      .option('--guidance <w>', 'class-conditional models: classifier-free guidance scale W ≥ 0 (1 = plain conditional, 0 = unconditional, 2–5 = stronger class likeness; default 1)', parseNum('guidance')),
   ).action((o: Record<string, unknown>, cmd: Command) =>
     ctx.withService(async (s, out) => {
       if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
@@ -80,6 +82,8 @@ export function register(program: Command, ctx: CliContext): void {
         checkpointId: o.checkpoint as string | undefined,
         modelId: o.model as string | undefined,
         ...(preset ? withPreset(preset, flags, (key) => cmd.getOptionValueSource(key) === 'cli') : flags),
+        ...(o.class !== undefined ? { class: String(o.class) } : {}),
+        ...(o.guidance !== undefined ? { guidance: o.guidance as number } : {}),
       });
       return printSamples(out, r);
     }),

@@ -63,6 +63,8 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--backend <name>', cliHelp('backend')).choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
     .addOption(new Option('--provider <name>', cliHelp('provider')).choices(['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu']))
     .option('--workers <n>', cliHelp('workers'), parseIntStrict('workers'))
+    .option('--class-conditional', cliHelp('classConditional', 'the dataset needs labels: datasets import --labels subfolders'))
+    .option('--cond-dropout <p>', cliHelp('condDropout', 'in [0, 1), default 0.1'), parseNum('cond-dropout'))
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -157,6 +159,8 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     backend: o.backend,
     provider: o.provider,
     workers: o.workers,
+    classConditional: o.classConditional === true ? true : undefined,
+    condDropout: o.condDropout,
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
 }

@@ -69,7 +69,10 @@ export function a1111Parameters(record: SampleRecord, extra: A1111Extra = {}): s
   items.push(['Steps', record.steps]);
   items.push(['Sampler', A1111_SAMPLER_LABELS[record.sampler] ?? record.sampler]);
   items.push(['Schedule type', describeSchedule(record.schedule)]);
-  if (extra.cfgScale !== undefined) items.push(['CFG scale', extra.cfgScale]);
+  // classifier-free guidance of class-conditional samples: A1111's `CFG scale` is the same W
+  // (eps_u + W (eps_c - eps_u)); the class stands where a prompt would
+  const cfg = extra.cfgScale ?? record.guidance?.scale;
+  if (cfg !== undefined) items.push(['CFG scale', cfg]);
   items.push(['Seed', record.seed]);
   items.push(['Size', `${record.width}x${record.height}`]);
   items.push(['Model hash', record.checkpoint.sha256.slice(0, 10)]);
@@ -79,6 +82,7 @@ export function a1111Parameters(record: SampleRecord, extra: A1111Extra = {}): s
   items.push(['Sfumato sampler options', JSON.stringify(record.samplerOptions ?? {})]);
   items.push(['Sfumato schedule', JSON.stringify(record.schedule ?? {})]);
   if (record.prediction !== undefined) items.push(['Prediction', record.prediction]);
+  if (record.guidance) items.push(['Class', record.guidance.class ?? '(unconditional)']);
   items.push(['Checkpoint', record.checkpoint.id]);
   items.push(['Checkpoint sha256', record.checkpoint.sha256]);
   if (record.runId) items.push(['Run', record.runId]);

@@ -67,6 +67,10 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
       s.checkpointSha256 = p.checkpoint.sha256;
     }
     if (p.runId) s.runId = p.runId;
+    if (p.guidance) {
+      s.class = p.guidance.class;
+      s.guidance = p.guidance.scale;
+    }
     for (const f of ['seed', 'steps', 'sampler', 'width', 'height', 'samplerOptions', 'schedule', 'checkpoint'] as const) {
       if (p[f] === undefined) unmapped.push(`${f} (missing or invalid in the file)`);
     }
@@ -127,6 +131,16 @@ export function restorableSettings(meta: SampleMetadata): Restorable {
   if (ckpt !== undefined && ID_RE.test(ckpt)) s.checkpointId = ckpt;
   const run = take('Run');
   if (run !== undefined && ID_RE.test(run)) s.runId = run;
+  // a class-conditional Sfumato sample writes `Class` beside `CFG scale`; another app's CFG scale
+  // guides a text prompt, which Sfumato cannot apply (listed below as unmapped)
+  const cls = Object.prototype.hasOwnProperty.call(params, 'Class') ? take('Class') : undefined;
+  if (cls !== undefined) {
+    s.class = cls === '(unconditional)' ? null : cls.slice(0, 200);
+    const cfg = take('CFG scale');
+    const w = Number(cfg);
+    if (cfg !== undefined && cfg.trim() !== '' && Number.isFinite(w) && w >= 0 && w <= 1000) s.guidance = w;
+    else if (cfg !== undefined) unmapped.push(`CFG scale: ${clip(cfg)} (not a number ≥ 0)`);
+  }
   // Informational keys Sfumato writes itself: nothing to restore, nothing to warn about.
   for (const k of ['Model', 'Backend', 'Sample', 'Sfumato version']) used.add(k);
   if (a.prompt) unmapped.push(`Prompt: ${clip(a.prompt)} (Sfumato models are unconditional)`);

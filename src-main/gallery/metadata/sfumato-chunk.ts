@@ -1,5 +1,5 @@
 /** The sfumato chunk: the record types, its JSON text, embedding, and the validating reader (moved whole from gallery/metadata.ts; its file comment has the format and the safety rules). */
-import type { GridAxisSpec, GridRecipe, GridRef, SampleRecord } from '../../api/types';
+import type { GridAxisSpec, GridRecipe, GridRef, SampleGuidance, SampleRecord } from '../../api/types';
 import { checkSamplingRecipe } from '../../api/sampling-bounds';
 import { type TextChunkInput, insertTextChunks } from '../../png/chunks';
 import { ID_RE } from '../../db/ids';
@@ -160,7 +160,7 @@ const checkpointRef: Check<{ id: string; sha256: string }> = (v) => {
 
 const nullableId: Check<string | null> = (v) => (v === null ? ok(null) : str(80, ID_RE)(v));
 
-const GRID_AXIS_KINDS: readonly string[] = ['seed', 'sampler', 'steps', 'checkpoint', 'spacing'];
+const GRID_AXIS_KINDS: readonly string[] = ['seed', 'sampler', 'steps', 'checkpoint', 'spacing', 'class', 'guidance'];
 
 /** A grid axis: a known kind and 1..16 short values. */
 const gridAxis: Check<GridAxisSpec> = (v) => {
@@ -211,9 +211,22 @@ const gridCheck: Check<GridRef> = (v) => {
 };
 
 /** Fields an ordinary sample leaves out: checked when present, never reported missing. */
+/** A class-conditional sample's class and guidance scale. */
+const guidanceCheck: Check<SampleGuidance> = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected {class, classIndex, scale}, got ${typeOf(v)}`);
+  const o = v as Record<string, unknown>;
+  const cls = o.class === null ? ok(null) : str(200)(o.class);
+  if (!cls.ok) return bad(`class ${cls.why}`);
+  const idx = int(0, 100_000)(o.classIndex);
+  if (!idx.ok) return bad(`classIndex ${idx.why}`);
+  if (typeof o.scale !== 'number' || !Number.isFinite(o.scale) || o.scale < 0 || o.scale > 1000) return bad('scale must be a number from 0 to 1000');
+  return ok({ class: cls.value, classIndex: idx.value, scale: o.scale });
+};
+
 const OPTIONAL_FIELDS = {
   kind: ((v) => (v === 'grid' ? ok('grid' as const) : bad('must be "grid"'))) as Check<'grid'>,
   grid: gridCheck,
+  guidance: guidanceCheck,
 };
 
 /**

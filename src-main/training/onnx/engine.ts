@@ -96,6 +96,11 @@ export function batchFeeds(ort: typeof Ort, config: UNetConfig, rows: number, ma
     [TRAIN_GRAPH_INPUTS.target]: f32(nhwcToNchw(batch.target, rows, S, C), [rows, C, S, S]),
     [TRAIN_GRAPH_INPUTS.coef]: f32(coef, [rows, 1, 1, 1]),
   };
+  const K = config.numClasses ?? 0;
+  if (K > 0) {
+    if (!batch.labels || batch.labels.length !== rows) throw new Error(`${who}: the network is class-conditional; the batch needs ${rows} labels`);
+    feeds[TRAIN_GRAPH_INPUTS.classOneHot] = f32(oneHot(batch.labels, K + 1), [rows, K + 1]);
+  }
   if (masks.length) {
     if (dropoutSeed === undefined) throw new Error(`${who}: the config has dropout; pass a dropout seed`);
     const p = config.dropout;
@@ -105,6 +110,16 @@ export function batchFeeds(ort: typeof Ort, config: UNetConfig, rows: number, ma
     });
   }
   return feeds;
+}
+
+/** Rows of `n` columns, 1 at each label (the class input of the training graph). */
+export function oneHot(labels: Int32Array, n: number): Float32Array {
+  const out = new Float32Array(labels.length * n);
+  labels.forEach((l, b) => {
+    if (!(l >= 0 && l < n)) throw new Error(`class label ${l} outside 0..${n - 1}`);
+    out[b * n + l] = 1;
+  });
+  return out;
 }
 
 /** [B, H, W, C] -> [B, C, H, W]. */

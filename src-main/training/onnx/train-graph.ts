@@ -11,6 +11,8 @@
  *                                     element count, so Σ over shards of `loss` is the batch loss
  *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
+ *            class_onehot [rows, K + 1]  class-conditional configs: each row's label one-hot
+ *                                     (column K = the null class of classifier-free guidance)
  *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
@@ -27,7 +29,7 @@ import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import { DiffGraph } from './autodiff';
 
-export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef' } as const;
+export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';
 export const DROPOUT_MASK_PREFIX = 'mask.';
 
@@ -62,6 +64,8 @@ export interface EmittedTrainGraph {
   timestep: string;
   target: string;
   coef: string;
+  /** class-conditional configs: the [rows, K + 1] one-hot class input */
+  classOneHot?: string;
   /** the loss value */
   loss: string;
   /** parameter input names (state_dict keys), in unetParamSpecs order */
@@ -84,6 +88,8 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
   const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
   const target = g.input(TRAIN_GRAPH_INPUTS.target, [rows, C, S, S], false);
   const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
+  const K = cfg.numClasses ?? 0;
+  const classOneHot = K > 0 ? g.input(TRAIN_GRAPH_INPUTS.classOneHot, [rows, K + 1], false) : undefined;
   const specs = unetParamSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.name, s]));
   const paramValue = new Map<string, { input: string; value: string; dims: number[] }>();
@@ -93,7 +99,7 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
     const spec = specByName.get(name);
     if (!spec) throw new Error(`buildTrainGraph: no parameter ${name} (internal error)`);
     let entry: { input: string; value: string; dims: number[] };
-    if (layout === 'tfjs' && spec.role === 'weight' && spec.kind !== 'norm') {
+    if (layout === 'tfjs' && spec.role === 'weight' && (spec.kind === 'conv' || spec.kind === 'linear')) {
       // tfjs HWIO -> OIHW: perm [3, 2, 0, 1]; tfjs [in, out] -> [out, in]
       const input = g.input(name, spec.shape, true);
       entry = { input, value: g.op('Transpose', [input], { perm: spec.kind === 'conv' ? [3, 2, 0, 1] : [1, 0] }, `${name}/torch_layout`), dims: spec.shape };
@@ -112,6 +118,7 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
     timestep,
     param,
     groupNorm: opts.groupNorm ?? 'layernorm',
+    classLabel: classOneHot ? { kind: 'onehot', value: classOneHot } : undefined,
     dropout:
       cfg.dropout > 0
         ? (block, dims) => {
@@ -129,7 +136,7 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
   for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
   const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.input));
   const paramDims = params.map((n) => paramValue.get(n)!.dims);
-  return { sample, timestep, target, coef, loss, params, paramDims, grads, masks };
+  return { sample, timestep, target, coef, classOneHot, loss, params, paramDims, grads, masks };
 }
 
 /** Graph inputs of the batch and dropout masks (the first inputs of every training graph). */
@@ -140,6 +147,7 @@ export function batchInputInfos(e: EmittedTrainGraph, config: UNetConfig, rows: 
     valueInfo(e.timestep, DataType.FLOAT, [rows]),
     valueInfo(e.target, DataType.FLOAT, [rows, C, S, S]),
     valueInfo(e.coef, DataType.FLOAT, [rows, 1, 1, 1]),
+    ...(e.classOneHot ? [valueInfo(e.classOneHot, DataType.FLOAT, [rows, (config.numClasses ?? 0) + 1])] : []),
     ...e.masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
   ];
 }

@@ -23,6 +23,8 @@ export interface StepMsg {
   time: Float32Array;
   target: Float32Array;
   weight: Float32Array;
+  /** class-conditional runs: the shard's labels (BatchArrays.labels) */
+  labels?: Int32Array;
   /** also return per-kernel times (tf.profile) of this step */
   profile?: boolean;
 }

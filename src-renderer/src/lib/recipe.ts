@@ -47,6 +47,7 @@ export function recordRecipe(rec: SampleRecord): RecipeSettings {
     checkpointId: rec.checkpoint.id,
     checkpointSha256: rec.checkpoint.sha256,
     ...(rec.runId ? { runId: rec.runId } : {}),
+    ...(rec.guidance ? { class: rec.guidance.class, guidance: rec.guidance.scale } : {}),
   };
 }
 

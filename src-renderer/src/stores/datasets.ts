@@ -22,6 +22,8 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const imageSize = ref<number>(32);
   const crop = ref<'center' | 'fit'>('center');
   const background = ref('#ffffff');
+  /** class labels: 'subfolders' = each subfolder's name is its images' class */
+  const labels = ref<'none' | 'subfolders'>('none');
   const preview = ref<DatasetPreviewResult['items']>([]);
   const previewing = ref(false);
   const previewError = ref<string | null>(null);
@@ -78,7 +80,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     importError.value = null;
     importProgress.value = null;
     try {
-      const res = await api['datasets:import']({ dir: folder, imageSize: imageSize.value, crop: crop.value, background: background.value });
+      const res = await api['datasets:import']({ dir: folder, imageSize: imageSize.value, crop: crop.value, background: background.value, labels: labels.value });
       lastImport.value = { datasetId: res.dataset.id, imported: res.imported, errors: res.errors, captionFiles: res.captionFiles };
       await refresh();
       await select(res.dataset.id);
@@ -158,6 +160,22 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   }
 
+  /** Renames a class of the selected dataset; naming another existing class merges the two. */
+  async function renameClass(from: string, to: string): Promise<boolean> {
+    const id = selectedId.value;
+    if (!id) return false;
+    try {
+      applyDataset((await api['datasets:renameClass']({ id, from, to })).dataset);
+      // the items' class fields changed too
+      await select(id);
+      editError.value = null;
+      return true;
+    } catch (e) {
+      editError.value = errorMessage(e);
+      return false;
+    }
+  }
+
   /** Excludes an image from training, or includes it again. */
   async function toggleExcluded(itemId: string): Promise<void> {
     const d = selected.value;
@@ -192,6 +210,8 @@ export const useDatasetsStore = defineStore('datasets', () => {
   }
 
   return {
+    labels,
+    renameClass,
     trainingImages,
     loadImagesAround,
     editError,

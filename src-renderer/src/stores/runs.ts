@@ -84,6 +84,9 @@ export interface TrainForm {
   weighting: LossWeighting;
   minSnrGamma: number;
   hflip: boolean;
+  /** class-conditional training on a labelled dataset, and its label dropout */
+  classConditional: boolean;
+  condDropout: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   previewEvery: number;
@@ -130,6 +133,8 @@ export const useRunsStore = defineStore('runs', () => {
     weighting: 'uniform',
     minSnrGamma: 5,
     hflip: true,
+    classConditional: false,
+    condDropout: 0.1,
     checkpointEvery: 100,
     keepCheckpoints: 3,
     previewEvery: 50,
@@ -296,6 +301,9 @@ export const useRunsStore = defineStore('runs', () => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name}: give a whole number of at least ${min}.`);
     }
     if (typeof form.lr !== 'number' || !(form.lr > 0)) throw new Error('learning rate: give a number above 0, e.g. 0.001.');
+    if (form.classConditional && (typeof form.condDropout !== 'number' || !(form.condDropout >= 0 && form.condDropout < 1))) {
+      throw new Error('label dropout: give a number from 0 up to (not including) 1, e.g. 0.1.');
+    }
     const config: Partial<TrainConfig> = {
       steps: form.steps,
       batchSize: form.batchSize,
@@ -316,6 +324,7 @@ export const useRunsStore = defineStore('runs', () => {
       previewEvery: form.previewEvery,
       backend: form.backend,
       workers: form.workers,
+      ...(form.classConditional ? { classConditional: true, condDropout: form.condDropout } : {}),
     };
     if (!fineTune) {
       const choice = scheduleChoices(usePresetsStore().schedules).find((c) => c.id === form.schedule);

@@ -72,6 +72,9 @@ export const useSampleStore = defineStore('sample', () => {
   /** the last results (this session first, then the gallery's newest), newest first */
   const history = ref<SampleRecord[]>([]);
   const HISTORY_SIZE = 20;
+  /** class-conditional models: the class to sample ('' = unconditional) and the guidance scale W */
+  const sampleClass = ref('');
+  const guidance = ref(3);
 
   const { latest: sampleProgress } = useJobProgress(
     (p) => p.kind === 'sample',
@@ -114,6 +117,29 @@ export const useSampleStore = defineStore('sample', () => {
       new Set(sources.value.map((x) => x.id)),
     ),
   );
+
+  /** The classes of the chosen model ([] = unconditional): a run's or checkpoint's run config, a
+   *  bundled model's train config, an imported ONNX UNet's signature (its class_label input). */
+  const sourceClasses = computed((): string[] => {
+    const [kind, id] = form.source.split(/:(.*)/s);
+    const ofRun = (r: Run | undefined) => (r?.config.classConditional ? (r.config.classes ?? []) : []);
+    if (kind === 'run') return ofRun(runs.value.find((r) => r.id === id));
+    if (kind === 'ckpt') return ofRun(runs.value.find((r) => r.id === checkpoints.value.find((c) => c.id === id)?.runId));
+    if (kind === 'model') {
+      const m = models.value.find((x) => x.id === id);
+      if (m) return m.trainConfig.classConditional ? (m.trainConfig.classes ?? []) : [];
+      const sig = imported.value.find((x) => x.id === id)?.signature as { classes?: string[] } | undefined;
+      return sig?.classes ?? [];
+    }
+    return [];
+  });
+  /** the request's class and guidance fields for the chosen model (none for unconditional ones) */
+  function guidanceReq(): Pick<GenerateRequest, 'class' | 'guidance'> {
+    if (!sourceClasses.value.length) return {};
+    return sampleClass.value ? { class: sampleClass.value, guidance: guidance.value } : {};
+  }
+  /** a record's class and guidance, to make more of the same (variations, img2img, interpolation) */
+  const guidanceOf = (r: SampleRecord): Pick<GenerateRequest, 'class' | 'guidance'> => (r.guidance?.class ? { class: r.guidance.class, guidance: r.guidance.scale } : {});
 
   async function refresh(): Promise<void> {
     try {
@@ -244,6 +270,7 @@ export const useSampleStore = defineStore('sample', () => {
       sampler: form.sampler,
       ...(SAMPLER_INFO[form.sampler].steps ? { steps: form.steps } : {}),
       options: samplerOptions(),
+      ...guidanceReq(),
       ...(src ? { origin: { kind: 'img2img' as const, strength: img2imgStrength.value, sourceSampleId: src.id } } : {}),
     }));
     const out = await runBatches(reqs);
@@ -257,7 +284,10 @@ export const useSampleStore = defineStore('sample', () => {
   /** Fills the form from a recipe (a gallery record or a dropped PNG); nothing is generated. */
   async function applyRecipe(settings: RecipeSettings): Promise<Applied> {
     await refresh();
-    return applyToForm(form, settings, lists());
+    const applied = applyToForm(form, settings, lists());
+    if (settings.class !== undefined) sampleClass.value = settings.class ?? '';
+    if (settings.guidance !== undefined) guidance.value = settings.guidance;
+    return applied;
   }
 
   /** "Reuse these settings": the form takes the record's model, sampler, options, steps and seed. */
@@ -283,6 +313,7 @@ export const useSampleStore = defineStore('sample', () => {
       steps: s.steps,
       options: s.samplerOptions,
       origin: { kind: 'variation', subseed: randomSeed(), strength },
+      ...guidanceOf(s),
       parentId: s.id,
     });
   }
@@ -297,6 +328,7 @@ export const useSampleStore = defineStore('sample', () => {
       steps: s.steps,
       options: s.samplerOptions,
       origin: { kind: 'img2img', strength, sourceSampleId: s.id },
+      ...guidanceOf(s),
     });
   }
 
@@ -310,6 +342,7 @@ export const useSampleStore = defineStore('sample', () => {
       steps: a.steps,
       options: a.samplerOptions,
       origin: { kind: 'interpolation', seedB: b.seed, frames },
+      ...guidanceOf(a),
       parentId: a.id,
     });
   }
@@ -320,6 +353,9 @@ export const useSampleStore = defineStore('sample', () => {
   }
 
   return {
+    sampleClass,
+    guidance,
+    sourceClasses,
     runs,
     checkpoints,
     models,

@@ -47,6 +47,7 @@ describe('contract channels', () => {
       'presets:import',
       'datasets:rename',
       'datasets:exclude',
+      'datasets:renameClass',
       'datasets:images',
       'folders:list',
     ]);

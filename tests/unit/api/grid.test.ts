@@ -34,7 +34,22 @@ describe('sample:grid validation', () => {
     expect(fails(req({ kind: 'steps', values: [0] }, { kind: 'seed', values: [1] }))).toMatch(/x\.values: steps axis value 0: steps must be/);
     expect(fails(req({ kind: 'seed', values: [1, 1] }, { kind: 'steps', values: [4] }))).toMatch(/appears twice/);
     expect(fails(req({ kind: 'seed', values: [1] }, { kind: 'seed', values: [2] }))).toMatch(/y\.kind: the X and Y axes both vary seed/);
-    expect(fails(req({ kind: 'guidance', values: [1] }, { kind: 'seed', values: [2] }))).toMatch(/x\.kind/);
+    expect(fails(req({ kind: 'lora-scale' as never, values: [1] }, { kind: 'seed', values: [2] }))).toMatch(/x\.kind/);
+    expect(fails(req({ kind: 'guidance', values: [1, -2] }, { kind: 'seed', values: [2] }))).toMatch(/guidance axis value -2: a guidance scale is a number ≥ 0/);
+    expect(fails(req({ kind: 'class', values: [3] }, { kind: 'seed', values: [2] }))).toMatch(/class axis value 3: give a class name/);
+  });
+
+  it('guidance values parse as decimals and class values as names', () => {
+    expect(parseAxisValues('guidance', '0, 1, 2.5,5')).toEqual([0, 1, 2.5, 5]);
+    expect(() => parseAxisValues('guidance', '1-3')).toThrow(/guidance: "1-3" is not a number/);
+    expect(parseAxisValues('class', 'cat, dog')).toEqual(['cat', 'dog']);
+    const cells = gridCells({ seed: 1, sampler: 'ddim', steps: 4, options: {} }, { kind: 'class', values: ['cat', 'dog'] }, { kind: 'guidance', values: [1, 3] });
+    expect(cells.map((c) => [c.class, c.guidance])).toEqual([
+      ['cat', 1],
+      ['dog', 1],
+      ['cat', 3],
+      ['dog', 3],
+    ]);
   });
 });
 

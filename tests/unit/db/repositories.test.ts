@@ -244,3 +244,39 @@ describe('SampleRepo.emptyTrash', () => {
     expect((await store.samples.query({ trash: true })).total).toBe(keptCount);
   });
 });
+
+describe('dataset class labels (migration 10)', () => {
+  const item = (id: string, file: string, cls: string | null) => ({ id, file, format: 'png', width: 8, height: 8, sha256: id.padEnd(64, '0'), thumb: `t/${id}.png`, class: cls });
+
+  it('stores each item class, lists the classes with counts, renames and merges them; run labels survive', async () => {
+    const d = await store.datasets.insert({
+      id: 'ds_c',
+      name: 'c',
+      sourceDir: '/x',
+      imageSize: 8,
+      background: '#ffffff',
+      cacheFile: 'c.bin',
+      labels: 'subfolders',
+      errors: [],
+      items: [item('item_1', 'cats/a.png', 'cats'), item('item_2', 'dogs/b.png', 'dogs'), item('item_3', 'top.png', null), item('item_4', 'kitten/c.png', 'kitten')],
+    });
+    expect(d.labels).toBe('subfolders');
+    expect(d.classes).toEqual([
+      { name: 'cats', count: 1 },
+      { name: 'dogs', count: 1 },
+      { name: 'kitten', count: 1 },
+    ]);
+    const ti = await store.datasets.trainingImages('ds_c');
+    expect(ti.classes).toEqual(['cats', 'dogs', null, 'kitten']);
+    await store.datasets.recordRunImages('run_a', { indices: ti.indices, datasetHash: ti.datasetHash, labels: [0, 1, 3, 2] });
+    expect(await store.datasets.renameClass('ds_c', 'kitten', 'cats')).toBe(1);
+    expect((await store.datasets.get('ds_c'))!.classes).toEqual([
+      { name: 'cats', count: 2 },
+      { name: 'dogs', count: 1 },
+    ]);
+    expect((await store.datasets.items('ds_c')).map((i) => i.class)).toEqual(['cats', 'dogs', null, 'cats']);
+    expect((await store.datasets.runImages('run_a'))?.labels).toEqual([0, 1, 3, 2]);
+    await store.datasets.recordRunImages('run_b', { indices: [0], datasetHash: 'h' });
+    expect(await store.datasets.runImages('run_b')).toEqual({ indices: [0], datasetHash: 'h' });
+  });
+});

@@ -80,7 +80,7 @@ describe('grid records in the PNG', () => {
 
   it('a malformed grid field is reported by name, and the rest of the record is kept', async () => {
     const png = await makePng();
-    const bad = sampleRecord({ grid: { id: 'grid_a', recipe: { ...recipe, x: { kind: 'guidance' as never, values: [1] } } } });
+    const bad = sampleRecord({ grid: { id: 'grid_a', recipe: { ...recipe, x: { kind: 'lora-scale' as never, values: [1] } } } });
     const m = readSampleMetadata(embedSampleMetadata(png, bad));
     expect(m.record).toBeUndefined();
     expect(m.problems.join('\n')).toMatch(/record\.grid recipe\.x kind must be one of seed, sampler/);

@@ -8,7 +8,7 @@ import type { Dataset, DatasetDetail } from '../../../../src-main/api/types';
 vi.mock('../../../../src-renderer/src/api', () => import('../helpers/fake-api'));
 
 const flush = () => new Promise<void>((r) => setTimeout(r, 0));
-const dataset = (id: string): Dataset => ({ id, name: id, sourceDir: `/pics/${id}`, imageSize: 32, background: '#ffffff', itemCount: 3, excludedCount: 0, contentHash: 'h0', captionCount: 0, errorCount: 0, createdAt: '2026-03-01T10:00:00Z' });
+const dataset = (id: string): Dataset => ({ id, name: id, sourceDir: `/pics/${id}`, imageSize: 32, background: '#ffffff', itemCount: 3, excludedCount: 0, contentHash: 'h0', captionCount: 0, errorCount: 0, createdAt: '2026-03-01T10:00:00Z', labels: 'none', classes: [] });
 const detail = (id: string): DatasetDetail => ({ ...dataset(id), items: [], errors: [] });
 
 beforeEach(() => {
@@ -29,7 +29,7 @@ describe('datasets store', () => {
 
   it('imports with the chosen settings, shows progress meanwhile, then lists and selects the new dataset', async () => {
     let finish!: () => void;
-    fake.on('datasets:import', () => new Promise((r) => (finish = () => r({ dataset: dataset('ds_new'), imported: 3, errors: [{ file: 'x.txt', code: 'unsupported', message: 'not an image' }], duplicates: [], captionFiles: 0, ignoredFiles: 0 }))));
+    fake.on('datasets:import', () => new Promise((r) => (finish = () => r({ dataset: dataset('ds_new'), imported: 3, errors: [{ file: 'x.txt', code: 'unsupported', message: 'not an image' }], duplicates: [], captionFiles: 0, ignoredFiles: 0, classes: [] }))));
     fake.on('datasets:list', () => ({ datasets: [dataset('ds_new')] }));
     fake.on('datasets:get', ({ id }) => ({ dataset: detail(id) }));
     const d = useDatasetsStore();
@@ -41,7 +41,7 @@ describe('datasets store', () => {
     expect(d.progress).toMatchObject({ done: 1, total: 3 });
     finish();
     await pending;
-    expect(fake.requests('datasets:import')).toEqual([{ dir: '/pics/cats', imageSize: 16, crop: 'fit', background: '#ffffff' }]);
+    expect(fake.requests('datasets:import')).toEqual([{ dir: '/pics/cats', imageSize: 16, crop: 'fit', background: '#ffffff', labels: 'none' }]);
     expect(d.lastImport).toMatchObject({ datasetId: 'ds_new', imported: 3 });
     expect(d.datasets.map((x) => x.id)).toEqual(['ds_new']);
     expect(d.selected?.id).toBe('ds_new');
@@ -88,7 +88,7 @@ describe('datasets store', () => {
   });
 
   it('excludes an image and takes it back: the detail and the list follow the answer', async () => {
-    const item = { id: 'item_1', datasetId: 'ds_a', index: 0, file: 'a.png', format: 'png', width: 8, height: 8, sha256: 'x', thumb: 't.png', excluded: false };
+    const item = { id: 'item_1', datasetId: 'ds_a', index: 0, file: 'a.png', format: 'png', width: 8, height: 8, sha256: 'x', thumb: 't.png', excluded: false, class: null };
     fake.on('datasets:list', () => ({ datasets: [dataset('ds_a')] }));
     fake.on('datasets:get', () => ({ dataset: { ...detail('ds_a'), items: [item] } }));
     fake.on('datasets:exclude', ({ excluded }) => ({ dataset: { ...dataset('ds_a'), itemCount: excluded ? 2 : 3, excludedCount: excluded ? 1 : 0 } }));

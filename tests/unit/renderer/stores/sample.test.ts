@@ -75,6 +75,24 @@ describe('sample store: generate', () => {
     expect(s.generating).toBe(false);
   });
 
+  it('a class-conditional run offers its classes; the request carries class and guidance, an unconditional model neither', async () => {
+    fake.on('runs:list', () => ({ runs: [run('run_a', { step: 300, config: trainConfig({ classConditional: true, condDropout: 0.1, classes: ['cat', 'dog'] }) })] }));
+    const s = useSampleStore();
+    await s.refresh();
+    Object.assign(s.form, { source: 'run:run_a', sampler: 'ddim', steps: 10, seed: 1, seedMode: 'fixed', count: 1 });
+    expect(s.sourceClasses).toEqual(['cat', 'dog']);
+    s.sampleClass = 'dog';
+    s.guidance = 2.5;
+    await s.generate();
+    expect(fake.requests('sample:generate')[0]).toMatchObject({ runId: 'run_a', class: 'dog', guidance: 2.5 });
+    s.form.source = 'model:emoji';
+    expect(s.sourceClasses).toEqual([]);
+    await s.generate();
+    const plain = fake.requests('sample:generate')[1];
+    expect(plain).not.toHaveProperty('class');
+    expect(plain).not.toHaveProperty('guidance');
+  });
+
   it('a sampler that picks its own steps sends none; fixed mode keeps the seed', async () => {
     const s = useSampleStore();
     await s.refresh();
