@@ -23,6 +23,7 @@ import { EMOJI_DIR, tempDir } from '../../../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;
 let data: TrainingData;
+let base: TrainingData;
 
 // Every layer type: stride-2 down, nearest up, 1x1 skip convs (channel change), attention at both
 // resolutions and in the middle block, two res blocks per level; dropout 0 (the engines draw
@@ -37,6 +38,7 @@ beforeAll(async () => {
   lib = tempDir();
   await importFolder(EMOJI_DIR, { size: 8, thumbDir: join(lib.dir, 'thumbs'), cachePath: join(lib.dir, 'cache.bin') });
   data = await readCache(join(lib.dir, 'cache.bin'));
+  base = data;
 });
 afterAll(() => lib.cleanup());
 
@@ -62,9 +64,13 @@ describe('one-graph training step', () => {
     ['Adam, no clipping', { optimizer: 'adam', gradClip: 0, gradAccum: 1 }],
     ['AdamW with clipping', { optimizer: 'adamw', weightDecay: 0.05, gradClip: 0.05, gradAccum: 1 }],
     ['AdamW, clipping, gradAccum 2, warm-up + cosine lr', { optimizer: 'adamw', weightDecay: 0.05, gradClip: 0.05, gradAccum: 2, warmupSteps: 3, lrSchedule: 'cosine' }],
+    // the class input (one-hot, K + 1 with the null class) and label dropout through the one graph
+    ['class-conditional, label dropout 0.3, AdamW', { optimizer: 'adamw', weightDecay: 0.05, gradAccum: 1, classConditional: true, condDropout: 0.3, classes: ['a', 'b', 'c'] }],
   ];
   it.each(cases)('equals ORT gradients + tfjs Adam/EMA step by step for 20 steps: %s', async (_label, o) => {
-    const config = resolveTrainConfig({ ...SMALL, ...o }, data.count);
+    const config = resolveTrainConfig({ ...SMALL, ...o }, base.count);
+    // labels 0..2 and some unlabelled (3 = the null class) for the class-conditional case
+    const data = o.classConditional ? { ...base, labels: Int32Array.from({ length: base.count }, (_, i) => (i % 5 === 4 ? 3 : i % 3)) } : base;
     const ref = new Trainer(config, 21, data, { gradients: 'onnxruntime', stepEngine: 'tfjs-optimizer' });
     const one = new Trainer(config, 21, data, { gradients: 'onnxruntime' });
     expect(one.stepEngine).toBe('one-graph');
@@ -88,7 +94,10 @@ describe('one-graph training step', () => {
       const names = ref.model.specs.map((s) => s.name);
       for (const key of ['params', 'm', 'v', 'ema'] as const) {
         const worst = sa[key].map((x, i) => ({ name: names[i], rel: relDiff(sb[key][i], x) })).sort((p, q) => q.rel - p.rel);
-        expect(worst[0].rel, `${key}: ${JSON.stringify(worst.slice(0, 3))}`).toBeLessThan(TOL);
+        // the class case's worst tensor is an attention qkv bias at 4e-5: the key bias's gradient is
+        // zero in exact arithmetic (softmax is shift-invariant), so Adam scales float rounding noise
+        // up to full-size steps there; losses and grad norms above still agree within 1e-5
+        expect(worst[0].rel, `${key}: ${JSON.stringify(worst.slice(0, 3))}`).toBeLessThan(o.classConditional ? 1e-4 : TOL);
       }
       // and the parameters moved: the comparison is not of two untouched models
       const init = new Trainer(config, 21, data);
