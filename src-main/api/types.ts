@@ -165,6 +165,9 @@ export interface TrainConfig {
   p2Gamma: number;
   /** random horizontal flips */
   hflip: boolean;
+  /** non-leaking augmentation probability p (training/augment.ts; Karras et al. 2022 app. F.2), 0 = off;
+   *  p > 0 gives the network an augmentation-label input (zero when sampling) */
+  augment: number;
   steps: number;
   checkpointEvery: number;
   /** keep the newest K checkpoints (0 = all); checkpoints with gallery samples are always kept */

@@ -147,6 +147,9 @@ export function unetParamSpecs(config: UNetConfig): ParamSpec[] {
   const out: ParamSpec[] = [];
   linear(out, 'temb.0', base, plan.tdim);
   linear(out, 'temb.2', plan.tdim, plan.tdim);
+  // augmentation conditioning (config.ts augmentDim): bias-free, so a zero vector adds nothing
+  const aug = config.augmentDim ?? 0;
+  if (aug > 0) out.push({ name: 'aug.weight', shape: [aug, base], torchShape: [base, aug], kind: 'linear', role: 'weight', fanIn: aug });
   conv(out, 'cin', inChannels, base, 3);
   const blocks = (list: BlockPlan[]) => {
     for (const b of list) {

@@ -34,6 +34,13 @@ export interface UNetConfig {
    * t in [0, 1], as Song et al. 2021 score_sde do for their DDPM-style networks).
    */
   timeInput: TimeInput;
+  /**
+   * Length of the augmentation conditioning vector (training/augment.ts; Karras et al. 2022,
+   * appendix F.2), 0 or absent for none. A bias-free linear map of the vector is added to the
+   * sinusoidal time embedding; the vector is zero at sampling time, where the term vanishes, so
+   * exported and sampled networks need no such input.
+   */
+  augmentDim?: number;
 }
 
 /** The bench network (docs/design-notes.md §The bench UNet; 4,437,699 parameters). */
@@ -79,6 +86,8 @@ const KEYS: readonly (keyof UNetConfig)[] = [
   'dropout',
   'timeInput',
 ];
+/** fields a config may leave out (absent = the feature is off) */
+const OPTIONAL_KEYS: readonly (keyof UNetConfig)[] = ['augmentDim'];
 
 function positiveInt(c: Record<string, unknown>, field: string): number {
   const v = c[field];
@@ -115,8 +124,8 @@ export function validateUNetConfig(config: unknown): UNetConfig {
   }
   const c = config as Record<string, unknown>;
   for (const k of Object.keys(c)) {
-    if (!(KEYS as readonly string[]).includes(k)) {
-      throw new ModelConfigError(k, `unknown field; expected one of ${KEYS.join(', ')}`);
+    if (!(KEYS as readonly string[]).includes(k) && !(OPTIONAL_KEYS as readonly string[]).includes(k)) {
+      throw new ModelConfigError(k, `unknown field; expected one of ${[...KEYS, ...OPTIONAL_KEYS].join(', ')}`);
     }
   }
   for (const k of KEYS) {
@@ -175,6 +184,10 @@ export function validateUNetConfig(config: unknown): UNetConfig {
   }
   if (c.timeInput !== 'discrete' && c.timeInput !== 'continuous') {
     throw new ModelConfigError('timeInput', `must be 'discrete' or 'continuous', got ${JSON.stringify(c.timeInput)}`);
+  }
+  const aug = c.augmentDim;
+  if (aug !== undefined && (typeof aug !== 'number' || !Number.isInteger(aug) || aug < 0 || aug > 64)) {
+    throw new ModelConfigError('augmentDim', `must be an integer in [0, 64] (0 = no augmentation conditioning), got ${JSON.stringify(aug)}`);
   }
   return c as unknown as UNetConfig;
 }

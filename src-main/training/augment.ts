@@ -173,13 +173,14 @@ export function colourMap(a: AugmentParams): { m: number[]; o: number } {
 }
 
 /**
- * Applies `a` to one image (model range, NHWC, size x size x channels) into a new array. Colour
+ * Applies `a` to one image (model range, NHWC, size x size x channels) into a new array of the
+ * same precision. Colour
  * transforms need RGB (channels 3); with other channel counts only the geometric ones apply.
  */
-export function augmentImage(src: Float32Array, size: number, channels: number, a: AugmentParams): Float32Array {
+export function augmentImage<T extends Float32Array | Float64Array>(src: T, size: number, channels: number, a: AugmentParams): T {
   if (src.length !== size * size * channels) throw new Error(`augmentImage: ${src.length} values for a ${size}x${size}x${channels} image`);
-  if (isIdentity(a)) return src.slice();
-  const out = new Float32Array(src.length);
+  if (isIdentity(a)) return src.slice() as T;
+  const out = (src instanceof Float64Array ? new Float64Array(src.length) : new Float32Array(src.length)) as T;
   const [ma, mb, mc, md, me, mf] = inverseMap(a, size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {

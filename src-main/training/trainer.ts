@@ -28,6 +28,7 @@ import { shardLossAndGrads } from './parallel/compute';
 import type { BatchArrays } from './parallel/shards';
 import { OrtGradientEngine } from './onnx/engine';
 import { byteToModel } from '../diffusion/pixels';
+import { AUGMENT_DIM, augmentImage, drawAugment, encodeAugment, isIdentity } from './augment';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
@@ -70,6 +71,8 @@ export function unetConfigOf(c: TrainConfig): UNetConfig {
     groups: c.groups,
     dropout: c.dropout,
     timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
+    // the augmentation-label input exists only in runs that augment (older configs stay as they were)
+    ...((c.augment ?? 0) > 0 ? { augmentDim: AUGMENT_DIM } : {}),
   };
 }
 
@@ -221,7 +224,7 @@ export class Trainer {
    * Inputs of micro-batch `micro` of optimiser step `step` (0-based): network input, time input,
    * target and per-sample weight, as flat NHWC arrays. Data position = (step·gradAccum + micro)·B.
    */
-  microBatch(step: number, micro: number): { xIn: Float32Array; time: Float32Array; target: Float32Array; weight: Float32Array } {
+  microBatch(step: number, micro: number): BatchArrays {
     const { size, channels, pixels } = this.data;
     const c = this.config;
     const B = c.batchSize;
@@ -236,7 +239,11 @@ export class Trainer {
     const target = new Float32Array(B * per);
     const time = new Float32Array(B);
     const weight = new Float32Array(B);
+    const augDim = this.model.config.augmentDim ?? 0;
+    const augment = augDim > 0 ? new Float32Array(B * augDim) : undefined;
     const rowLen = size * channels;
+    // float64, as byteToModel returns: without augmentation the numbers are those of earlier versions
+    const image = new Float64Array(per);
     for (let b = 0; b < B; b++) {
       const d = drawNoiseLevel(this.process, c.schedule, u[b], n[b]);
       time[b] = d.netTime;
@@ -244,22 +251,29 @@ export class Trainer {
       const flip = flips !== undefined && flips[b] < 0.5;
       const src = idx[b] * per;
       const dst = b * per;
-      const a = d.cIn * d.alpha;
-      const s = d.cIn * d.sigmaT;
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
           const sx = flip ? size - 1 - x : x;
-          for (let ch = 0; ch < channels; ch++) {
-            const k = dst + y * rowLen + x * channels + ch;
-            const x0 = byteToModel(pixels[src + y * rowLen + sx * channels + ch]);
-            const e = eps[k];
-            xIn[k] = a * x0 + s * e;
-            target[k] = targetOf(c.objective, d, x0, e);
-          }
+          for (let ch = 0; ch < channels; ch++) image[y * rowLen + x * channels + ch] = byteToModel(pixels[src + y * rowLen + sx * channels + ch]);
         }
       }
+      // non-leaking augmentation of the clean image, its labels to the network (training/augment.ts)
+      let x0s = image;
+      if (augment) {
+        const params = drawAugment(this.seed, pos + b, c.augment, size);
+        if (!isIdentity(params)) x0s = augmentImage(image, size, channels, params);
+        augment.set(encodeAugment(params, size), b * augDim);
+      }
+      const a = d.cIn * d.alpha;
+      const s = d.cIn * d.sigmaT;
+      for (let i = 0; i < per; i++) {
+        const x0 = x0s[i];
+        const e = eps[dst + i];
+        xIn[dst + i] = a * x0 + s * e;
+        target[dst + i] = targetOf(c.objective, d, x0, e);
+      }
     }
-    return { xIn, time, target, weight };
+    return augment ? { xIn, time, target, weight, augment } : { xIn, time, target, weight };
   }
 
   /**

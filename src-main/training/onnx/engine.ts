@@ -66,6 +66,8 @@ export class OrtGradientEngine {
       [TRAIN_GRAPH_INPUTS.target]: f32(nhwcToNchw(batch.target, rows, S, C), [rows, C, S, S]),
       [TRAIN_GRAPH_INPUTS.coef]: f32(coef, [rows, 1, 1, 1]),
     };
+    const augDim = config.augmentDim ?? 0;
+    if (augDim > 0) feeds[TRAIN_GRAPH_INPUTS.augment] = f32(batch.augment ?? new Float32Array(rows * augDim), [rows, augDim]);
     if (graph.masks.length) {
       if (dropoutSeed === undefined) throw new Error('OrtGradientEngine: the config has dropout; pass a dropout seed');
       const p = config.dropout;

@@ -11,6 +11,8 @@
  *                                     element count, so Σ over shards of `loss` is the batch loss
  *                                     mean_b w_b · mean((F - target)²) of parallel/shards.ts
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
+ *            augment [rows, augmentDim]  augmentation labels (training/augment.ts), when the config
+ *                                        has augmentDim > 0
  *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
@@ -25,7 +27,7 @@ import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import { DiffGraph } from './autodiff';
 
-export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef' } as const;
+export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', augment: 'augment' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';
 export const DROPOUT_MASK_PREFIX = 'mask.';
 
@@ -53,6 +55,8 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
   const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
   const target = g.input(TRAIN_GRAPH_INPUTS.target, [rows, C, S, S], false);
   const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
+  const augDim = cfg.augmentDim ?? 0;
+  const augment = augDim > 0 ? g.input(TRAIN_GRAPH_INPUTS.augment, [rows, augDim], false) : undefined;
   const specs = unetParamSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.name, s]));
   const paramValue = new Map<string, { input: string; value: string; dims: number[] }>();
@@ -80,6 +84,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     timestep,
     param,
     groupNorm: opts.groupNorm ?? 'layernorm',
+    augment,
     dropout:
       cfg.dropout > 0
         ? (block, dims) => {
@@ -103,6 +108,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: { produc
     valueInfo(timestep, DataType.FLOAT, [rows]),
     valueInfo(target, DataType.FLOAT, [rows, C, S, S]),
     valueInfo(coef, DataType.FLOAT, [rows, 1, 1, 1]),
+    ...(augment ? [valueInfo(augment, DataType.FLOAT, [rows, augDim])] : []),
     ...masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
     ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i])),
   ];

@@ -22,7 +22,9 @@ export function shardLossAndGrads(model: UNet, shard: BatchArrays, rows: number,
     const tT = tf.tensor1d(shard.time);
     const yT = tf.tensor4d(shard.target, [rows, S, S, C]);
     const wT = tf.tensor4d(shard.weight, [rows, 1, 1, 1]);
-    return tf.variableGrads(() => shardLoss(model.apply(xT, tT, { training: true, dropoutSeed }), yT, wT, fullBatch), vars);
+    const augDim = model.config.augmentDim ?? 0;
+    const augment = augDim > 0 ? tf.tensor2d(shard.augment ?? new Float32Array(rows * augDim), [rows, augDim]) : undefined;
+    return tf.variableGrads(() => shardLoss(model.apply(xT, tT, { training: true, dropoutSeed, augment }), yT, wT, fullBatch), vars);
   });
   const loss = value.dataSync()[0];
   value.dispose();

@@ -23,6 +23,8 @@ export interface StepMsg {
   time: Float32Array;
   target: Float32Array;
   weight: Float32Array;
+  /** augmentation labels [rows, augmentDim] when the network is conditioned on them */
+  augment?: Float32Array;
   /** also return per-kernel times (tf.profile) of this step */
   profile?: boolean;
 }

@@ -15,6 +15,8 @@ export interface BatchArrays {
   time: Float32Array;
   target: Float32Array;
   weight: Float32Array;
+  /** augmentation labels [rows, augmentDim] (training/augment.ts), for networks conditioned on them */
+  augment?: Float32Array;
 }
 
 export interface Shard extends BatchArrays {
@@ -45,6 +47,7 @@ export function splitBatch(b: BatchArrays, batch: number, n: number): Shard[] {
     target: b.target.slice(start * per, (start + rows) * per),
     time: b.time.slice(start, start + rows),
     weight: b.weight.slice(start, start + rows),
+    ...(b.augment ? { augment: b.augment.slice((start * b.augment.length) / batch, ((start + rows) * b.augment.length) / batch) } : {}),
   }));
 }
 
