@@ -30,6 +30,9 @@ import { OrtGradientEngine } from './onnx/engine';
 import { byteToModel } from '../diffusion/pixels';
 import { AUGMENT_DIM, augmentImage, drawAugment, encodeAugment, isIdentity } from './augment';
 
+/** the augmentation labels' map (network/architecture.ts), absent from models trained without --augment */
+const AUG_WEIGHT = 'aug.weight';
+
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
   permutation: 2 ** 41,
@@ -136,7 +139,9 @@ export class Trainer {
     this.process = processOf(config.schedule);
     this.model = new UNet(unetConfigOf(config), { seed });
     const parsed = init.init?.parsed;
-    if (parsed) this.loadInto(this.model.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '');
+    // Fine-tuning a model trained without augmentation labels with --augment: its aug.weight starts
+    // at zero, so the network starts exactly as the base model (the labels' map then grows from 0).
+    if (parsed) this.loadInto(this.model.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
     this.ema = new EMA(this.model.variables(), {
       decay: config.ema,
@@ -174,11 +179,15 @@ export class Trainer {
     } else this.shards = 1;
   }
 
-  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string): void {
+  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string, zeroIfMissing: readonly string[] = []): void {
     const byName = new Map(parsed.tensors.map((t) => [t.name, t]));
     tf.tidy(() => {
       for (const { name, variable } of targets) {
         const src = byName.get(prefix + name);
+        if (!src && zeroIfMissing.includes(name)) {
+          variable.assign(tf.zerosLike(variable));
+          continue;
+        }
         if (!src) throw new Error(`The checkpoint has no weights for ${prefix + name}; it was trained with a different architecture.`);
         if (src.shape.join('x') !== variable.shape.join('x')) {
           throw new Error(`Checkpoint tensor ${prefix + name} has shape ${src.shape.join('x')}, the model expects ${variable.shape.join('x')}.`);

@@ -147,3 +147,27 @@ describe('augmentation in the trainer', () => {
     }
   }, 120_000);
 });
+
+describe('fine-tuning with augmentation', () => {
+  it('a base model trained without it starts with aug.weight = 0, i.e. exactly the base network', async () => {
+    const data: TrainingData = { pixels: Uint8Array.from({ length: 4 * 8 * 8 * 3 }, (_, i) => (i * 53) % 256), count: 4, size: 8, channels: 3 };
+    const SMALL = { imageSize: 8, baseChannels: 8, channelMults: [1, 2], attentionResolutions: [4], groups: 4, batchSize: 2, steps: 1 };
+    const base = new Trainer(resolveTrainConfig(SMALL), 3, data);
+    const bytes = base.checkpointBytes({});
+    const { parseWeights } = await import('../../../src-main/network/weights');
+    const tuned = new Trainer(resolveTrainConfig({ ...SMALL, augment: 0.2 }), 4, data, { init: { parsed: parseWeights(bytes), preferEma: false } });
+    try {
+      const aug = tuned.model.namedVariables().find((v) => v.name === 'aug.weight')!;
+      expect(Array.from(aug.variable.dataSync()).every((v) => v === 0)).toBe(true);
+      const x = tf.tensor4d(normals(5, 1, 8 * 8 * 3), [1, 8, 8, 3]);
+      const t = tf.tensor1d([200]);
+      const a = base.model.apply(x, t);
+      const b = tuned.model.apply(x, t, { augment: tf.tensor2d(labels(1, 6), [1, AUGMENT_DIM]) });
+      expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+      tf.dispose([x, t, a, b]);
+    } finally {
+      await base.dispose();
+      await tuned.dispose();
+    }
+  }, 60_000);
+});
