@@ -180,6 +180,24 @@ export interface TrainConfig {
   workers: number;
 }
 
+/**
+ * The copying signal of a training preview (training/memorisation.ts): nnRatio = the samples'
+ * median distance to their nearest training image over the training images' median
+ * nearest-neighbour distance (≳ 1: new pictures; well below 1: near-copies); copyShare = the share
+ * of samples closer to a training image than that median.
+ */
+export interface PreviewMemorisation {
+  nnRatio: number;
+  copyShare: number;
+}
+
+export interface RunPreview {
+  step: number;
+  /** library-relative path of the grid PNG */
+  file: string;
+  memorisation?: PreviewMemorisation;
+}
+
 export interface Run {
   id: string;
   /** the user's name for the run (rename with runs:rename); by default "<dataset> · <preset> · <date>" */
@@ -214,7 +232,7 @@ export interface Checkpoint {
 export interface RunDetail extends Run {
   /** weightsDigest of the final (latest) checkpoint */
   weightsDigest: string | null;
-  previews: { step: number; file: string }[];
+  previews: RunPreview[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
 }
@@ -392,6 +410,8 @@ export interface JobProgress {
   gradNorm?: number;
   /** training: library-relative path of the newest preview grid */
   preview?: string;
+  /** training: the copying signal of that preview's samples */
+  memorisation?: PreviewMemorisation;
   stepsPerSec?: number;
   etaSec?: number;
   /** sampling: ids of samples finished so far */

@@ -231,4 +231,10 @@ export const MIGRATIONS: readonly string[] = [
     indices_json TEXT NOT NULL
   );
   `,
+  // 10: the copying signal of each training preview (training/memorisation.ts): the samples'
+  // nearest-training-image distance over the training images' own, and the share of near-copies.
+  `
+  ALTER TABLE run_previews ADD COLUMN nn_ratio REAL;
+  ALTER TABLE run_previews ADD COLUMN copy_share REAL;
+  `,
 ];

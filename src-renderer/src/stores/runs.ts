@@ -8,7 +8,7 @@ import { parseIntList } from '../lib/format';
 import { scheduleChoices } from '../lib/schedules';
 import { usePresetsStore } from './presets';
 import { FINE_TUNE_DEFAULTS } from '../../../src-main/api/fine-tune';
-import type { JobProgress, LossWeighting, Objective, Run, RunDeleteResult, RunDetail, RunEstimate, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
+import type { JobProgress, LossWeighting, Objective, Run, RunDeleteResult, RunDetail, RunEstimate, RunPreview, RunStatus, ScheduleJson, TrainBackend, TrainConfig } from '../../../src-main/api/types';
 
 /** Live numbers of a training run, from its `train` progress events. */
 export interface LiveTraining {
@@ -179,7 +179,7 @@ export const useRunsStore = defineStore('runs', () => {
   const losses = reactive(new Map<string, LossPoint[]>());
   /** lr and gradient norm per step, from live events only (the store keeps losses) */
   const extras = reactive(new Map<string, { x: number[]; lr: number[]; grad: number[] }>());
-  const livePreviews = reactive(new Map<string, { step: number; file: string }[]>());
+  const livePreviews = reactive(new Map<string, RunPreview[]>());
   const actionError = ref<string | null>(null);
   const estimate = ref<RunEstimate | null>(null);
   const estimating = ref(false);
@@ -241,7 +241,7 @@ export const useRunsStore = defineStore('runs', () => {
     }
     if (p.preview && !isLog) {
       const list = livePreviews.get(p.runId) ?? [];
-      if (!list.some((x) => x.file === p.preview)) list.push({ step: Math.max(0, p.done), file: p.preview });
+      if (!list.some((x) => x.file === p.preview)) list.push({ step: Math.max(0, p.done), file: p.preview, ...(p.memorisation ? { memorisation: p.memorisation } : {}) });
       livePreviews.set(p.runId, list);
     }
     // Status changes (started, finished) and runs started elsewhere: reload the list.
