@@ -51,6 +51,7 @@ export const TRAIN_HELP: Record<TrainHelpKey, SettingHelp> = {
   p2K: { label: 'P2 k', help: 'Smoothing constant of the P2 weighting; 1 is usual.', term: 'P2 k' },
   p2Gamma: { label: 'P2 γ', help: 'How strongly P2 weighting favours the noisier levels, where shapes form; 1 is usual.', term: 'P2 γ' },
   hflip: { label: 'Random flips', help: 'Mirror pictures left-right at random: twice the variety, but text and logos come out mirrored.', term: 'horizontal-flip augmentation' },
+  augment: { label: 'Augmentation', help: 'For small sets: also learn from shifted, turned and recoloured copies that never show up in results; 0 = off, 0.15 is usual.', term: 'non-leaking augmentation probability p (EDM)' },
   steps: { label: 'Steps', help: 'How many updates to make; the run length, and the main lever of quality.', term: 'training steps' },
   checkpointEvery: { label: 'Checkpoint every (steps)', help: 'Save the model this often, so a stopped run can continue and you can sample from it.', term: 'checkpoint interval' },
   keepCheckpoints: { label: 'Keep checkpoints', help: 'How many recent saves to keep (0 = all); saves with pictures in the gallery are always kept.', term: 'checkpoint retention' },

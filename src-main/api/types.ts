@@ -183,6 +183,9 @@ export interface TrainConfig {
   p2Gamma: number;
   /** random horizontal flips */
   hflip: boolean;
+  /** non-leaking augmentation probability p (training/augment.ts; Karras et al. 2022 app. F.2), 0 = off;
+   *  p > 0 gives the network an augmentation-label input (zero when sampling) */
+  augment: number;
   steps: number;
   checkpointEvery: number;
   /** keep the newest K checkpoints (0 = all); checkpoints with gallery samples are always kept */
@@ -204,6 +207,24 @@ export interface TrainConfig {
   condDropout?: number;
   /** the run's classes in label order (set from the dataset when the run starts; label K = null) */
   classes?: string[];
+}
+
+/**
+ * The copying signal of a training preview (training/memorisation.ts): nnRatio = the samples'
+ * median distance to their nearest training image over the training images' median
+ * nearest-neighbour distance (≳ 1: new pictures; well below 1: near-copies); copyShare = the share
+ * of samples closer to a training image than that median.
+ */
+export interface PreviewMemorisation {
+  nnRatio: number;
+  copyShare: number;
+}
+
+export interface RunPreview {
+  step: number;
+  /** library-relative path of the grid PNG */
+  file: string;
+  memorisation?: PreviewMemorisation;
 }
 
 export interface Run {
@@ -242,7 +263,7 @@ export interface Checkpoint {
 export interface RunDetail extends Run {
   /** weightsDigest of the final (latest) checkpoint */
   weightsDigest: string | null;
-  previews: { step: number; file: string }[];
+  previews: RunPreview[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
 }
@@ -432,6 +453,8 @@ export interface JobProgress {
   gradNorm?: number;
   /** training: library-relative path of the newest preview grid */
   preview?: string;
+  /** training: the copying signal of that preview's samples */
+  memorisation?: PreviewMemorisation;
   stepsPerSec?: number;
   etaSec?: number;
   /** sampling: ids of samples finished so far */

@@ -248,4 +248,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX dataset_items_class ON dataset_items(dataset_id, class);
   ALTER TABLE samples ADD COLUMN guidance_json TEXT;
   `,
+  // 12: the copying signal of each training preview (training/memorisation.ts): the samples'
+  // nearest-training-image distance over the training images' own, and the share of near-copies.
+  `
+  ALTER TABLE run_previews ADD COLUMN nn_ratio REAL;
+  ALTER TABLE run_previews ADD COLUMN copy_share REAL;
+  `,
 ];

@@ -1,5 +1,5 @@
 /** Repository: Training runs, their losses and previews (moved whole from db/repositories.ts; SQL in, plain contract types out). */
-import type { Run, RunStatus, TrainConfig } from '../api/types';
+import type { PreviewMemorisation, Run, RunPreview, RunStatus, TrainConfig } from '../api/types';
 import { deleteRunRows, type RunDeletion } from './run-delete';
 import type { Db } from './db';
 import { now } from './datasets-repo';
@@ -127,12 +127,13 @@ export class RunRepo {
     await this.db.run('DELETE FROM run_losses WHERE run_id = ? AND step > ?', [id, step]);
   }
 
-  async addPreview(id: string, step: number, file: string): Promise<void> {
-    await this.db.run('INSERT OR REPLACE INTO run_previews (run_id, step, file) VALUES (?, ?, ?)', [id, step, file]);
+  async addPreview(id: string, step: number, file: string, memorisation?: PreviewMemorisation): Promise<void> {
+    await this.db.run('INSERT OR REPLACE INTO run_previews (run_id, step, file, nn_ratio, copy_share) VALUES (?, ?, ?, ?, ?)', [id, step, file, memorisation?.nnRatio ?? null, memorisation?.copyShare ?? null]);
   }
 
-  async previews(id: string): Promise<{ step: number; file: string }[]> {
-    return this.db.all('SELECT step, file FROM run_previews WHERE run_id = ? ORDER BY step', [id]);
+  async previews(id: string): Promise<RunPreview[]> {
+    const rows = await this.db.all<{ step: number; file: string; nn_ratio: number | null; copy_share: number | null }>('SELECT step, file, nn_ratio, copy_share FROM run_previews WHERE run_id = ? ORDER BY step', [id]);
+    return rows.map((r) => ({ step: r.step, file: r.file, ...(r.nn_ratio !== null && r.copy_share !== null ? { memorisation: { nnRatio: r.nn_ratio, copyShare: r.copy_share } } : {}) }));
   }
 }
 

@@ -124,7 +124,8 @@ export type FromJob =
       gradNorm: number;
     }
   | { type: 'checkpoint'; step: number; file: string; sha256: string; weightsDigest: string; loss: number | null }
-  | { type: 'preview'; step: number; file: string }
+  /** memorisation: the copying signal of the preview samples (training/memorisation.ts) */
+  | { type: 'preview'; step: number; file: string; memorisation?: { nnRatio: number; copyShare: number } }
   /** sampling progress in image-steps: `done` of `total` = images x sampler steps */
   | { type: 'sample-progress'; done: number; total: number }
   /** an image is written; `record` is exactly what its PNG carries */

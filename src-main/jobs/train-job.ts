@@ -18,6 +18,7 @@ import { Trainer } from '../training/trainer';
 import { chooseTrainingProvider } from '../training/onnx/provider-probe';
 import type { OrtProvider } from '../onnx/session';
 import { previewGrid } from '../training/preview';
+import { MemorisationProbe } from '../training/memorisation';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -119,6 +120,8 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   }
 
   let lastCheckpointStep = trainer.step;
+  /** the copying signal's reference set, built at the first preview (null: too few images) */
+  let probe: MemorisationProbe | null | undefined;
   try {
     while (trainer.step < total) {
       if (ctx.signal.aborted) throw new AbortError();
@@ -137,10 +140,12 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
         lastCheckpointStep = trainer.step;
       }
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
-        const png = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
+        const { png, samples } = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
         const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
         await writeFileAtomic(join(spec.previewDir, name), png, { folder: libraryRootOf(spec.previewDir, spec.previewDirRel) });
-        ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}` });
+        probe ??= MemorisationProbe.fromData(trainer.data) ?? null;
+        const memorisation = probe ? probe.measure(samples) : undefined;
+        ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}`, ...(memorisation ? { memorisation } : {}) });
       }
       // Let the cancel message through between steps.
       await new Promise((r) => setImmediate(r));

@@ -156,6 +156,9 @@ export function unetParamSpecs(config: UNetConfig): ParamSpec[] {
   // registered right after the time MLP (a PyTorch module would declare self.cemb there);
   // fanIn 0: initialised N(0, 1) like torch.nn.Embedding (unet.ts initialValue)
   if (K > 0) out.push({ name: CLASS_EMBEDDING, shape: [K + 1, plan.tdim], torchShape: [K + 1, plan.tdim], kind: 'embedding', role: 'weight', fanIn: 0 });
+  // augmentation conditioning (config.ts augmentDim): bias-free, so a zero vector adds nothing
+  const aug = config.augmentDim ?? 0;
+  if (aug > 0) out.push({ name: 'aug.weight', shape: [aug, base], torchShape: [base, aug], kind: 'linear', role: 'weight', fanIn: aug });
   conv(out, 'cin', inChannels, base, 3);
   const blocks = (list: BlockPlan[]) => {
     for (const b of list) {

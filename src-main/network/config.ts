@@ -41,6 +41,13 @@ export interface UNetConfig {
    * Absent or 0: an unconditional network (no label input).
    */
   numClasses?: number;
+  /**
+   * Length of the augmentation conditioning vector (training/augment.ts; Karras et al. 2022,
+   * appendix F.2), 0 or absent for none. A bias-free linear map of the vector is added to the
+   * sinusoidal time embedding; the vector is zero at sampling time, where the term vanishes, so
+   * exported and sampled networks need no such input.
+   */
+  augmentDim?: number;
 }
 
 /** Number of real classes of a config (0 = unconditional). */
@@ -91,8 +98,9 @@ const KEYS: readonly (keyof UNetConfig)[] = [
   'dropout',
   'timeInput',
 ];
-/** Keys that may be absent (older checkpoints and unconditional networks have no numClasses). */
-const OPTIONAL_KEYS: readonly (keyof UNetConfig)[] = ['numClasses'];
+/** Keys that may be absent (absent = the feature is off: older checkpoints, unconditional networks,
+ *  networks trained without augmentation labels). */
+const OPTIONAL_KEYS: readonly (keyof UNetConfig)[] = ['numClasses', 'augmentDim'];
 
 function positiveInt(c: Record<string, unknown>, field: string): number {
   const v = c[field];
@@ -192,6 +200,10 @@ export function validateUNetConfig(config: unknown): UNetConfig {
   }
   if (c.numClasses !== undefined && (typeof c.numClasses !== 'number' || !Number.isInteger(c.numClasses) || c.numClasses < 0 || c.numClasses > 100000)) {
     throw new ModelConfigError('numClasses', `must be an integer between 0 (unconditional) and 100000, got ${JSON.stringify(c.numClasses)}`);
+  }
+  const aug = c.augmentDim;
+  if (aug !== undefined && (typeof aug !== 'number' || !Number.isInteger(aug) || aug < 0 || aug > 64)) {
+    throw new ModelConfigError('augmentDim', `must be an integer in [0, 64] (0 = no augmentation conditioning), got ${JSON.stringify(aug)}`);
   }
   return c as unknown as UNetConfig;
 }

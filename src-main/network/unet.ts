@@ -44,6 +44,9 @@ export interface ApplyOptions {
   /** Class-conditional networks (config.numClasses = K > 0): each row's class index, int32 [B],
    *  0..K-1 for a class, K for the null class (unconditional). Required there, refused elsewhere. */
   labels?: tf.Tensor1D;
+  /** Augmentation conditioning [B, config.augmentDim] (training/augment.ts encodeAugment); absent =
+   *  zeros (no augmentation), as at sampling time. */
+  augment?: tf.Tensor2D;
 }
 
 export interface NamedVariable {
@@ -166,7 +169,11 @@ export class UNet {
       throw new Error(`UNet.apply: labels must be int32 [B] = [${x.shape[0]}], got ${opts.labels.dtype} [${opts.labels.shape.join(', ')}]`);
     }
     const dropout = opts.training && this.config.dropout > 0 ? this.config.dropout : 0;
-    return tf.tidy(() => forward(this.plan, get, x, t, dropout, opts.dropoutSeed, opts.labels));
+    const augDim = this.config.augmentDim ?? 0;
+    if (opts.augment && (augDim === 0 || opts.augment.shape[0] !== x.shape[0] || opts.augment.shape[1] !== augDim)) {
+      throw new Error(`UNet.apply: augment must be [${x.shape[0]}, ${augDim}] for this network${augDim === 0 ? ' (it has no augmentation conditioning)' : ''}, got [${opts.augment.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => forward(this.plan, get, x, t, dropout, opts.dropoutSeed, opts.labels, opts.augment));
   }
 
   dispose(): void {
@@ -225,13 +232,15 @@ function attnBlock(name: string, get: Get, x: tf.Tensor4D, groups: number): tf.T
 }
 
 /** torch_ref.py UNet.forward, NHWC. */
-function forward(plan: UNetPlan, get: Get, x: tf.Tensor4D, t: tf.Tensor1D, dropout: number, dropoutSeed: number | undefined, labels?: tf.Tensor1D): tf.Tensor4D {
+function forward(plan: UNetPlan, get: Get, x: tf.Tensor4D, t: tf.Tensor1D, dropout: number, dropoutSeed: number | undefined, labels?: tf.Tensor1D, augment?: tf.Tensor2D): tf.Tensor4D {
   const { groups, baseChannels } = plan.config;
   let blockNo = 0;
   const seedFor = () => (dropoutSeed === undefined ? undefined : dropoutSeed + blockNo++);
 
   // temb = Linear(SiLU(Linear(emb))); every ResBlock uses SiLU(temb), computed once here.
-  const emb = timestepEmbedding(tf.cast(t, 'float32') as tf.Tensor1D, baseChannels);
+  let emb = timestepEmbedding(tf.cast(t, 'float32') as tf.Tensor1D, baseChannels);
+  // + the augmentation labels through a bias-free linear map (EDM's map_augment, Karras et al. 2022)
+  if (augment) emb = tf.add(emb, tf.matMul(augment, get('aug.weight') as tf.Tensor2D));
   let temb = linear(silu(linear(emb, get('temb.0.weight') as tf.Tensor2D, get('temb.0.bias') as tf.Tensor1D)), get('temb.2.weight') as tf.Tensor2D, get('temb.2.bias') as tf.Tensor1D);
   // class-conditional: temb += cemb[label] (Ho & Salimans 2022 §3; the class embedding is added to
   // the time embedding as in Dhariwal & Nichol 2021's class-conditional ADM, label K = null class)

@@ -43,6 +43,9 @@ export interface UNetGraphInputs {
    * graph: MatMul has a VJP, and onehot · table picks the row exactly).
    */
   classLabel?: { kind: 'index' | 'onehot'; value: string };
+  /** training graphs of networks with config.augmentDim: the augmentation labels [B, augmentDim]
+   *  (absent = zeros, the sampling case: the term vanishes and no input is needed) */
+  augment?: string;
 }
 
 /** Emits the UNet's nodes into `g`; returns the value name of the network output [B, C, H, W]. */
@@ -84,7 +87,8 @@ export function emitUNet(g: OpSink, config: UNetConfig, io: UNetGraphInputs): st
   const half = base / 2;
   const freqs = Array.from({ length: half }, (_, i) => Math.fround(Math.exp((-Math.log(10000) * i) / half)));
   const targ = g.op('Mul', [g.op('Unsqueeze', [io.timestep, i64(1)], {}, 'temb/t'), g.constant('float', freqs, [1, half])], {}, 'temb/args');
-  const emb = g.op('Concat', [g.op('Sin', [targ], {}, 'temb/sin'), g.op('Cos', [targ], {}, 'temb/cos')], { axis: 1 }, 'temb/emb');
+  let emb = g.op('Concat', [g.op('Sin', [targ], {}, 'temb/sin'), g.op('Cos', [targ], {}, 'temb/cos')], { axis: 1 }, 'temb/emb');
+  if (io.augment) emb = g.op('Add', [emb, g.op('Gemm', [io.augment, param('aug.weight')], { transB: 1 }, 'aug/gemm')], {}, 'temb/aug');
   let temb = gemm(silu(gemm(emb, 'temb.0'), 'temb.1'), 'temb.2');
   // class-conditional: temb += cemb[label] (unet.ts forward; Ho & Salimans 2022)
   const K = config.numClasses ?? 0;

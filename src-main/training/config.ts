@@ -38,6 +38,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   p2K: 1,
   p2Gamma: 1,
   hflip: true,
+  augment: 0,
   steps: 1000,
   checkpointEvery: 500,
   keepCheckpoints: 3,
@@ -169,6 +170,7 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
     throw new TrainConfigError('weighting', 'EDM already weights its loss by lambda(sigma) (Karras et al. 2022, eq. 8); use weighting "uniform".');
   }
   bool('hflip', c.hflip);
+  num('augment', c.augment, 0, 1);
   int('steps', c.steps, 1, 10_000_000);
   int('checkpointEvery', c.checkpointEvery, 1, 10_000_000);
   int('keepCheckpoints', c.keepCheckpoints, 0, 100_000);

@@ -10,6 +10,7 @@ import { tfjsNetwork } from '../network/tfjs-network';
 import { encodePng } from '../gallery/png';
 import { familyDenoiser } from '../diffusion/model-family';
 import { modelToByte } from '../diffusion/pixels';
+import { nchwToNhwc } from './memorisation';
 
 export const PREVIEW_SEEDS = [0, 1, 2, 3];
 
@@ -18,8 +19,11 @@ export function previewSampler(process: Process): SamplerSettings {
   return isVpType(process) ? { name: 'ddim', steps: 10 } : { name: 'dpmpp-2m', steps: 10, sigmas: 'karras' };
 }
 
-/** Sample the preview images from the EMA weights and lay them out as a 2x2 grid PNG (2 px gutters). */
-export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, process: Process): Promise<Buffer> {
+/**
+ * Sample the preview images from the EMA weights and lay them out as a 2x2 grid PNG (2 px
+ * gutters); `samples` are the images themselves, NHWC in the model range (memorisation.ts).
+ */
+export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, process: Process): Promise<{ png: Buffer; samples: Float32Array }> {
   const size = config.imageSize;
   const C = 3;
   const shape = [PREVIEW_SEEDS.length, C, size, size];
@@ -45,5 +49,5 @@ export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, pr
       }
     }
   }
-  return encodePng(rgb, W, H);
+  return { png: await encodePng(rgb, W, H), samples: nchwToNhwc(x, PREVIEW_SEEDS.length, C, size) };
 }

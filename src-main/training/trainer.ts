@@ -30,6 +30,10 @@ import { OrtGradientEngine } from './onnx/engine';
 import { OrtStepEngine } from './onnx/step-engine';
 import type { OrtProvider } from '../onnx/session';
 import { byteToModel } from '../diffusion/pixels';
+import { AUGMENT_DIM, augmentImage, drawAugment, encodeAugment, isIdentity } from './augment';
+
+/** the augmentation labels' map (network/architecture.ts), absent from models trained without --augment */
+const AUG_WEIGHT = 'aug.weight';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
 export const TRAIN_STREAMS = {
@@ -79,6 +83,8 @@ export function unetConfigOf(c: TrainConfig): UNetConfig {
     // unconditional configs keep their old shape (no numClasses key), so their checkpoints and
     // exports are byte-identical to before class conditioning existed
     ...(c.classConditional ? { numClasses: (c.classes ?? []).length } : {}),
+    // the augmentation-label input exists only in runs that augment (older configs stay as they were)
+    ...((c.augment ?? 0) > 0 ? { augmentDim: AUGMENT_DIM } : {}),
   };
 }
 
@@ -175,7 +181,9 @@ export class Trainer {
     this.process = processOf(config.schedule);
     this.tfModel = new UNet(unetConfigOf(config), { seed });
     const parsed = init.init?.parsed;
-    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '');
+    // Fine-tuning a model trained without augmentation labels with --augment: its aug.weight starts
+    // at zero, so the network starts exactly as the base model (the labels' map then grows from 0).
+    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
     this.tfEma = new EMA(this.tfModel.variables(), {
       decay: config.ema,
@@ -230,11 +238,15 @@ export class Trainer {
     } else this.shards = 1;
   }
 
-  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string): void {
+  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string, zeroIfMissing: readonly string[] = []): void {
     const byName = new Map(parsed.tensors.map((t) => [t.name, t]));
     tf.tidy(() => {
       for (const { name, variable } of targets) {
         const src = byName.get(prefix + name);
+        if (!src && zeroIfMissing.includes(name)) {
+          variable.assign(tf.zerosLike(variable));
+          continue;
+        }
         if (!src) throw new Error(`The checkpoint has no weights for ${prefix + name}; it was trained with a different architecture.`);
         if (src.shape.join('x') !== variable.shape.join('x')) {
           throw new Error(`Checkpoint tensor ${prefix + name} has shape ${src.shape.join('x')}, the model expects ${variable.shape.join('x')}.`);
@@ -295,7 +307,11 @@ export class Trainer {
     const target = new Float32Array(B * per);
     const time = new Float32Array(B);
     const weight = new Float32Array(B);
+    const augDim = this.model.config.augmentDim ?? 0;
+    const augment = augDim > 0 ? new Float32Array(B * augDim) : undefined;
     const rowLen = size * channels;
+    // float64, as byteToModel returns: without augmentation the numbers are those of earlier versions
+    const image = new Float64Array(per);
     for (let b = 0; b < B; b++) {
       const d = drawNoiseLevel(this.process, c.schedule, u[b], n[b]);
       time[b] = d.netTime;
@@ -303,25 +319,33 @@ export class Trainer {
       const flip = flips !== undefined && flips[b] < 0.5;
       const src = idx[b] * per;
       const dst = b * per;
-      const a = d.cIn * d.alpha;
-      const s = d.cIn * d.sigmaT;
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
           const sx = flip ? size - 1 - x : x;
-          for (let ch = 0; ch < channels; ch++) {
-            const k = dst + y * rowLen + x * channels + ch;
-            const x0 = byteToModel(pixels[src + y * rowLen + sx * channels + ch]);
-            const e = eps[k];
-            xIn[k] = a * x0 + s * e;
-            target[k] = targetOf(c.objective, d, x0, e);
-          }
+          for (let ch = 0; ch < channels; ch++) image[y * rowLen + x * channels + ch] = byteToModel(pixels[src + y * rowLen + sx * channels + ch]);
         }
       }
+      // non-leaking augmentation of the clean image, its labels to the network (training/augment.ts)
+      let x0s = image;
+      if (augment) {
+        const params = drawAugment(this.seed, pos + b, c.augment, size);
+        if (!isIdentity(params)) x0s = augmentImage(image, size, channels, params);
+        augment.set(encodeAugment(params, size), b * augDim);
+      }
+      const a = d.cIn * d.alpha;
+      const s = d.cIn * d.sigmaT;
+      for (let i = 0; i < per; i++) {
+        const x0 = x0s[i];
+        const e = eps[dst + i];
+        xIn[dst + i] = a * x0 + s * e;
+        target[dst + i] = targetOf(c.objective, d, x0, e);
+      }
     }
-    if (!c.classConditional || !this.data.labels) return { xIn, time, target, weight };
+    const out: BatchArrays = augment ? { xIn, time, target, weight, augment } : { xIn, time, target, weight };
+    if (!c.classConditional || !this.data.labels) return out;
     const K = (c.classes ?? []).length;
     const labels = Int32Array.from(idx, (i) => this.data.labels![i]);
-    return { xIn, time, target, weight, labels: dropLabels(labels, c.condDropout ?? 0, K, this.seed, pos) };
+    return { ...out, labels: dropLabels(labels, c.condDropout ?? 0, K, this.seed, pos) };
   }
 
   /**

@@ -39,11 +39,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 }
 
 describe('job runner', () => {
-  it('trains in a separate process, reports progress and ends completed with a checkpoint', async () => {
+  it('trains in a separate process, reports progress and ends completed with a checkpoint and a preview with its copying check', async () => {
     const progress: number[] = [];
-    const onP = (p: { kind: string; done: number }) => p.kind === 'train' && p.done > 0 && progress.push(p.done);
+    const copying: unknown[] = [];
+    const onP = (p: { kind: string; done: number; memorisation?: unknown }) => {
+      if (p.kind === 'train' && p.done > 0) progress.push(p.done);
+      if (p.memorisation) copying.push(p.memorisation);
+    };
     s.events.on('jobs:progress', onP);
-    const { run, done } = await s.startRun({ datasetId, seed: 3, config: { ...TINY_CONFIG, steps: 3, checkpointEvery: 2 } });
+    const { run, done } = await s.startRun({ datasetId, seed: 3, config: { ...TINY_CONFIG, steps: 3, checkpointEvery: 2, previewEvery: 3 } });
     expect(jobOf(run.id)?.pid).not.toBe(process.pid);
     const final = await done;
     s.events.off('jobs:progress', onP);
@@ -58,6 +62,14 @@ describe('job runner', () => {
     const losses = await s.store.runs.losses(run.id);
     expect(losses.map((l) => l.step)).toEqual([1, 2, 3]);
     expect(losses.every((l) => Number.isFinite(l.loss) && l.loss > 0)).toBe(true);
+    // the preview at step 3 carries the copying signal (training/memorisation.ts), live and stored
+    const previews = await s.store.runs.previews(run.id);
+    expect(previews.map((p) => p.step)).toEqual([3]);
+    const m = previews[0].memorisation!;
+    expect(m.nnRatio).toBeGreaterThan(0);
+    expect(m.copyShare).toBeGreaterThanOrEqual(0);
+    expect(m.copyShare).toBeLessThanOrEqual(1);
+    expect(copying).toEqual([m]);
   });
 
   it('kill -9 of the job after a checkpoint: the run becomes interrupted and the DB stays intact', async () => {

@@ -56,6 +56,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--weighting <name>', cliHelp('weighting')).choices(['uniform', 'min-snr', 'p2']))
     .option('--min-snr-gamma <x>', cliHelp('minSnrGamma'), parseNum('min-snr-gamma'))
     .option('--no-hflip', 'no random horizontal flips')
+    .option('--augment <p>', cliHelp('augment'), parseNum('augment'))
     .option('--steps <n>', cliHelp('steps'), parseIntStrict('steps'))
     .option('--checkpoint-every <n>', cliHelp('checkpointEvery', 'and at the end'), parseIntStrict('checkpoint-every'))
     .option('--keep <n>', cliHelp('keepCheckpoints'), parseIntStrict('keep'))
@@ -152,6 +153,7 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     weighting: o.weighting,
     minSnrGamma: o.minSnrGamma,
     hflip: o.hflip === false ? false : undefined,
+    augment: o.augment,
     steps: o.steps,
     checkpointEvery: o.checkpointEvery,
     keepCheckpoints: o.keep,

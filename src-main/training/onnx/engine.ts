@@ -101,6 +101,8 @@ export function batchFeeds(ort: typeof Ort, config: UNetConfig, rows: number, ma
     if (!batch.labels || batch.labels.length !== rows) throw new Error(`${who}: the network is class-conditional; the batch needs ${rows} labels`);
     feeds[TRAIN_GRAPH_INPUTS.classOneHot] = f32(oneHot(batch.labels, K + 1), [rows, K + 1]);
   }
+  const augDim = config.augmentDim ?? 0;
+  if (augDim > 0) feeds[TRAIN_GRAPH_INPUTS.augment] = f32(batch.augment ?? new Float32Array(rows * augDim), [rows, augDim]);
   if (masks.length) {
     if (dropoutSeed === undefined) throw new Error(`${who}: the config has dropout; pass a dropout seed`);
     const p = config.dropout;

@@ -13,6 +13,8 @@
  *            mask.<block> [rows, C_b, H_b, W_b]   dropout masks (keep/(1-p) or 0), when dropout > 0
  *            class_onehot [rows, K + 1]  class-conditional configs: each row's label one-hot
  *                                     (column K = the null class of classifier-free guidance)
+ *            augment [rows, augmentDim]  augmentation labels (training/augment.ts), when the config
+ *                                        has augmentDim > 0
  *            <param> tfjs layout (network/architecture.ts: conv HWIO, linear [in, out]) under its
  *                    state_dict key, as the trainer holds them (norm weights and biases as [C, 1, 1]);
  *                    the graph transposes conv and linear weights to the PyTorch layout emitUNet
@@ -29,7 +31,7 @@ import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import { DiffGraph } from './autodiff';
 
-export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot' } as const;
+export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot', augment: 'augment' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';
 export const DROPOUT_MASK_PREFIX = 'mask.';
 
@@ -66,6 +68,8 @@ export interface EmittedTrainGraph {
   coef: string;
   /** class-conditional configs: the [rows, K + 1] one-hot class input */
   classOneHot?: string;
+  /** networks with augmentDim: the [rows, augmentDim] augmentation labels input */
+  augment?: string;
   /** the loss value */
   loss: string;
   /** parameter input names (state_dict keys), in unetParamSpecs order */
@@ -90,6 +94,8 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
   const coef = g.input(TRAIN_GRAPH_INPUTS.coef, [rows, 1, 1, 1], false);
   const K = cfg.numClasses ?? 0;
   const classOneHot = K > 0 ? g.input(TRAIN_GRAPH_INPUTS.classOneHot, [rows, K + 1], false) : undefined;
+  const augDim = cfg.augmentDim ?? 0;
+  const augment = augDim > 0 ? g.input(TRAIN_GRAPH_INPUTS.augment, [rows, augDim], false) : undefined;
   const specs = unetParamSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.name, s]));
   const paramValue = new Map<string, { input: string; value: string; dims: number[] }>();
@@ -119,6 +125,7 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
     param,
     groupNorm: opts.groupNorm ?? 'layernorm',
     classLabel: classOneHot ? { kind: 'onehot', value: classOneHot } : undefined,
+    augment,
     dropout:
       cfg.dropout > 0
         ? (block, dims) => {
@@ -136,7 +143,7 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
   for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
   const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.input));
   const paramDims = params.map((n) => paramValue.get(n)!.dims);
-  return { sample, timestep, target, coef, classOneHot, loss, params, paramDims, grads, masks };
+  return { sample, timestep, target, coef, classOneHot, augment, loss, params, paramDims, grads, masks };
 }
 
 /** Graph inputs of the batch and dropout masks (the first inputs of every training graph). */
@@ -148,6 +155,7 @@ export function batchInputInfos(e: EmittedTrainGraph, config: UNetConfig, rows: 
     valueInfo(e.target, DataType.FLOAT, [rows, C, S, S]),
     valueInfo(e.coef, DataType.FLOAT, [rows, 1, 1, 1]),
     ...(e.classOneHot ? [valueInfo(e.classOneHot, DataType.FLOAT, [rows, (config.numClasses ?? 0) + 1])] : []),
+    ...(e.augment ? [valueInfo(e.augment, DataType.FLOAT, [rows, config.augmentDim ?? 0])] : []),
     ...e.masks.map((m) => valueInfo(m.name, DataType.FLOAT, [rows, ...m.dims])),
   ];
 }

@@ -23,7 +23,9 @@ export function shardLossAndGrads(model: UNet, shard: BatchArrays, rows: number,
     const yT = tf.tensor4d(shard.target, [rows, S, S, C]);
     const wT = tf.tensor4d(shard.weight, [rows, 1, 1, 1]);
     const labels = shard.labels ? tf.tensor1d(shard.labels, 'int32') : undefined;
-    return tf.variableGrads(() => shardLoss(model.apply(xT, tT, { training: true, dropoutSeed, labels }), yT, wT, fullBatch), vars);
+    const augDim = model.config.augmentDim ?? 0;
+    const augment = augDim > 0 ? tf.tensor2d(shard.augment ?? new Float32Array(rows * augDim), [rows, augDim]) : undefined;
+    return tf.variableGrads(() => shardLoss(model.apply(xT, tT, { training: true, dropoutSeed, labels, augment }), yT, wT, fullBatch), vars);
   });
   const loss = value.dataSync()[0];
   value.dispose();

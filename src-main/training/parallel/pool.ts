@@ -148,7 +148,7 @@ export class GradientPool {
     for (const w of this.workers) w.ref();
     const replies = shards.map((s, i) => {
       const id = this.nextId++;
-      const msg: StepMsg = { type: 'step', id, rows: s.rows, fullBatch, dropoutSeed: dropoutSeeds[i], xIn: s.xIn, time: s.time, target: s.target, weight: s.weight, ...(s.labels ? { labels: s.labels } : {}), profile: opts.profile };
+      const msg: StepMsg = { type: 'step', id, rows: s.rows, fullBatch, dropoutSeed: dropoutSeeds[i], xIn: s.xIn, time: s.time, target: s.target, weight: s.weight, ...(s.labels ? { labels: s.labels } : {}), augment: s.augment, profile: opts.profile };
       return new Promise<Extract<FromWorker, { type: 'done' }>>((resolve, reject) => {
         this.pending.set(id, { resolve, reject });
         this.workers[i].postMessage(msg);

@@ -25,6 +25,8 @@ export interface StepMsg {
   weight: Float32Array;
   /** class-conditional runs: the shard's labels (BatchArrays.labels) */
   labels?: Int32Array;
+  /** augmentation labels [rows, augmentDim] when the network is conditioned on them */
+  augment?: Float32Array;
   /** also return per-kernel times (tf.profile) of this step */
   profile?: boolean;
 }

@@ -17,6 +17,8 @@ export interface BatchArrays {
   weight: Float32Array;
   /** class-conditional runs: each row's class index after label dropout (K = the null class) */
   labels?: Int32Array;
+  /** augmentation labels [rows, augmentDim] (training/augment.ts), for networks conditioned on them */
+  augment?: Float32Array;
 }
 
 export interface Shard extends BatchArrays {
@@ -48,6 +50,7 @@ export function splitBatch(b: BatchArrays, batch: number, n: number): Shard[] {
     time: b.time.slice(start, start + rows),
     weight: b.weight.slice(start, start + rows),
     ...(b.labels ? { labels: b.labels.slice(start, start + rows) } : {}),
+    ...(b.augment ? { augment: b.augment.slice((start * b.augment.length) / batch, ((start + rows) * b.augment.length) / batch) } : {}),
   }));
 }
 

@@ -54,6 +54,7 @@ const SAME_NAME: readonly (keyof TrainConfig & keyof TrainForm)[] = [
   'weighting',
   'minSnrGamma',
   'hflip',
+  'augment',
   'checkpointEvery',
   'keepCheckpoints',
   'previewEvery',

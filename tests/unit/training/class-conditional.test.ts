@@ -74,7 +74,7 @@ describe('class-conditional runs', () => {
   it('preview grids of a class-conditional run sample one class per image (no labels error, a PNG)', async () => {
     const config = resolveTrainConfig({ ...SMALL, classConditional: true, classes: ['a', 'b', 'c'] }, 12);
     const t = new Trainer(config, 3, dataset());
-    const png = await previewGrid(t.model, t.ema, config, t.process);
+    const { png } = await previewGrid(t.model, t.ema, config, t.process);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     await t.dispose();
   });

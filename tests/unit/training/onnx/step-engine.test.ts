@@ -66,6 +66,8 @@ describe('one-graph training step', () => {
     ['AdamW, clipping, gradAccum 2, warm-up + cosine lr', { optimizer: 'adamw', weightDecay: 0.05, gradClip: 0.05, gradAccum: 2, warmupSteps: 3, lrSchedule: 'cosine' }],
     // the class input (one-hot, K + 1 with the null class) and label dropout through the one graph
     ['class-conditional, label dropout 0.3, AdamW', { optimizer: 'adamw', weightDecay: 0.05, gradAccum: 1, classConditional: true, condDropout: 0.3, classes: ['a', 'b', 'c'] }],
+    // the augmentation-label input (aug.weight) through the one graph
+    ['augment 0.6, Adam with clipping', { optimizer: 'adam', gradClip: 0.05, gradAccum: 1, augment: 0.6 }],
   ];
   it.each(cases)('equals ORT gradients + tfjs Adam/EMA step by step for 20 steps: %s', async (_label, o) => {
     const config = resolveTrainConfig({ ...SMALL, ...o }, base.count);
