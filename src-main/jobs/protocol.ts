@@ -2,6 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
+import type { LikelihoodJobResult } from '../api/types';
 import type { ApiErrorShape, ExportResult, GridRef, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
@@ -101,7 +102,29 @@ export interface GridJobSpec {
   };
 }
 
-export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec;
+/**
+ * Bits/dim of 8-bit images under a checkpoint (jobs/likelihood-job.ts): the PF-ODE and/or the VLB,
+ * in batches, on the same ONNX Runtime network as sampling (tfjs as the fallback).
+ */
+export interface LikelihoodJobSpec {
+  kind: 'likelihood';
+  jobId: string;
+  config: TrainConfig;
+  checkpointFile: string;
+  engine: 'auto' | 'onnx' | 'tfjs';
+  provider?: string;
+  appVersion: string;
+  /** n images, NCHW, 8-bit levels, at the model's size */
+  pixels: Uint8Array;
+  method: 'pf-ode' | 'vlb' | 'both';
+  probes: number;
+  seed: number;
+  batch: number;
+  rtol: number;
+  atol: number;
+}
+
+export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec | LikelihoodJobSpec;
 
 /** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop. */
 export type ToJob = { type: 'start'; spec: JobSpec } | { type: 'cancel' } | { type: 'pause' };
@@ -126,6 +149,9 @@ export type FromJob =
   | { type: 'export-progress'; done: number; total: number }
   | { type: 'export-done'; result: ExportResult }
   | { type: 'log'; message: string }
+  /** likelihood: share of the evaluation done (0..1), and at the end the result */
+  | { type: 'likelihood-progress'; fraction: number }
+  | { type: 'likelihood-done'; result: LikelihoodJobResult }
   | { type: 'estimate'; secondsPerStep: number; steps: number }
   | { type: 'sample-preview'; image: number; step: number; total: number; dataUrl: string }
   | { type: 'frame'; step: number; rgb: Uint8Array }

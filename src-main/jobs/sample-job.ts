@@ -70,10 +70,18 @@ export function img2imgStartIndex(planSteps: number, strength: number): number {
 }
 
 /**
- * The network for sampling: our checkpoint exported to ONNX and run by ONNX Runtime (the fast
+ * The network for sampling (and likelihood jobs): our checkpoint exported to ONNX and run by ONNX Runtime (the fast
  * path), or an imported ONNX model; tfjs on the training backend as the fallback for checkpoints.
  */
-async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; dispose: () => Promise<void> }> {
+export interface NetworkSource {
+  config: SampleJobSpec['config'];
+  checkpointFile: string;
+  engine: SampleJobSpec['engine'];
+  provider?: string;
+  appVersion: string;
+}
+
+export async function openNetwork(spec: NetworkSource, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; dispose: () => Promise<void> }> {
   const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
   if (isOnnx || spec.engine !== 'tfjs') {
@@ -83,7 +91,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
         ? bytes
         : (() => {
             const parsed = parseWeights(bytes);
-            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
+            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.appVersion });
           })();
       const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, log: (m) => ctx.post({ type: 'log', message: m }) });
       return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, dispose: () => session.dispose() };
@@ -103,7 +111,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
 }
 
 export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promise<void> {
-  const net = await openNetwork(spec, ctx);
+  const net = await openNetwork({ ...spec, appVersion: spec.record.appVersion }, ctx);
   const backend = { active: net.backend };
   ctx.post({ type: 'started', backend: net.backend, unavailable: {} });
   try {
