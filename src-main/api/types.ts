@@ -214,6 +214,20 @@ export interface RunDetail extends Run {
   previews: { step: number; file: string }[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
+  /** bits/dim of checkpoints measured so far (eval:likelihood with recordOnRun), by step */
+  likelihood: RunLikelihoodPoint[];
+}
+
+/** A checkpoint's bits/dim, stored with its run (the dashboard's curve beside the loss). */
+export interface RunLikelihoodPoint {
+  checkpointId: string;
+  step: number;
+  method: 'pf-ode' | 'vlb';
+  images: 'held-out' | 'sample' | 'all';
+  n: number;
+  bitsPerDim: number;
+  stdErr: number;
+  computedAt: string;
 }
 
 
@@ -320,6 +334,8 @@ export interface SampleMeta {
   tags: string[];
   collections: string[];
   deletedAt: string | null;
+  /** "how typical is this image for its model", once computed (gallery:typicality) */
+  typicality?: Typicality;
 }
 
 export interface ReproduceResult {

@@ -61,6 +61,7 @@ export class RunService {
       losses: await this.ctx.store.runs.losses(id),
       weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
       previews: await this.ctx.store.runs.previews(id),
+      likelihood: await this.ctx.store.likelihood.runPoints(id),
     };
   }
 
