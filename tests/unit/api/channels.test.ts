@@ -48,6 +48,9 @@ describe('contract channels', () => {
       'datasets:exclude',
       'datasets:images',
       'folders:list',
+      'eval:likelihood',
+      'datasets:outliers',
+      'gallery:typicality',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
