@@ -53,8 +53,8 @@ beforeAll(async () => {
   expect(imp.code, imp.err).toBe(0);
   datasetId = json<{ dataset: { id: string } }>(imp.out).dataset.id;
   const tr = await sfumato([
-    'train', '--dataset', datasetId, '--steps', '40', '--batch', '8', '--base-channels', '8', '--channel-mults', '1,2',
-    '--attention', '', '--groups', '4', '--seed', '3', '--lr', '1e-3', '--checkpoint-every', '40', '--json',
+    'train', '--dataset', datasetId, '--steps', '400', '--batch', '8', '--base-channels', '8', '--channel-mults', '1,2',
+    '--attention', '', '--groups', '4', '--seed', '3', '--lr', '1e-3', '--checkpoint-every', '400', '--json',
   ]);
   expect(tr.code, tr.err).toBe(0);
   runId = json<{ run: { id: string } }>(tr.out).run.id;
