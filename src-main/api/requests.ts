@@ -111,6 +111,11 @@ export const StartRunSchema = z
     resetOptimizer: z.boolean().optional(),
     /** the run's name; by default "<dataset> · <scratch|fine-tune> · <date>" */
     name: runName.optional(),
+    /**
+     * measure held-out bits/dim (PF-ODE, 16 images) at every checkpoint whose step is a multiple of
+     * this, while this process runs (the dashboard's likelihood curve); needs a held-out split
+     */
+    evalLikelihoodEvery: z.number().int('evalLikelihoodEvery must be a whole number of steps').min(1, 'evalLikelihoodEvery must be at least 1 (steps)').optional(),
   })
   .strict();
 export type StartRunRequest = z.infer<typeof StartRunSchema>;

@@ -18,7 +18,7 @@ import { uniforms } from '../diffusion/rng';
 import type { StoredCheckpoint } from '../db/repositories';
 import { newId } from '../db/ids';
 import type { LikelihoodJobSpec } from '../jobs/protocol';
-import { emitProgress, type ServiceContext } from './context';
+import { emitProgress, LIKELIHOOD_AT_CHECKPOINT, type ServiceContext } from './context';
 import { checkpointSource, type CheckpointSource } from './models';
 import type { SamplingService } from './sampling';
 import { APP_VERSION } from './system';
@@ -56,10 +56,37 @@ export function gatherNchw(pixels: Uint8Array, indices: readonly number[], size:
 }
 
 export class LikelihoodService {
+  /** measurements started for runs with evalLikelihoodEvery, not yet finished */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly sampling: SamplingService,
-  ) {}
+  ) {
+    ctx.events.on(LIKELIHOOD_AT_CHECKPOINT, (e: { runId: string; checkpointId: string }) => this.atCheckpoint(e.runId, e.checkpointId));
+  }
+
+  /**
+   * `--eval-likelihood-every`: held-out bits/dim (PF-ODE, 16 images, seed 0) of a fresh checkpoint,
+   * recorded with the run. It runs as its own job (the likelihood class, one at a time) beside the
+   * training job; a failure is logged and does not touch the run.
+   */
+  private atCheckpoint(runId: string, checkpointId: string): void {
+    const p = this.evaluate({ runId, checkpointId, heldOut: true, method: 'pf-ode', n: 16, probes: 1, seed: 0, batch: 8, tol: 1e-3, record: true })
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          console.error(`[sfumato] likelihood of ${runId} at checkpoint ${checkpointId} failed: ${(e as Error).message}`);
+        },
+      )
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Resolves when every checkpoint measurement started so far has ended (the CLI waits before it exits). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
 
   private async model(req: { runId?: string; checkpointId?: string; modelId?: string }): Promise<ModelRef> {
     const given = [req.runId, req.checkpointId, req.modelId].filter((v) => v !== undefined).length;

@@ -14,7 +14,7 @@ import { isPidAlive } from '../proc';
 import { newId } from '../db/ids';
 import { FINE_TUNE_DEFAULTS, resolveTrainConfig } from '../training/config';
 import { findBundledModel } from './bundled';
-import { emitProgress, type ServiceContext } from './context';
+import { emitProgress, LIKELIHOOD_AT_CHECKPOINT, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
 import { defaultRunName, deleteRun, renameRun } from './run-manage';
@@ -36,6 +36,8 @@ export interface StartedRun {
 export class RunService {
   /** final-status promises of the runs whose job is alive, by run id */
   private readonly runFinished = new Map<string, Promise<Run>>();
+  /** runs started with evalLikelihoodEvery in this process (services/likelihood.ts measures them) */
+  private readonly evalLikelihoodEvery = new Map<string, number>();
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -127,6 +129,13 @@ export class RunService {
         { field: 'imageSize' },
       );
     }
+    if (req.evalLikelihoodEvery !== undefined && dataset.excludedCount === 0) {
+      throw new ApiError(
+        'bad_request',
+        `evalLikelihoodEvery needs a held-out split, and dataset ${dataset.id} has none: every image would be trained on. Exclude some images first (Datasets page, or \`sfumato datasets exclude\`): the run's held-out images are those it does not train on.`,
+        { field: 'evalLikelihoodEvery' },
+      );
+    }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
     const createdAt = new Date().toISOString();
@@ -135,6 +144,7 @@ export class RunService {
     const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
     // The images it starts on, kept for resume whatever is excluded later.
     await this.ctx.store.datasets.recordRunImages(runId, images);
+    if (req.evalLikelihoodEvery !== undefined) this.evalLikelihoodEvery.set(runId, req.evalLikelihoodEvery);
     return this.launchTraining(
       run,
       init && {
@@ -223,8 +233,9 @@ export class RunService {
             break;
           case 'checkpoint':
             try {
+              const checkpointId = newId('ckpt');
               await this.ctx.store.checkpoints.insert({
-                id: newId('ckpt'),
+                id: checkpointId,
                 runId,
                 step: msg.step,
                 file: msg.file,
@@ -232,6 +243,8 @@ export class RunService {
                 loss: msg.loss,
                 weightsDigest: msg.weightsDigest,
               });
+              const every = this.evalLikelihoodEvery.get(runId);
+              if (every && msg.step % every === 0) this.ctx.events.emit(LIKELIHOOD_AT_CHECKPOINT, { runId, checkpointId });
             } catch (e) {
               await dropFile(msg.file);
               throw e;

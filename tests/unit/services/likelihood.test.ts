@@ -68,6 +68,34 @@ describe('eval:likelihood', () => {
   });
 });
 
+describe('evalLikelihoodEvery (runs:start)', () => {
+  it('measures held-out bits/dim at the chosen checkpoints and records them with the run', async () => {
+    const { s } = svc;
+    const { dataset } = await s.datasets.import({ dir: EMOJI_DIR, imageSize: 16 });
+    const items = (await s.datasets.get(dataset.id)).items;
+    await s.datasets.exclude(dataset.id, items.slice(0, 3).map((i) => i.id), true);
+    const started = await s.api['runs:start']({ datasetId: dataset.id, seed: 1, config: { ...TINY_CONFIG, imageSize: 16, steps: 4, checkpointEvery: 1, previewEvery: 0 }, evalLikelihoodEvery: 2 });
+    await s.runs.finished(started.run.id);
+    await s.likelihood.settled();
+    const { run } = await s.api['runs:get']({ id: started.run.id });
+    expect(run.likelihood.map((p) => [p.step, p.images, p.n, p.method])).toEqual([
+      [2, 'held-out', 3, 'pf-ode'],
+      [4, 'held-out', 3, 'pf-ode'],
+    ]);
+  });
+
+  it('is refused before the run starts when the dataset has no held-out images', async () => {
+    const { s } = svc;
+    const { dataset } = await s.datasets.import({ dir: EMOJI_DIR, imageSize: 16 });
+    await expect(s.api['runs:start']({ datasetId: dataset.id, config: { ...TINY_CONFIG, imageSize: 16, steps: 2 }, evalLikelihoodEvery: 1 })).rejects.toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/needs a held-out split.*Exclude some images/s),
+    });
+    expect(await s.api['runs:list']({})).toEqual({ runs: [] });
+    await expect(s.api['runs:start']({ datasetId: dataset.id, evalLikelihoodEvery: 0 })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/at least 1/) });
+  });
+});
+
 describe('datasets:outliers', () => {
   it('ranks every included image, highest bits/dim first, and keeps top', async () => {
     const { runId, dataset, items } = await datasetAndRun(2);
