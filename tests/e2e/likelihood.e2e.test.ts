@@ -2,7 +2,8 @@
  * Likelihood in the studio (web mode, real jobs): a tiny run trained on the emoji fixtures plus a
  * pure-noise image; the Datasets page's outlier finder lists the noise image first with its score
  * and the sentence on what the score means, and its Exclude button excludes it; the training
- * dashboard's "Measure latest checkpoint" draws the run's bits/dim.
+ * dashboard's "Measure latest checkpoint" draws the run's bits/dim; the gallery detail measures how
+ * typical a sample is for its model and keeps it.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -73,6 +74,18 @@ describe('likelihood in the studio (web mode)', () => {
     expect(await page.getByTestId('run-likelihood-last').textContent()).toMatch(/^Step 400: \d+\.\d{3} ± \d+\.\d{3} bits\/dim \((all|sample), n = \d+\)$/);
     const { run } = await st.service.api['runs:get']({ id: runId });
     expect(run.likelihood).toHaveLength(1);
+  });
+
+  it('Gallery detail: "How typical is this image?" measures the sample under its model and keeps the result', async () => {
+    const { page, server, service } = st;
+    const { samples } = await service.api['sample:generate']({ runId, count: 1, seed: 5, steps: 4 });
+    await page.goto(server.url + '#/gallery');
+    await page.getByTestId('gallery-item').first().click();
+    await page.getByTestId('detail-typicality-run').click();
+    await page.getByTestId('detail-typicality-value').waitFor({ timeout: 170_000 });
+    expect(await page.getByTestId('detail-typicality-value').textContent()).toMatch(/^\s*\d+\.\d\d bits\/dim under its model/);
+    const { meta } = await service.api['gallery:meta']({ id: samples[0].id });
+    expect(meta.typicality).toMatchObject({ sampleId: samples[0].id, method: 'pf-ode', probes: 4 });
     expect(consoleErrors).toEqual([]);
   });
 });
