@@ -283,6 +283,7 @@ export class LikelihoodService {
     };
     const TOTAL = 1000;
     let t0 = 0;
+    let lastDone = 0;
     let result: LikelihoodJobResult | undefined;
     const emit = (e: Omit<JobProgress, 'jobId' | 'kind'>) => {
       const full: JobProgress = { jobId, kind: 'likelihood', ...extra, ...e };
@@ -299,7 +300,8 @@ export class LikelihoodService {
         } else if (msg.type === 'likelihood-progress') {
           const f = msg.fraction;
           const el = (performance.now() - t0) / 1000;
-          emit({ state: 'running', done: Math.round(f * TOTAL), total: TOTAL, ...(f > 0.02 ? { etaSec: (el * (1 - f)) / f } : {}) });
+          lastDone = Math.round(f * TOTAL);
+          emit({ state: 'running', done: lastDone, total: TOTAL, ...(f > 0.02 ? { etaSec: (el * (1 - f)) / f } : {}) });
         } else if (msg.type === 'likelihood-done') result = msg.result;
       },
       extra,
@@ -307,11 +309,11 @@ export class LikelihoodService {
     if (job.info.state === 'queued') emit({ state: 'queued', done: 0, total: TOTAL, message: 'waiting for another likelihood job to finish' });
     const outcome = await job.done;
     if (outcome.state === 'cancelled') {
-      emit({ state: 'cancelled', done: 0, total: TOTAL });
+      emit({ state: 'cancelled', done: lastDone, total: TOTAL });
       throw new ApiError('cancelled', 'The likelihood evaluation was cancelled; nothing was stored.');
     }
     if (!result) {
-      emit({ state: 'failed', done: 0, total: TOTAL, error: { code: 'internal', message: outcome.error?.message ?? 'the likelihood job ended early' } });
+      emit({ state: 'failed', done: lastDone, total: TOTAL, error: { code: 'internal', message: outcome.error?.message ?? 'the likelihood job ended early' } });
       const code = outcome.error?.code;
       throw new ApiError(code === 'bad_request' || code === 'unavailable' ? code : 'internal', `Likelihood failed: ${outcome.error?.message ?? 'the job ended early'}`);
     }
