@@ -92,6 +92,10 @@ describe('sfumato eval likelihood / datasets outliers', () => {
     // seeded: the same call gives the same numbers
     const again = json<typeof e>((await sfumato(['eval', 'likelihood', '--run', runId, '--method', 'pf-ode', '--n', '8', '--probes', '2', '--seed', '1', '--json'])).out);
     expect(again.results[0].bitsPerDim).toBe(pf.bitsPerDim);
+    // the number does not move with --n beyond its error bar
+    const all = json<typeof e>((await sfumato(['eval', 'likelihood', '--run', runId, '--method', 'pf-ode', '--n', '15', '--probes', '2', '--seed', '1', '--json'])).out);
+    expect(all.images).toBe('all');
+    expect(Math.abs(all.results[0].bitsPerDim - pf.bitsPerDim)).toBeLessThan(3 * Math.hypot(pf.stdErr, all.results[0].stdErr));
   }, 600_000);
 
   it('gallery typicality is computed and stored with the sample', async () => {
