@@ -36,6 +36,9 @@ import type {
   ImportedModel,
   JobInfo,
   JobProgress,
+  LikelihoodReport,
+  OutlierReport,
+  Typicality,
   ModelExportResult,
   ReproduceResult,
   Run,
@@ -127,6 +130,12 @@ export const CONTRACT = {
   'datasets:images': { req: R.DatasetImagesSchema, res: reply<DatasetImagesResult>() },
   /** the folder picker: subfolders and image counts, only inside the home and library folders */
   'folders:list': { req: R.ListFoldersSchema, res: reply<FolderListing>() },
+  /** bits/dim of a run's (or model's) checkpoint on dataset images: PF-ODE and/or VLB, a likelihood job */
+  'eval:likelihood': { req: R.EvalLikelihoodSchema, res: reply<LikelihoodReport>() },
+  /** a dataset's included images ranked by NLL under a model, least typical first */
+  'datasets:outliers': { req: R.DatasetOutliersSchema, res: reply<OutlierReport>() },
+  /** "how typical is this image for its model": bits/dim of a gallery image under its checkpoint, stored */
+  'gallery:typicality': { req: R.TypicalitySchema, res: reply<{ typicality: Typicality }>() },
 } as const satisfies Record<`${string}:${string}`, { req: z.ZodType; res: Reply<unknown> }>;
 
 type Contract = typeof CONTRACT;

@@ -124,6 +124,11 @@ export const StartRunSchema = z
     resetOptimizer: z.boolean().optional(),
     /** the run's name; by default "<dataset> · <scratch|fine-tune> · <date>" */
     name: runName.optional(),
+    /**
+     * measure held-out bits/dim (PF-ODE, 16 images) at every checkpoint whose step is a multiple of
+     * this, while this process runs (the dashboard's likelihood curve); needs a held-out split
+     */
+    evalLikelihoodEvery: z.number().int('evalLikelihoodEvery must be a whole number of steps').min(1, 'evalLikelihoodEvery must be at least 1 (steps)').optional(),
   })
   .strict();
 export type StartRunRequest = z.infer<typeof StartRunSchema>;
@@ -283,4 +288,62 @@ export const ReadRecipeSchema = z
       .max(Math.ceil(MAX_RECIPE_PNG_BYTES / 3) * 4, `png: the file is larger than ${MAX_RECIPE_PNG_BYTES / 2 ** 20} MB; recipes are read from PNGs up to that size`),
     name: z.string().max(1000).optional(),
   })
+  .strict();
+
+/** Likelihood requests: bounds shared by eval:likelihood, datasets:outliers and gallery:typicality. */
+export const MAX_LIKELIHOOD_IMAGES = 4096;
+const likelihoodMethod = z.enum(['pf-ode', 'vlb', 'both'], { error: 'method must be pf-ode, vlb or both' });
+const probes = z.number().int('probes must be a whole number').min(1, 'probes must be at least 1 (Hutchinson probes per ODE evaluation)').max(64, 'probes: at most 64');
+const tol = z.number().min(1e-6, 'tol must be between 1e-6 and 1e-1').max(0.1, 'tol must be between 1e-6 and 1e-1');
+const likelihoodBatch = z.number().int().min(1, 'batch must be at least 1').max(64, 'batch: at most 64 images per ODE solve');
+
+/** `eval:likelihood`: bits/dim of a model on images of a dataset. */
+export const EvalLikelihoodSchema = z
+  .object({
+    runId: id.optional(),
+    checkpointId: id.optional(),
+    modelId: id.optional(),
+    /** default: the run's dataset */
+    datasetId: id.optional(),
+    /** only the run's held-out images (dataset images the run did not train on); an error when it has none */
+    heldOut: z.boolean().optional(),
+    method: likelihoodMethod.default('both'),
+    n: z
+      .number()
+      .int('n must be a whole number of images')
+      .min(1, 'n must be at least 1: the number of images to score')
+      .max(MAX_LIKELIHOOD_IMAGES, `n: at most ${MAX_LIKELIHOOD_IMAGES} images per evaluation`)
+      .default(16),
+    probes: probes.default(1),
+    seed: seed.default(0),
+    batch: likelihoodBatch.default(8),
+    tol: tol.default(1e-3),
+    /** store the result with the run (the dashboard's curve); needs runId */
+    record: z.boolean().optional(),
+  })
+  .strict();
+export type EvalLikelihoodRequest = z.output<typeof EvalLikelihoodSchema>;
+
+/** `datasets:outliers`: rank a dataset's included images by NLL under a model. */
+export const DatasetOutliersSchema = z
+  .object({
+    id,
+    runId: id.optional(),
+    checkpointId: id.optional(),
+    modelId: id.optional(),
+    top: z.number().int().min(1, 'top must be at least 1').max(MAX_LIKELIHOOD_IMAGES).default(10),
+    method: z.enum(['pf-ode', 'vlb'], { error: 'method must be pf-ode or vlb' }).default('pf-ode'),
+    probes: probes.default(1),
+    seed: seed.default(0),
+    /** score only the first `limit` included images (default: all, up to the cap) */
+    limit: z.number().int().min(1, 'limit must be at least 1').max(MAX_LIKELIHOOD_IMAGES).optional(),
+    batch: likelihoodBatch.default(8),
+    tol: tol.default(1e-3),
+  })
+  .strict();
+export type DatasetOutliersRequest = z.output<typeof DatasetOutliersSchema>;
+
+/** `gallery:typicality`: bits/dim of a gallery image under the checkpoint that made it (stored). */
+export const TypicalitySchema = z
+  .object({ id, method: z.enum(['pf-ode', 'vlb']).default('pf-ode'), probes: probes.default(4), seed: seed.default(0), tol: tol.default(1e-3) })
   .strict();

@@ -266,6 +266,20 @@ export interface RunDetail extends Run {
   previews: RunPreview[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
+  /** bits/dim of checkpoints measured so far (eval:likelihood with recordOnRun), by step */
+  likelihood: RunLikelihoodPoint[];
+}
+
+/** A checkpoint's bits/dim, stored with its run (the dashboard's curve beside the loss). */
+export interface RunLikelihoodPoint {
+  checkpointId: string;
+  step: number;
+  method: 'pf-ode' | 'vlb';
+  images: 'held-out' | 'sample' | 'all';
+  n: number;
+  bitsPerDim: number;
+  stdErr: number;
+  computedAt: string;
 }
 
 
@@ -384,6 +398,8 @@ export interface SampleMeta {
   tags: string[];
   collections: string[];
   deletedAt: string | null;
+  /** "how typical is this image for its model", once computed (gallery:typicality) */
+  typicality?: Typicality;
 }
 
 export interface ReproduceResult {
@@ -423,7 +439,7 @@ export interface GalleryPage {
   favorites: string[];
 }
 
-export type JobKind = 'import' | 'train' | 'sample' | 'export';
+export type JobKind = 'import' | 'train' | 'sample' | 'export' | 'likelihood';
 /** `queued`: waiting for a free slot (one training job, two sampling jobs at a time); no process yet. */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -561,4 +577,85 @@ export interface ApiErrorShape {
   code: ApiErrorCode;
   message: string;
   details?: unknown;
+}
+
+/** One likelihood method's estimate over a set of images (bits per dimension of 8-bit RGB data). */
+export interface LikelihoodEstimate {
+  method: 'pf-ode' | 'vlb';
+  /** mean bits/dim over the images */
+  bitsPerDim: number;
+  /** standard error of the mean (sample standard deviation of the per-image values / sqrt(n)) */
+  stdErr: number;
+  /** denoiser evaluations per batch (averaged over batches) */
+  nfe: number;
+  /**
+   * 'dequantised': PF-ODE on uniformly dequantised data, k + u (Song et al. 2021), + 7 bits/dim;
+   * 'discrete': the 8-bit bins directly (discretised Gaussian decoder, Ho et al. 2020). Both bound
+   * the discrete NLL from above.
+   */
+  data: 'dequantised' | 'discrete';
+  perImage: number[];
+}
+
+/** What the likelihood job returns. */
+export interface LikelihoodJobResult {
+  estimates: LikelihoodEstimate[];
+  backend: string;
+  wallSeconds: number;
+}
+
+/** An image the likelihood was measured on: a dataset item or a gallery sample. */
+export interface LikelihoodImageRef {
+  datasetItemId?: string;
+  sampleId?: string;
+  /** dataset file (relative to its folder) or gallery file */
+  file: string;
+}
+
+/** `eval:likelihood` */
+export interface LikelihoodReport {
+  runId: string | null;
+  modelId: string | null;
+  checkpoint: { id: string; sha256: string };
+  datasetId: string;
+  /** which images: the run's held-out ones, a seeded sample of a dataset, or all of it */
+  images: 'held-out' | 'sample' | 'all';
+  n: number;
+  probes: number;
+  seed: number;
+  batch: number;
+  /** one entry per method asked for */
+  results: { method: 'pf-ode' | 'vlb'; bitsPerDim: number; stdErr: number; nfe: number; data: 'dequantised' | 'discrete' }[];
+  perImage: (LikelihoodImageRef & { bitsPerDim: Partial<Record<'pf-ode' | 'vlb', number>> })[];
+  backend: string;
+  wallSeconds: number;
+  jobId: string;
+  cancelled: boolean;
+}
+
+/** `datasets:outliers`: the dataset's included images by NLL under the run's model, least typical first */
+export interface OutlierReport {
+  datasetId: string;
+  runId: string | null;
+  modelId: string | null;
+  checkpoint: { id: string; sha256: string };
+  method: 'pf-ode' | 'vlb';
+  /** images scored (all included images of the dataset, or the first --limit) */
+  scored: number;
+  meanBitsPerDim: number;
+  outliers: { datasetItemId: string; file: string; index: number; bitsPerDim: number; rank: number }[];
+  wallSeconds: number;
+  jobId: string;
+}
+
+/** `gallery:typicality`: bits/dim of a gallery image under the model that made it, stored with the record */
+export interface Typicality {
+  sampleId: string;
+  bitsPerDim: number;
+  stdErr: number;
+  method: 'pf-ode' | 'vlb';
+  probes: number;
+  seed: number;
+  checkpointId: string;
+  computedAt: string;
 }

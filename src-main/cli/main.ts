@@ -10,6 +10,7 @@ import { addBenchCommands, BenchInputError } from './bench';
 import { cliContext, type CliContext, type GlobalOpts } from './context';
 import { UsageError } from './parse';
 import * as datasets from './commands/datasets';
+import * as evalCmd from './commands/eval';
 import * as exportCmd from './commands/export';
 import * as gallery from './commands/gallery';
 import * as info from './commands/info';
@@ -31,7 +32,7 @@ export function buildProgram(ctx: CliContext = cliContext()): Command {
     .option('--json', 'print exactly one JSON object on stdout at the end (progress goes to stderr)')
     .showHelpAfterError();
   ctx.globals = () => program.opts<GlobalOpts>();
-  for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models, presets]) group.register(program, ctx);
+  for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models, presets, evalCmd]) group.register(program, ctx);
   addBenchCommands(program, () => !!ctx.globals().json);
   serve.register(program, ctx);
   return program;

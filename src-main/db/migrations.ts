@@ -254,4 +254,32 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE run_previews ADD COLUMN nn_ratio REAL;
   ALTER TABLE run_previews ADD COLUMN copy_share REAL;
   `,
+  // 13: likelihood results worth keeping. sample_likelihood: "how typical is this image for its
+  // model" (bits/dim of a gallery image under the checkpoint that made it), one row per sample,
+  // replaced when computed again. run_likelihood: held-out (or sampled) bits/dim of a run's
+  // checkpoints, the curve beside the loss on the training dashboard.
+  `
+  CREATE TABLE sample_likelihood (
+    sample_id TEXT PRIMARY KEY REFERENCES samples(id) ON DELETE CASCADE,
+    checkpoint_id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    bits_per_dim REAL NOT NULL,
+    std_err REAL NOT NULL,
+    probes INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    computed_at TEXT NOT NULL
+  );
+  CREATE TABLE run_likelihood (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    checkpoint_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    images TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    bits_per_dim REAL NOT NULL,
+    std_err REAL NOT NULL,
+    computed_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, checkpoint_id, method, images)
+  );
+  `,
 ];

@@ -8,6 +8,7 @@ import { DatasetRepo } from './datasets-repo';
 import { RunRepo } from './runs-repo';
 import { CheckpointRepo } from './checkpoints-repo';
 import { SampleRepo } from './samples-repo';
+import { LikelihoodRepo } from './likelihood-repo';
 
 export type { StoredCheckpoint } from './checkpoint-rows';
 // Each repository lives in its own file; this one composes them and keeps the old import path.
@@ -24,6 +25,7 @@ export interface Store {
   samples: SampleRepo;
   models: ModelRepo;
   presets: PresetRepo;
+  likelihood: LikelihoodRepo;
 }
 
 export function repositories(db: Db): Store {
@@ -35,5 +37,6 @@ export function repositories(db: Db): Store {
     samples: new SampleRepo(db),
     models: new ModelRepo(db),
     presets: new PresetRepo(db),
+    likelihood: new LikelihoodRepo(db),
   };
 }

@@ -27,6 +27,7 @@ export async function deleteRunRows(db: Db, runId: string): Promise<RunDeletion>
     await db.run('DELETE FROM checkpoints WHERE run_id = ? AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.checkpoint_id = checkpoints.id)', [runId]);
     await db.run('DELETE FROM run_losses WHERE run_id = ?', [runId]);
     await db.run('DELETE FROM run_previews WHERE run_id = ?', [runId]);
+    await db.run('DELETE FROM run_likelihood WHERE run_id = ?', [runId]);
     if (kept.length) {
       const t = new Date().toISOString();
       await db.run('UPDATE runs SET deleted_at = ?, pid = NULL, updated_at = ? WHERE id = ?', [t, t, runId]);

@@ -42,6 +42,9 @@ async function runJob(spec: JobSpec, ctx: JobContext): Promise<void> {
   } else if (spec.kind === 'grid') {
     const { runGridJob } = await import('./grid-job');
     await runGridJob(spec, ctx);
+  } else if (spec.kind === 'likelihood') {
+    const { runLikelihoodJob } = await import('./likelihood-job');
+    await runLikelihoodJob(spec, ctx);
   } else {
     const { runExportJob } = await import('./export-job');
     await runExportJob(spec, ctx);

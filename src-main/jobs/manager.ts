@@ -40,7 +40,7 @@ export interface RunningJob {
 /** Concurrency classes: estimates (short calibration runs) do not wait behind a training run. */
 export type JobClass = JobKind | 'estimate';
 export type JobLimits = Partial<Record<JobClass, number>>;
-export const DEFAULT_JOB_LIMITS: Readonly<Record<JobClass, number>> = Object.freeze({ train: 1, sample: 2, export: 2, estimate: 1, import: 2 });
+export const DEFAULT_JOB_LIMITS: Readonly<Record<JobClass, number>> = Object.freeze({ train: 1, sample: 2, export: 2, estimate: 1, import: 2, likelihood: 1 });
 
 export interface StartOptions {
   /** called, in order, for each message that arrives after a handler failed (clean up its files) */

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, ExportResult, GridRef, OrtProviderChoice, ProvidersInfo, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, GridRef, LikelihoodJobResult, OrtProviderChoice, ProvidersInfo, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
 export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
@@ -104,7 +104,29 @@ export interface GridJobSpec {
   };
 }
 
-export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec;
+/**
+ * Bits/dim of 8-bit images under a checkpoint (jobs/likelihood-job.ts): the PF-ODE and/or the VLB,
+ * in batches, on the same ONNX Runtime network as sampling (tfjs as the fallback).
+ */
+export interface LikelihoodJobSpec {
+  kind: 'likelihood';
+  jobId: string;
+  config: TrainConfig;
+  checkpointFile: string;
+  engine: 'auto' | 'onnx' | 'tfjs';
+  provider?: OrtProviderChoice;
+  appVersion: string;
+  /** n images, NCHW, 8-bit levels, at the model's size */
+  pixels: Uint8Array;
+  method: 'pf-ode' | 'vlb' | 'both';
+  probes: number;
+  seed: number;
+  batch: number;
+  rtol: number;
+  atol: number;
+}
+
+export type JobSpec = TrainJobSpec | SampleJobSpec | ExportJobSpec | GridJobSpec | LikelihoodJobSpec;
 
 /** cancel: stop as soon as possible; pause (training): write a checkpoint, then stop.
  *  probe-providers: not a user job (no JobManager, no jobs:list row): probe the execution
@@ -134,6 +156,9 @@ export type FromJob =
   | { type: 'export-done'; result: ExportResult }
   | { type: 'log'; message: string }
   | { type: 'providers'; info: ProvidersInfo }
+  /** likelihood: share of the evaluation done (0..1), and at the end the result */
+  | { type: 'likelihood-progress'; fraction: number }
+  | { type: 'likelihood-done'; result: LikelihoodJobResult }
   | { type: 'estimate'; secondsPerStep: number; steps: number }
   | { type: 'sample-preview'; image: number; step: number; total: number; dataUrl: string }
   | { type: 'frame'; step: number; rgb: Uint8Array }

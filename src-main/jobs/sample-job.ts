@@ -76,10 +76,18 @@ export function img2imgStartIndex(planSteps: number, strength: number): number {
 }
 
 /**
- * The network for sampling: our checkpoint exported to ONNX and run by ONNX Runtime (the fast
+ * The network for sampling (and likelihood jobs): our checkpoint exported to ONNX and run by ONNX Runtime (the fast
  * path), or an imported ONNX model; tfjs on the training backend as the fallback for checkpoints.
  */
-async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; maxBatch: number; dispose: () => Promise<void> }> {
+export interface NetworkSource {
+  config: SampleJobSpec['config'];
+  checkpointFile: string;
+  engine: SampleJobSpec['engine'];
+  provider?: SampleJobSpec['provider'];
+  appVersion: string;
+}
+
+export async function openNetwork(spec: NetworkSource, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; maxBatch: number; dispose: () => Promise<void> }> {
   const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
   if (isOnnx || spec.engine !== 'tfjs') {
@@ -89,7 +97,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
         ? bytes
         : (() => {
             const parsed = parseWeights(bytes);
-            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion, classes: spec.config.classes });
+            return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.appVersion, classes: spec.config.classes });
           })();
       const log = (message: string) => ctx.post({ type: 'log', message });
       // the provider is chosen by probing with this very model (onnx/providers.ts): one denoiser run
@@ -115,7 +123,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
 }
 
 export async function runSampleJob(spec: SampleJobSpec, ctx: JobContext): Promise<void> {
-  const net = await openNetwork(spec, ctx);
+  const net = await openNetwork({ ...spec, appVersion: spec.record.appVersion }, ctx);
   const backend = { active: net.backend };
   ctx.post({ type: 'started', backend: net.backend, unavailable: {} });
   try {

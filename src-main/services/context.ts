@@ -29,6 +29,12 @@ export interface ServiceContext {
  */
 export const SCRATCH_PROGRESS = 'jobs:scratch-progress';
 
+/**
+ * A run started with evalLikelihoodEvery wrote a checkpoint at such a step: `{ runId, checkpointId }`
+ * (runs.ts emits, likelihood.ts measures held-out bits/dim and records it with the run).
+ */
+export const LIKELIHOOD_AT_CHECKPOINT = 'runs:likelihood-at-checkpoint';
+
 export function emitProgress(ctx: ServiceContext, p: JobProgress): void {
   ctx.events.emit('jobs:progress', p);
 }

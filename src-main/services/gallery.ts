@@ -30,7 +30,8 @@ export class GalleryService {
   async meta(id: string): Promise<SampleMeta> {
     const meta = await this.ctx.store.samples.meta(id);
     if (!meta) throw new ApiError('not_found', `No sample ${id}.`);
-    return meta;
+    const typicality = await this.ctx.store.likelihood.typicality(id);
+    return typicality ? { ...meta, typicality } : meta;
   }
 
   trash(ids: string[]): Promise<number> {

@@ -16,6 +16,7 @@ import type { DatasetService } from './datasets';
 import type { ExportDownloads } from './downloads';
 import type { GalleryService } from './gallery';
 import type { GridService } from './grid';
+import type { LikelihoodService } from './likelihood';
 import { listFolders } from './folders';
 import { exportCheckpointOnnx } from './model-export';
 import type { ModelService } from './models';
@@ -48,6 +49,7 @@ export interface HandlerHost {
   readonly reproduction: ReproduceService;
   readonly gallery: GalleryService;
   readonly presets: PresetService;
+  readonly likelihood: LikelihoodService;
   systemInfo(): Promise<SystemInfo>;
   systemProviders(): Promise<ProvidersInfo>;
 }
@@ -104,6 +106,9 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'datasets:renameClass': async (req) => ({ dataset: await s.datasets.renameClass(req.id, req.from, req.to) }),
     'datasets:images': (req) => s.datasets.images(req.id, req.offset, req.limit),
     'folders:list': (req) => listFolders(req.path, [s.library.root]),
+    'eval:likelihood': (req, ctx) => s.likelihood.evaluate(req, ctx.onProgress),
+    'datasets:outliers': (req, ctx) => s.likelihood.outliers(req, ctx.onProgress),
+    'gallery:typicality': async (req, ctx) => ({ typicality: await s.likelihood.typicality(req, ctx.onProgress) }),
   };
 }
 

@@ -14,7 +14,7 @@ import { isPidAlive } from '../proc';
 import { newId } from '../db/ids';
 import { FINE_TUNE_DEFAULTS, resolveTrainConfig } from '../training/config';
 import { findBundledModel } from './bundled';
-import { emitProgress, type ServiceContext } from './context';
+import { emitProgress, LIKELIHOOD_AT_CHECKPOINT, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
 import { defaultRunName, deleteRun, renameRun } from './run-manage';
@@ -36,6 +36,8 @@ export interface StartedRun {
 export class RunService {
   /** final-status promises of the runs whose job is alive, by run id */
   private readonly runFinished = new Map<string, Promise<Run>>();
+  /** runs started with evalLikelihoodEvery in this process (services/likelihood.ts measures them) */
+  private readonly evalLikelihoodEvery = new Map<string, number>();
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -61,6 +63,7 @@ export class RunService {
       losses: await this.ctx.store.runs.losses(id),
       weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
       previews: await this.ctx.store.runs.previews(id),
+      likelihood: await this.ctx.store.likelihood.runPoints(id),
     };
   }
 
@@ -128,6 +131,13 @@ export class RunService {
     }
     const images = await this.ctx.store.datasets.trainingImages(dataset.id);
     const labels = classLabels(config, dataset, images.classes, init?.trainConfig);
+    if (req.evalLikelihoodEvery !== undefined && dataset.excludedCount === 0) {
+      throw new ApiError(
+        'bad_request',
+        `evalLikelihoodEvery needs a held-out split, and dataset ${dataset.id} has none: every image would be trained on. Exclude some images first (Datasets page, or \`sfumato datasets exclude\`): the run's held-out images are those it does not train on.`,
+        { field: 'evalLikelihoodEvery' },
+      );
+    }
     const seed = req.seed ?? randomInt(0, 2 ** 31);
     const runId = newId('run');
     const createdAt = new Date().toISOString();
@@ -136,6 +146,7 @@ export class RunService {
     const run = await this.ctx.store.runs.insert({ id: runId, name, datasetId: dataset.id, config, seed, initFrom: init?.from ?? null, createdAt });
     // The images it starts on, kept for resume whatever is excluded later.
     await this.ctx.store.datasets.recordRunImages(runId, images);
+    if (req.evalLikelihoodEvery !== undefined) this.evalLikelihoodEvery.set(runId, req.evalLikelihoodEvery);
     return this.launchTraining(
       run,
       init && {
@@ -231,8 +242,9 @@ export class RunService {
             break;
           case 'checkpoint':
             try {
+              const checkpointId = newId('ckpt');
               await this.ctx.store.checkpoints.insert({
-                id: newId('ckpt'),
+                id: checkpointId,
                 runId,
                 step: msg.step,
                 file: msg.file,
@@ -240,6 +252,8 @@ export class RunService {
                 loss: msg.loss,
                 weightsDigest: msg.weightsDigest,
               });
+              const every = this.evalLikelihoodEvery.get(runId);
+              if (every && msg.step % every === 0) this.ctx.events.emit(LIKELIHOOD_AT_CHECKPOINT, { runId, checkpointId });
             } catch (e) {
               await dropFile(msg.file);
               throw e;

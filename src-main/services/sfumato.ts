@@ -21,6 +21,7 @@ import { ModelService } from './models';
 import { PresetService } from './presets';
 import { ReproduceService } from './reproduce';
 import { GridService } from './grid';
+import { LikelihoodService } from './likelihood';
 import { RunService, type StartedRun } from './runs';
 import { SamplingService } from './sampling';
 import { APP_VERSION, collectVersions, probeBackends, probeProviders } from './system';
@@ -57,6 +58,7 @@ export class Sfumato implements ServiceContext {
   readonly gallery: GalleryService;
   /** saved schedules and sampling / training presets */
   readonly presets: PresetService;
+  readonly likelihood: LikelihoodService;
   /** The contract, implemented (services/handlers.ts): every function validates its request first. */
   readonly api: ValidatedApi;
 
@@ -79,6 +81,7 @@ export class Sfumato implements ServiceContext {
     this.reproduction = new ReproduceService(this, this.sampling);
     this.gallery = new GalleryService(this, this.downloads);
     this.presets = new PresetService(this);
+    this.likelihood = new LikelihoodService(this, this.sampling);
     this.api = validatedApi(buildHandlers(this));
   }
 

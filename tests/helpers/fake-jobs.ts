@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { SampleRecord } from '../../src-main/api/types';
 import type { JobLauncher, JobProcess } from '../../src-main/jobs/launcher';
-import type { ExportJobSpec, FromJob, JobSpec, SampleJobSpec, TrainJobSpec } from '../../src-main/jobs/protocol';
+import type { ExportJobSpec, FromJob, JobSpec, LikelihoodJobSpec, SampleJobSpec, TrainJobSpec } from '../../src-main/jobs/protocol';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { tempDir } from './library';
 
@@ -25,7 +25,9 @@ export interface FakeJobs {
 
 let nextPid = 900_000;
 
-export function fakeLauncher(handlers: { train?: FakeHandler<TrainJobSpec>; sample?: FakeHandler<SampleJobSpec>; export?: FakeHandler<ExportJobSpec> } = {}): FakeJobs {
+export function fakeLauncher(
+  handlers: { train?: FakeHandler<TrainJobSpec>; sample?: FakeHandler<SampleJobSpec>; export?: FakeHandler<ExportJobSpec>; likelihood?: FakeHandler<LikelihoodJobSpec> } = {},
+): FakeJobs {
   const specs: JobSpec[] = [];
   const launcher: JobLauncher = () => {
     let onMsg: (m: FromJob) => void = () => undefined;
@@ -46,7 +48,8 @@ export function fakeLauncher(handlers: { train?: FakeHandler<TrainJobSpec>; samp
         if (msg.type === 'cancel') abort.abort();
         if (msg.type !== 'start') return;
         specs.push(msg.spec);
-        const h = (msg.spec.kind === 'train' ? (handlers.train ?? fakeTrain) : msg.spec.kind === 'sample' ? (handlers.sample ?? fakeSample) : (handlers.export ?? fakeExport)) as FakeHandler<JobSpec>;
+        const k = msg.spec.kind;
+        const h = (k === 'train' ? (handlers.train ?? fakeTrain) : k === 'sample' ? (handlers.sample ?? fakeSample) : k === 'likelihood' ? (handlers.likelihood ?? fakeLikelihood) : (handlers.export ?? fakeExport)) as FakeHandler<JobSpec>;
         void (async () => {
           try {
             post({ type: 'started', backend: 'fake', unavailable: {} });
@@ -110,6 +113,20 @@ export const fakeSample: FakeHandler<SampleJobSpec> = async (spec, post) => {
 export const fakeExport: FakeHandler<ExportJobSpec> = async (spec, post) => {
   post({ type: 'export-progress', done: spec.samples.length, total: spec.samples.length });
   post({ type: 'export-done', result: { path: spec.to, count: spec.samples.length, files: spec.samples.map((s) => `${s.record.id}.${spec.format}`) } });
+};
+
+/** Likelihood: each image's bits/dim is its mean byte / 32 (so images can be ranked by brightness). */
+export const fakeLikelihood: FakeHandler<LikelihoodJobSpec> = async (spec, post) => {
+  const per = 3 * spec.config.imageSize * spec.config.imageSize;
+  const n = spec.pixels.length / per;
+  const perImage = Array.from({ length: n }, (_, i) => spec.pixels.subarray(i * per, (i + 1) * per).reduce((a, b) => a + b, 0) / per / 32);
+  const mean = perImage.reduce((a, b) => a + b, 0) / n;
+  const methods = spec.method === 'both' ? (['pf-ode', 'vlb'] as const) : [spec.method];
+  post({ type: 'likelihood-progress', fraction: 0.5 });
+  post({
+    type: 'likelihood-done',
+    result: { estimates: methods.map((method) => ({ method, bitsPerDim: mean, stdErr: 0.1, nfe: 1, data: method === 'vlb' ? ('discrete' as const) : ('dequantised' as const), perImage })), backend: 'fake', wallSeconds: 0 },
+  });
 };
 
 /** A service on a fresh temp library with fake jobs; `close` ends both. */

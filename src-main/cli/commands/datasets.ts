@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { call, type CliContext } from '../context';
 import { parseIntStrict } from '../parse';
+import { registerOutliers } from './eval';
 
 export function register(program: Command, ctx: CliContext): void {
   const datasets = program.command('datasets').description('import and inspect image folders');
@@ -78,6 +79,7 @@ export function register(program: Command, ctx: CliContext): void {
         }),
       );
   }
+  registerOutliers(datasets, ctx);
   datasets
     .command('remove <id>')
     .description('remove a dataset and its prepared cache (the source folder is not touched)')

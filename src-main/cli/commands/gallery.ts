@@ -51,6 +51,19 @@ export function register(program: Command, ctx: CliContext): void {
       }),
     );
   gallery
+    .command('typicality <id>')
+    .description('how typical is this image for its model: bits/dim of the sample under the checkpoint that made it (stored with the record)')
+    .addOption(new Option('--method <m>', 'estimator').choices(['pf-ode', 'vlb']).default('pf-ode'))
+    .option('--probes <k>', 'Hutchinson probes per ODE evaluation', parseIntStrict('probes'), 4)
+    .option('--seed <s>', 'seed of the dequantisation noise and probes', parseIntStrict('seed'), 0)
+    .action((id: string, o: { method: 'pf-ode' | 'vlb'; probes: number; seed: number }) =>
+      ctx.withService(async (s, out) => {
+        const r = await call(s, out, 'gallery:typicality', { id, method: o.method, probes: o.probes, seed: o.seed });
+        const t = r.typicality;
+        out.result(r, () => `${t.sampleId}: ${t.bitsPerDim.toFixed(3)} bits/dim under checkpoint ${t.checkpointId} (${t.method}, ${t.probes} probe(s)); lower = more typical for its model`);
+      }),
+    );
+  gallery
     .command('tag <ids...>')
     .description('add or remove tags: sfumato gallery tag smp_a smp_b --add night,blue --remove draft')
     .option('--add <tags>', 'comma-separated tags to add')

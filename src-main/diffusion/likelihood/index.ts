@@ -1,3 +1,4 @@
 export * from './pf-ode';
 export * from './vlb';
 export * from './eight-bit';
+export * from './images';

@@ -36,6 +36,8 @@ export interface PfOdeLikelihoodOptions {
   fdStep?: number;
   sigmaToT?: (sigma: number) => number;
   signal?: AbortSignal;
+  /** after each accepted solver step: the share of the log-sigma range integrated so far, 0..1 */
+  onProgress?: (fraction: number) => void;
 }
 
 export interface LikelihoodResult {
@@ -124,7 +126,12 @@ export async function pfOdeLikelihood(denoiser: Denoiser, x0: Float32Array | Flo
     y0,
     Math.log(sigmaMin),
     Math.log(sigmaMax),
-    { rtol: opts.rtol ?? 1e-5, atol: opts.atol ?? 1e-5, signal: opts.signal },
+    {
+      rtol: opts.rtol ?? 1e-5,
+      atol: opts.atol ?? 1e-5,
+      signal: opts.signal,
+      ...(opts.onProgress ? { onAccept: (u: number) => opts.onProgress!((u - Math.log(sigmaMin)) / (Math.log(sigmaMax) - Math.log(sigmaMin))) } : {}),
+    },
   );
   const nll = new Float64Array(n);
   const p2 = priorStd * priorStd;

@@ -33,6 +33,8 @@ export interface VlbOptions {
   /** data are 8-bit levels mapped to [-1, 1] by 2k/255 - 1: use the discretised decoder */
   discrete8bit?: boolean;
   signal?: AbortSignal;
+  /** after each denoiser call: how many of the N levels are done */
+  onProgress?: (done: number, total: number) => void;
 }
 
 function forwardVar(vpType: boolean, sPrev: number, s: number): number {
@@ -110,6 +112,7 @@ export async function vlbLikelihood(denoiser: Denoiser, x0In: Float32Array | Flo
       }
       nll[i] += kl;
     }
+    opts.onProgress?.(N - j, N);
   }
   // decoder L_0
   const x1 = sampleAt(0);
@@ -124,5 +127,6 @@ export async function vlbLikelihood(denoiser: Denoiser, x0In: Float32Array | Flo
     }
     nll[i] -= lp;
   }
+  opts.onProgress?.(N, N);
   return summarise(nll, d, N);
 }

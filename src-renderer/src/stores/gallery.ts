@@ -234,6 +234,21 @@ export const useGalleryStore = defineStore('gallery', () => {
     }
   }
 
+  /** "How typical is this image for its model": bits/dim under its checkpoint, stored with the record. */
+  const typicalityRunning = ref(false);
+  async function runTypicality(id: string): Promise<void> {
+    typicalityRunning.value = true;
+    actionError.value = null;
+    try {
+      const { typicality } = await api['gallery:typicality']({ id, method: 'pf-ode', probes: 4, seed: 0, tol: 1e-3 });
+      if (openId.value === id && meta.value) meta.value = { ...meta.value, typicality };
+    } catch (e) {
+      actionError.value = errorMessage(e);
+    } finally {
+      typicalityRunning.value = false;
+    }
+  }
+
   /** Ids of everything the current filter shows (up to `max`), for export. */
   async function allIds(max = 2000): Promise<string[]> {
     const res = await api['gallery:query']({ ...query(), limit: max, offset: 0 });
@@ -255,6 +270,8 @@ export const useGalleryStore = defineStore('gallery', () => {
     meta,
     reproduce,
     reproducing,
+    typicalityRunning,
+    runTypicality,
     actionError,
     at,
     ensure,

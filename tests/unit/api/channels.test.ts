@@ -50,6 +50,9 @@ describe('contract channels', () => {
       'datasets:renameClass',
       'datasets:images',
       'folders:list',
+      'eval:likelihood',
+      'datasets:outliers',
+      'gallery:typicality',
     ]);
     expect(EVENTS).toEqual({ jobProgress: 'jobs:progress' });
   });
