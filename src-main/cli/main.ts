@@ -20,6 +20,7 @@ import * as runs from './commands/runs';
 import * as sample from './commands/sample';
 import * as serve from './commands/serve';
 import * as train from './commands/train';
+import * as worker from './commands/worker';
 
 export function buildProgram(ctx: CliContext = cliContext()): Command {
   const program = new Command();
@@ -34,6 +35,7 @@ export function buildProgram(ctx: CliContext = cliContext()): Command {
   for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models, presets]) group.register(program, ctx);
   addBenchCommands(program, () => !!ctx.globals().json);
   serve.register(program, ctx);
+  worker.register(program, ctx);
   return program;
 }
 

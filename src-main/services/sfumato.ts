@@ -12,6 +12,7 @@ import { Library, resolveLibraryPath } from '../db/library';
 import { repositories, type Store } from '../db/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits } from '../jobs/manager';
+import { QueueDispatcher, type QueueDispatcherOptions } from '../jobs/queue-dispatch';
 import { demoDatasetDir } from './bundled';
 import type { ServiceContext } from './context';
 import { DatasetService } from './datasets';
@@ -41,7 +42,15 @@ export interface OpenOptions {
   jobLimits?: JobLimits;
   /** stops long work of this process that is not a job (a dataset import): the CLI's Ctrl-C */
   signal?: AbortSignal;
+  /**
+   * `serve --queue redis://…`: training and sampling jobs go to workers through BullMQ on Redis
+   * (jobs/queue-dispatch.ts); without it they run in local job processes as always.
+   */
+  queue?: Omit<QueueDispatcherOptions, 'libraryRoot' | 'local'>;
 }
+
+/** With a queue the workers set the pace: the server hands every training and sampling job to Redis at once. */
+const QUEUED_JOB_LIMITS: JobLimits = { train: 1000, sample: 1000 };
 
 export class Sfumato implements ServiceContext {
   readonly events = new EventEmitter();
@@ -67,6 +76,8 @@ export class Sfumato implements ServiceContext {
     launcher: JobLauncher,
     jobLimits?: JobLimits,
     readonly signal?: AbortSignal,
+    /** the job queue when the server was started with one */
+    readonly queue?: QueueDispatcher,
   ) {
     this.jobs = new JobManager(launcher, jobLimits);
     this.downloads = new ExportDownloads(library);
@@ -85,13 +96,23 @@ export class Sfumato implements ServiceContext {
   static async open(opts: OpenOptions): Promise<Sfumato> {
     const library = new Library(resolveLibraryPath(opts.libraryPath));
     const db = await Db.open(library.dbFile, { retryMs: opts.dbRetryMs });
-    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher, opts.jobLimits, opts.signal);
+    const local = opts.launcher ?? forkLauncher;
+    let queue: QueueDispatcher | undefined;
+    try {
+      queue = opts.queue ? await QueueDispatcher.open({ ...opts.queue, libraryRoot: library.root, local }) : undefined;
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    const limits = queue ? { ...QUEUED_JOB_LIMITS, ...opts.jobLimits } : opts.jobLimits;
+    const s = new Sfumato(library, repositories(db), opts.mode, queue?.launcher ?? local, limits, opts.signal, queue);
     await s.runs.recover();
     return s;
   }
 
   async close(): Promise<void> {
     await this.jobs.shutdown();
+    await this.queue?.close();
     // Background retries of run ends stop here (the next start's recovery records those runs);
     // one already writing is waited for.
     await this.runs.close();
@@ -133,6 +154,7 @@ export class Sfumato implements ServiceContext {
       demoDatasetDir: await demoDatasetDir(),
       versions: collectVersions(),
       backend: await probeBackends(),
+      ...(this.queue ? { queue: { url: this.queue.url, workers: this.queue.workers() } } : {}),
     };
   }
 }

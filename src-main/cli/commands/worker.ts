@@ -1,0 +1,53 @@
+/**
+ * `sfumato worker`: take training and sampling jobs from a server's queue (BullMQ on Redis) and run
+ * them on this machine; inputs come from the server by hash, outputs go back to it (the server
+ * records them). See jobs/queue-worker.ts.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { startQueueWorker } from '../../jobs/queue-worker';
+import { probeBackends } from '../../services/system';
+import type { CliContext } from '../context';
+import { parseIntStrict, UsageError } from '../parse';
+
+export function register(program: Command, _ctx: CliContext): void {
+  program
+    .command('worker')
+    .description("run jobs of a server started with --queue: sfumato worker --server URL --token T --queue redis://HOST:PORT")
+    .option('--server <url>', 'the Sfumato server (http://HOST:PORT)')
+    .option('--token <token>', 'the server token, or its --worker-token (default $SFUMATO_TOKEN)')
+    .option('--queue <url>', 'the same Redis as the server (default $SFUMATO_QUEUE)')
+    .option('--concurrency <n>', 'jobs at once', parseIntStrict('concurrency'), 1)
+    .option('--provider <name>', 'ONNX Runtime execution provider for sampling (cpu, webgpu, cuda)')
+    .option('--cache-dir <dir>', 'cache of inputs fetched by hash (default ~/.cache/sfumato-worker)')
+    .option('--id <id>', 'worker name shown on the System page (default host-pid)')
+    .option('--lock-ms <ms>', 'a worker silent this long is presumed lost and its job re-queued', parseIntStrict('lock-ms'), 30_000)
+    .action(async (o: { server?: string; token?: string; queue?: string; concurrency: number; provider?: string; cacheDir?: string; id?: string; lockMs: number }) => {
+      const server = o.server;
+      const token = o.token ?? process.env.SFUMATO_TOKEN;
+      const queue = o.queue ?? process.env.SFUMATO_QUEUE;
+      if (!server) throw new UsageError('worker needs --server http://HOST:PORT (the address `sfumato serve --queue …` listens on).');
+      if (!token) throw new UsageError('worker needs --token (the token `sfumato serve` printed, or its --worker-token) or $SFUMATO_TOKEN.');
+      if (!queue) throw new UsageError('worker needs --queue redis://HOST:PORT (the same Redis as the server) or $SFUMATO_QUEUE.');
+      if (o.concurrency < 1 || o.concurrency > 64) throw new UsageError('--concurrency must be from 1 to 64.');
+      const backend = await probeBackends();
+      const providers = [backend.active, ...(o.provider ? [o.provider] : [])];
+      const w = await startQueueWorker({
+        server,
+        token,
+        queue,
+        concurrency: o.concurrency,
+        provider: o.provider,
+        providers,
+        cacheDir: o.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sfumato-worker'),
+        id: o.id,
+        lockMs: o.lockMs,
+      });
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await w.close();
+    });
+}

@@ -1,0 +1,241 @@
+/**
+ * Jobs on workers through BullMQ on a real Redis (issue 16). Everything is real: a redis-server of
+ * our own on a free loopback port (with an append-only file, so a restart keeps the queue), the
+ * server (Sfumato + web server with --queue, in this process), and worker processes started with
+ * `sfumato worker` exactly as a user would, each running the ordinary job processes. Workers are
+ * killed with SIGKILL at exact points (the server holds the worker's message in `beforeRecord`
+ * while the test kills it), so nothing here depends on timing.
+ *
+ * The heaviest test file of the suite for its size: one tiny model, few steps, 16 px images.
+ * Skipped (with the reason printed) when redis-server is not installed; `.ci/run` installs it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FromJob } from '../../src-main/jobs/protocol';
+import { startWebServer, type WebServer } from '../../src-main/server/http';
+import { Sfumato } from '../../src-main/services/sfumato';
+import { CLI, EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
+
+const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
+if (!HAVE_REDIS) console.warn('queue.test.ts skipped: redis-server is not installed (apt-get install redis-server)');
+
+const TOKEN = 'a'.repeat(32);
+const WORKER_TOKEN = 'w'.repeat(32);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let lib: ReturnType<typeof tempDir>;
+let redisPort: number;
+let redisUrl: string;
+let redis: ChildProcess | undefined;
+let s: Sfumato;
+let srv: WebServer;
+let datasetId: string;
+const workers = new Map<string, ChildProcess>();
+/** the test's hook in the server: called before each worker message is recorded */
+let hook: ((jobId: string, msg: FromJob) => void | Promise<void>) | undefined;
+
+async function startRedis(): Promise<void> {
+  const r = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', lib.dir], { stdio: 'ignore' });
+  redis = r;
+  await until('redis to answer', () => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG', 20_000);
+}
+
+async function stopRedis(): Promise<void> {
+  const r = redis;
+  if (!r || r.exitCode !== null) return;
+  const exited = new Promise((res) => r.once('exit', res));
+  spawnSync('redis-cli', ['-p', String(redisPort), 'shutdown']);
+  await exited;
+  redis = undefined;
+}
+
+function spawnWorker(id: string): Promise<ChildProcess> {
+  const w = spawn(
+    process.execPath,
+    [CLI, 'worker', '--server', `http://127.0.0.1:${srv.port}`, '--token', WORKER_TOKEN, '--queue', redisUrl, '--cache-dir', join(lib.dir, `cache-${id}`), '--id', id, '--lock-ms', '2000'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  workers.set(id, w);
+  let log = '';
+  w.stderr!.on('data', (c: Buffer) => {
+    log += c.toString();
+    if (process.env.SFUMATO_TEST_VERBOSE) process.stderr.write(c);
+  });
+  return until(`worker ${id} to be ready`, () => {
+    if (w.exitCode !== null) throw new Error(`worker ${id} exited: ${log}`);
+    return log.includes('ready:') && w;
+  }, 60_000);
+}
+
+async function stopWorker(id: string, signal: NodeJS.Signals): Promise<void> {
+  const w = workers.get(id);
+  workers.delete(id);
+  if (!w || w.exitCode !== null || w.signalCode !== null) return;
+  const exited = new Promise((r) => w.once('exit', r));
+  w.kill(signal);
+  await exited;
+}
+
+/** The worker that holds a job now (its last claim). */
+function holderOf(jobId: string): string {
+  const c = [...s.queue!.claims].reverse().find((x) => x.jobId === jobId);
+  if (!c) throw new Error(`job ${jobId} was never claimed`);
+  return c.worker;
+}
+
+describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
+  beforeAll(async () => {
+    lib = tempDir('sfumato-queue-');
+    redisPort = await freePort();
+    redisUrl = `redis://127.0.0.1:${redisPort}`;
+    await startRedis();
+    s = await Sfumato.open({ libraryPath: join(lib.dir, 'library'), mode: 'web', queue: { url: redisUrl, beforeRecord: (id, m) => hook?.(id, m) } });
+    srv = await startWebServer(s, { port: 0, token: TOKEN, workerToken: WORKER_TOKEN });
+    datasetId = (await s.importDataset({ dir: EMOJI_DIR, imageSize: 16 })).dataset.id;
+    await Promise.all([spawnWorker('w1'), spawnWorker('w2')]);
+  }, 180_000);
+
+  afterAll(async () => {
+    hook = undefined;
+    for (const id of [...workers.keys()]) await stopWorker(id, 'SIGKILL');
+    await srv?.close();
+    await s?.close();
+    await stopRedis();
+    lib?.cleanup();
+  }, 60_000);
+
+  const config = { ...TINY_CONFIG, steps: 8, checkpointEvery: 2, previewEvery: 0 };
+  let referenceRun = '';
+
+  it('a training run whose worker is SIGKILLed after its second checkpoint finishes on the other worker like an uninterrupted run', async () => {
+    const straight = await s.startRun({ datasetId, seed: 5, config });
+    const a = await straight.done;
+    expect(a.status).toBe('completed');
+    referenceRun = a.id;
+
+    let killed = '';
+    hook = async (jobId, msg) => {
+      if (msg.type === 'checkpoint' && msg.step === 4 && !killed) {
+        killed = holderOf(jobId);
+        await stopWorker(killed, 'SIGKILL');
+      }
+    };
+    const { run, done } = await s.startRun({ datasetId, seed: 5, config });
+    const b = await done;
+    hook = undefined;
+    expect(killed).not.toBe('');
+    expect(b.status).toBe('completed');
+    const jobClaims = s.queue!.claims.filter((c) => c.jobId.startsWith(`train-${run.id}-`));
+    expect(jobClaims.length).toBe(2);
+    expect(jobClaims[0].worker).toBe(killed);
+    expect(jobClaims[1].worker).not.toBe(killed);
+    const ra = (await s.api['runs:get']({ id: a.id })).run;
+    const rb = (await s.api['runs:get']({ id: run.id })).run;
+    expect(rb.losses.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(rb.losses).toEqual(ra.losses);
+    expect(rb.weightsDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(rb.weightsDigest).toBe(ra.weightsDigest);
+    // the resumed worker went on from step 4: the checkpoints are the same steps as the reference's
+    expect((await s.store.checkpoints.list(run.id)).map((c) => c.step)).toEqual((await s.store.checkpoints.list(a.id)).map((c) => c.step));
+    await spawnWorker('w3');
+  }, 300_000);
+
+  it('16 sampling images spread over two workers land as 16 gallery rows', async () => {
+    const before = s.queue!.claims.length;
+    const results = await Promise.all([0, 1, 2, 3].map((k) => s.generate({ runId: referenceRun, count: 4, seed: 100 + 4 * k, sampler: 'ddim', steps: 3 })));
+    const ids = results.flatMap((r) => r.samples.map((x) => x.id));
+    expect(ids.length).toBe(16);
+    expect(new Set(ids).size).toBe(16);
+    for (const id of ids) expect(await s.store.samples.get(id)).toBeTruthy();
+    const takers = new Set(s.queue!.claims.slice(before).map((c) => c.worker));
+    expect(takers.size).toBe(2);
+    // the same seeds sampled on this machine give the same records' seeds (provenance is whole)
+    expect(results.flatMap((r) => r.samples.map((x) => x.seed)).sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => 100 + i));
+  }, 300_000);
+
+  it('a 64-image job whose worker is killed midway ends with exactly 64 rows, unique keys, no orphan files', async () => {
+    let killed = '';
+    hook = async (jobId, msg) => {
+      if (msg.type === 'sample' && msg.index === 20 && !killed) {
+        killed = holderOf(jobId);
+        await stopWorker(killed, 'SIGKILL');
+      }
+    };
+    const r = await s.generate({ runId: referenceRun, count: 64, seed: 1000, sampler: 'ddim', steps: 2 });
+    hook = undefined;
+    expect(killed).not.toBe('');
+    expect(r.cancelled).toBe(false);
+    expect(r.samples.length).toBe(64);
+    expect(new Set(r.samples.map((x) => x.id)).size).toBe(64);
+    expect(r.samples.map((x) => x.seed).sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => 1000 + i));
+    const claims = s.queue!.claims.filter((c) => c.jobId === r.jobId);
+    expect(claims.length).toBe(2);
+    // no orphans: every PNG in the samples folders has a row, every row has its PNG
+    const rows = (await s.store.samples.query({ limit: 10_000, offset: 0 } as never)).samples;
+    const files = new Set<string>();
+    const samplesDir = join(lib.dir, 'library', 'samples');
+    for (const day of readdirSync(samplesDir)) for (const f of readdirSync(join(samplesDir, day))) files.add(`samples/${day}/${f}`);
+    expect([...files].sort()).toEqual(rows.map((x) => x.file).sort());
+    await spawnWorker('w4');
+  }, 300_000);
+
+  it('jobs queued while Redis is stopped and restarted still run', async () => {
+    for (const id of [...workers.keys()]) await stopWorker(id, 'SIGTERM');
+    const pending = [s.generate({ runId: referenceRun, count: 2, seed: 7, sampler: 'ddim', steps: 2 }), s.generate({ runId: referenceRun, count: 2, seed: 9, sampler: 'ddim', steps: 2 })];
+    await until('both jobs waiting in Redis', async () => ((await s.queue!.counts()).waiting ?? 0) >= 2);
+    await stopRedis();
+    await startRedis();
+    await spawnWorker('w5');
+    const results = await Promise.all(pending);
+    expect(results.map((x) => x.samples.length)).toEqual([2, 2]);
+  }, 300_000);
+
+  it('Redis unreachable: opening a server with the queue fails at once with a clear message', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    await expect(Sfumato.open({ libraryPath: join(lib.dir, 'other'), mode: 'web', queue: { url: `redis://127.0.0.1:${port}`, redisTimeoutMs: 2000 } })).rejects.toThrow(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  }, 60_000);
+
+  it('the worker routes refuse a wrong token, and an upload outside the job folder or with a wrong sha256', async () => {
+    const base = `http://127.0.0.1:${srv.port}`;
+    const bad = await fetch(`${base}/api/worker/heartbeat`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' });
+    expect(bad.status).toBe(401);
+    // the worker token opens only the worker routes
+    const other = await fetch(`${base}/api/runs/list`, { method: 'POST', headers: { authorization: `Bearer ${WORKER_TOKEN}` }, body: '{}' });
+    expect(other.status).toBe(401);
+    const gone = await fetch(`${base}/api/worker/jobs/job_x/output?lease=abc`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${WORKER_TOKEN}`, 'x-sfumato-message': Buffer.from(JSON.stringify({ type: 'preview', step: 1, file: '../../etc/x.png' })).toString('base64') },
+      body: Buffer.from('x'),
+    });
+    expect(gone.status).toBe(404);
+    // revoked: the worker token stops working, the server token still works
+    expect((await fetch(`${base}/api/worker-token/revoke`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    const after = await fetch(`${base}/api/worker/heartbeat`, { method: 'POST', headers: { authorization: `Bearer ${WORKER_TOKEN}` }, body: '{}' });
+    expect(after.status).toBe(401);
+  }, 60_000);
+});
