@@ -39,6 +39,8 @@ export interface SampleJobSpec {
   engine: 'auto' | 'onnx' | 'tfjs';
   /** ONNX Runtime execution provider (default: by OS, with fallback) */
   provider?: string;
+  /** ONNX Runtime threads (default: one per physical core); a worker's --threads */
+  threads?: number;
   seeds: number[];
   sampler: SamplerName;
   steps: number | undefined;

@@ -64,6 +64,7 @@ class RemoteJob {
   cancel = false;
   pause = false;
   exited = false;
+  readonly queuedAt = Date.now();
   /** sampling: image indices recorded (the idempotency keys are (job id, index)) */
   readonly delivered = new Set<number>();
   /** training: the last checkpoint recorded, where a re-claimed job resumes */
@@ -98,8 +99,8 @@ class RemoteJob {
 
 export class QueueDispatcher {
   readonly launcher: JobLauncher;
-  /** every claim, in order: which worker took which job */
-  readonly claims: { jobId: string; worker: string }[] = [];
+  /** every claim, in order: which worker took which job, when (ms since epoch), and when it was queued */
+  readonly claims: { jobId: string; worker: string; at: number; queuedAt: number }[] = [];
   private readonly jobs = new Map<string, RemoteJob>();
   /** sha256 → absolute path: the input files of jobs handed out (nothing else is served) */
   private readonly blobs = new Map<string, string>();
@@ -273,7 +274,7 @@ export class QueueDispatcher {
     }
     j.lease = randomBytes(16).toString('hex');
     j.worker = workerId;
-    this.claims.push({ jobId, worker: workerId });
+    this.claims.push({ jobId, worker: workerId, at: Date.now(), queuedAt: j.queuedAt });
     return { lease: j.lease, spec: await this.toWire(j.spec), skip: [...j.delivered].sort((a, b) => a - b) };
   }
 

@@ -37,6 +37,8 @@ export interface QueueWorkerOptions {
   cacheDir: string;
   /** ONNX Runtime execution provider for sampling (default: the job's, else by OS) */
   provider?: string;
+  /** ONNX Runtime threads per sampling job (default: one per physical core) */
+  threads?: number;
   /** what this worker advertises (execution providers, training backends) */
   providers?: string[];
   /** worker id (default: host-pid-random) */
@@ -163,7 +165,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     running.add(jobId);
     log(`job ${jobId} (${claim.spec.kind}) started${claim.skip.length ? `, ${claim.skip.length} image(s) already recorded` : ''}`);
     try {
-      const { spec, indexOf } = await localSpec(claim.spec, claim.skip, work, fetchBlob, opts.provider);
+      const { spec, indexOf } = await localSpec(claim.spec, claim.skip, work, fetchBlob, opts.provider, opts.threads);
       await fs.mkdir(work, { recursive: true });
       const proc = launcher();
       let lost = false;
@@ -281,6 +283,7 @@ async function localSpec(
   work: string,
   fetchBlob: (ref: BlobRef) => Promise<string>,
   provider: string | undefined,
+  threads: number | undefined,
 ): Promise<{ spec: TrainJobSpec | SampleJobSpec; indexOf: (i: number) => number }> {
   if (w.kind === 'train') {
     const spec: TrainJobSpec = {
@@ -304,6 +307,7 @@ async function localSpec(
     origins: pick(w.origins),
     grids: pick(w.grids),
     ...(provider ? { provider } : {}),
+    ...(threads ? { threads } : {}),
   };
   return { spec, indexOf: (i) => keep[i] };
 }

@@ -85,7 +85,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
             const parsed = parseWeights(bytes);
             return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
           })();
-      const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, log: (m) => ctx.post({ type: 'log', message: m }) });
+      const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, ...(spec.threads ? { intraOpThreads: spec.threads } : {}), log: (m) => ctx.post({ type: 'log', message: m }) });
       return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, dispose: () => session.dispose() };
     } catch (e) {
       if (isOnnx || spec.engine === 'onnx') throw e;

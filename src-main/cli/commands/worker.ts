@@ -20,10 +20,11 @@ export function register(program: Command, _ctx: CliContext): void {
     .option('--queue <url>', 'the same Redis as the server (default $SFUMATO_QUEUE)')
     .option('--concurrency <n>', 'jobs at once', parseIntStrict('concurrency'), 1)
     .option('--provider <name>', 'ONNX Runtime execution provider for sampling (cpu, webgpu, cuda)')
+    .option('--threads <n>', 'ONNX Runtime threads per sampling job (default: one per physical core)', parseIntStrict('threads'))
     .option('--cache-dir <dir>', 'cache of inputs fetched by hash (default ~/.cache/sfumato-worker)')
     .option('--id <id>', 'worker name shown on the System page (default host-pid)')
     .option('--lock-ms <ms>', 'a worker silent this long is presumed lost and its job re-queued', parseIntStrict('lock-ms'), 30_000)
-    .action(async (o: { server?: string; token?: string; queue?: string; concurrency: number; provider?: string; cacheDir?: string; id?: string; lockMs: number }) => {
+    .action(async (o: { server?: string; token?: string; queue?: string; concurrency: number; provider?: string; threads?: number; cacheDir?: string; id?: string; lockMs: number }) => {
       const server = o.server;
       const token = o.token ?? process.env.SFUMATO_TOKEN;
       const queue = o.queue ?? process.env.SFUMATO_QUEUE;
@@ -39,6 +40,7 @@ export function register(program: Command, _ctx: CliContext): void {
         queue,
         concurrency: o.concurrency,
         provider: o.provider,
+        threads: o.threads,
         providers,
         cacheDir: o.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sfumato-worker'),
         id: o.id,
