@@ -10,7 +10,8 @@
  * Skipped (with the reason printed) when redis-server is not installed; `.ci/run` installs it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,11 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     for (const id of ids) expect(await s.store.samples.get(id)).toBeTruthy();
     const takers = new Set(s.queue!.claims.slice(before).map((c) => c.worker));
     expect(takers.size).toBe(2);
+    // the System page's list: every live worker advertised itself
+    const info = await s.systemInfo();
+    expect(info.queue?.url).toContain(`127.0.0.1:${redisPort}`);
+    expect(info.queue?.workers.map((w) => w.id)).toEqual(expect.arrayContaining([...takers]));
+    expect(info.queue?.workers.every((w) => w.providers.length > 0 && w.concurrency === 1)).toBe(true);
     // the same seeds sampled on this machine give the same records' seeds (provenance is whole)
     expect(results.flatMap((r) => r.samples.map((x) => x.seed)).sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => 100 + i));
   }, 300_000);
@@ -213,6 +219,40 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     expect(results.map((x) => x.samples.length)).toEqual([2, 2]);
   }, 300_000);
 
+  it('a worker cannot write outside its job folder, upload a damaged file or an image under another key; a lost lease is refused', async () => {
+    for (const id of [...workers.keys()]) await stopWorker(id, 'SIGTERM');
+    const pending = s.generate({ runId: referenceRun, count: 2, seed: 3, sampler: 'ddim', steps: 2 });
+    const jobId = await until('the sampling job', () => s.jobs.list().find((j) => j.kind === 'sample')?.id);
+    const base = `http://127.0.0.1:${srv.port}`;
+    const auth = { authorization: `Bearer ${WORKER_TOKEN}` };
+    const claimed = (await (await fetch(`${base}/api/worker/claim`, { method: 'POST', headers: auth, body: JSON.stringify({ jobId, workerId: 'intruder' }) })).json()) as {
+      result: { lease: string; spec: { outDirRel: string; names: string[]; seeds: number[]; record: Record<string, unknown> } };
+    };
+    const { lease, spec } = claimed.result;
+    const png = Buffer.from('not an image');
+    const sha = createHash('sha256').update(png).digest('hex');
+    const record = { ...spec.record, id: spec.names[0], file: `${spec.outDirRel}/${spec.names[0]}.png`, seed: spec.seeds[0], steps: 2, nfe: 2, origin: { kind: 'seed' }, backend: 'x', createdAt: new Date().toISOString() };
+    const upload = (msg: unknown, digest: string, l = lease) =>
+      fetch(`${base}/api/worker/jobs/${jobId}/output?lease=${l}`, {
+        method: 'POST',
+        headers: { ...auth, 'x-sfumato-message': Buffer.from(JSON.stringify(msg)).toString('base64'), 'x-sfumato-sha256': digest },
+        body: png,
+      });
+    expect((await upload({ type: 'sample', index: 0, record: { ...record, file: '../../evil.png' } }, sha)).status).toBe(400);
+    expect((await upload({ type: 'sample', index: 0, record: { ...record, file: `${spec.outDirRel}/../../evil.png` } }, sha)).status).toBe(400);
+    expect((await upload({ type: 'sample', index: 0, record: { ...record, file: `${spec.outDirRel}/x.sfwt` } }, sha)).status).toBe(400);
+    expect((await upload({ type: 'sample', index: 0, record }, 'f'.repeat(64))).status).toBe(400);
+    expect((await upload({ type: 'sample', index: 1, record }, sha)).status).toBe(400);
+    expect((await upload({ type: 'checkpoint', step: 1, file: `runs/x/checkpoints/a.sfwt`, sha256: sha, weightsDigest: '', loss: null }, sha)).status).toBe(400);
+    expect(existsSync(join(lib.dir, 'evil.png')) || existsSync(join(lib.dir, 'library', 'evil.png'))).toBe(false);
+    expect(existsSync(join(lib.dir, 'library', record.file))).toBe(false);
+    // a real worker takes the job from the queue: the intruder's lease is revoked, the job ends whole
+    await spawnWorker('w6');
+    const r = await pending;
+    expect(r.samples.length).toBe(2);
+    expect((await upload({ type: 'sample', index: 0, record }, sha)).status).toBe(404);
+  }, 300_000);
+
   it('Redis unreachable: opening a server with the queue fails at once with a clear message', async () => {
     const port = await freePort();
     const t0 = Date.now();
@@ -220,7 +260,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     expect(Date.now() - t0).toBeLessThan(30_000);
   }, 60_000);
 
-  it('the worker routes refuse a wrong token, and an upload outside the job folder or with a wrong sha256', async () => {
+  it('the worker routes refuse a wrong token; the worker token opens only them and can be revoked', async () => {
     const base = `http://127.0.0.1:${srv.port}`;
     const bad = await fetch(`${base}/api/worker/heartbeat`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '{}' });
     expect(bad.status).toBe(401);
