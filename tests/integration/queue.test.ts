@@ -253,6 +253,33 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     expect((await upload({ type: 'sample', index: 0, record }, sha)).status).toBe(404);
   }, 300_000);
 
+  it('the CLI as a client of the server (--server --token): sample and runs list with the same --json shapes', async () => {
+    // async: the server runs in this process, so a blocking spawnSync would stall it
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, [CLI, '--server', `http://127.0.0.1:${srv.port}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        p.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+        p.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+        p.on('exit', (status) => resolve({ status, stdout, stderr }));
+      });
+    const cli = async (...args: string[]) => {
+      const r = await run(['--token', TOKEN, ...args, '--json']);
+      if (r.status !== 0) throw new Error(`sfumato ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    };
+    const sampled = (await cli('sample', '--run', referenceRun, '--count', '2', '--seed', '77', '--steps', '2')) as { samples: { id: string; seed: number; runId: string }[] };
+    expect(sampled.samples.map((x) => x.seed)).toEqual([77, 78]);
+    for (const x of sampled.samples) expect((await s.store.samples.get(x.id))?.runId).toBe(referenceRun);
+    const listed = (await cli('runs', 'list')) as { runs: { id: string }[] };
+    const local = await s.api['runs:list']({});
+    expect(listed.runs.map((r) => r.id).sort()).toEqual(local.runs.map((r) => r.id).sort());
+    const refused = await run(['--token', 'wrong-token', 'runs', 'list', '--json']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/refused the token/);
+  }, 300_000);
+
   it('Redis unreachable: opening a server with the queue fails at once with a clear message', async () => {
     const port = await freePort();
     const t0 = Date.now();

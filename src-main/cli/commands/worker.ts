@@ -11,12 +11,10 @@ import { probeBackends } from '../../services/system';
 import type { CliContext } from '../context';
 import { parseIntStrict, UsageError } from '../parse';
 
-export function register(program: Command, _ctx: CliContext): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('worker')
     .description("run jobs of a server started with --queue: sfumato worker --server URL --token T --queue redis://HOST:PORT")
-    .option('--server <url>', 'the Sfumato server (http://HOST:PORT)')
-    .option('--token <token>', 'the server token, or its --worker-token (default $SFUMATO_TOKEN)')
     .option('--queue <url>', 'the same Redis as the server (default $SFUMATO_QUEUE)')
     .option('--concurrency <n>', 'jobs at once', parseIntStrict('concurrency'), 1)
     .option('--provider <name>', 'ONNX Runtime execution provider for sampling (cpu, webgpu, cuda)')
@@ -24,9 +22,10 @@ export function register(program: Command, _ctx: CliContext): void {
     .option('--cache-dir <dir>', 'cache of inputs fetched by hash (default ~/.cache/sfumato-worker)')
     .option('--id <id>', 'worker name shown on the System page (default host-pid)')
     .option('--lock-ms <ms>', 'a worker silent this long is presumed lost and its job re-queued', parseIntStrict('lock-ms'), 30_000)
-    .action(async (o: { server?: string; token?: string; queue?: string; concurrency: number; provider?: string; threads?: number; cacheDir?: string; id?: string; lockMs: number }) => {
-      const server = o.server;
-      const token = o.token ?? process.env.SFUMATO_TOKEN;
+    .action(async (o: { queue?: string; concurrency: number; provider?: string; threads?: number; cacheDir?: string; id?: string; lockMs: number }) => {
+      // --server and --token are the global options (the worker is a client of that server)
+      const server = ctx.globals().server ?? (process.env.SFUMATO_SERVER || undefined);
+      const token = ctx.globals().token ?? process.env.SFUMATO_TOKEN;
       const queue = o.queue ?? process.env.SFUMATO_QUEUE;
       if (!server) throw new UsageError('worker needs --server http://HOST:PORT (the address `sfumato serve --queue …` listens on).');
       if (!token) throw new UsageError('worker needs --token (the token `sfumato serve` printed, or its --worker-token) or $SFUMATO_TOKEN.');
