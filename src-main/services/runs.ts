@@ -69,11 +69,15 @@ export class RunService {
    * `interrupted` when they have a checkpoint, else `failed`. Runs whose job is still alive (owned
    * by another Sfumato process on the same library) are left alone.
    */
-  async recover(): Promise<void> {
+  /** Runs left queued/running by a process that is gone become interrupted (or failed); returns their ids. */
+  async recover(): Promise<string[]> {
+    const recovered: string[] = [];
     for (const run of await this.ctx.store.runs.active()) {
       if (run.pid && isPidAlive(run.pid)) continue;
       await this.finishRunAfterDeath(run.id, RECOVERED_AT_START);
+      recovered.push(run.id);
     }
+    return recovered;
   }
 
   private async finishRunAfterDeath(runId: string, why: string): Promise<Run> {

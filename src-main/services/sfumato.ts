@@ -5,6 +5,8 @@
  * and exposes the contract (`api`: every channel, its request validated first).
  */
 import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '../db/files';
 import type { ExportRequest, GenerateRequest, ImportDatasetRequest, StartRunRequest } from '../api/requests';
 import type { GenerateResult, ImportDatasetResult, JobProgress, ReproduceResult, SystemInfo, ExportResult } from '../api/types';
 import { Db } from '../db/db';
@@ -48,6 +50,9 @@ export interface OpenOptions {
    */
   queue?: Omit<QueueDispatcherOptions, 'libraryRoot' | 'local'>;
 }
+
+/** Training runs that were with workers when a queue server stopped; resumed at its next start. */
+const QUEUE_RUNS_FILE = 'tmp/queue-runs.json';
 
 /** With a queue the workers set the pace: the server hands every training and sampling job to Redis at once. */
 const QUEUED_JOB_LIMITS: JobLimits = { train: 1000, sample: 1000 };
@@ -106,11 +111,43 @@ export class Sfumato implements ServiceContext {
     }
     const limits = queue ? { ...QUEUED_JOB_LIMITS, ...opts.jobLimits } : opts.jobLimits;
     const s = new Sfumato(library, repositories(db), opts.mode, queue?.launcher ?? local, limits, opts.signal, queue);
-    await s.runs.recover();
+    const recovered = await s.runs.recover();
+    if (queue) await s.reconcileQueue(recovered);
     return s;
   }
 
+  /**
+   * With a queue, training runs whose jobs were with workers when this server stopped (the list
+   * `close` left, and runs recovered at this start) are resumed from their last checkpoint, into
+   * the queue again. Sampling jobs are not: their callers are gone; the images already made are in
+   * the gallery.
+   */
+  async reconcileQueue(recovered: string[]): Promise<void> {
+    const file = this.library.abs(QUEUE_RUNS_FILE);
+    let left: string[] = [];
+    try {
+      left = (JSON.parse(await fs.readFile(file, 'utf8')) as { runs?: string[] }).runs ?? [];
+    } catch {
+      /* none left */
+    }
+    await fs.rm(file, { force: true });
+    for (const id of new Set([...left, ...recovered])) {
+      const run = await this.store.runs.get(id);
+      if (run?.status !== 'interrupted') continue;
+      try {
+        await this.runs.resume(id);
+        console.error(`[sfumato] queue: run ${id} resumed from its last checkpoint (it was with a worker when the server stopped)`);
+      } catch (e) {
+        console.error(`[sfumato] queue: run ${id} could not be resumed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    if (this.queue) {
+      const runs = this.jobs.list().flatMap((j) => (j.kind === 'train' && j.runId ? [j.runId] : []));
+      if (runs.length) await writeFileAtomic(this.library.abs(QUEUE_RUNS_FILE), JSON.stringify({ runs }), { folder: this.library.root }).catch(() => undefined);
+    }
     await this.jobs.shutdown();
     await this.queue?.close();
     // Background retries of run ends stop here (the next start's recovery records those runs);

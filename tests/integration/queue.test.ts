@@ -100,6 +100,12 @@ async function stopWorker(id: string, signal: NodeJS.Signals): Promise<void> {
   await exited;
 }
 
+/** The server: Sfumato with the queue (and the test's hook) behind the web server. */
+async function openServer(port: number): Promise<void> {
+  s = await Sfumato.open({ libraryPath: join(lib.dir, 'library'), mode: 'web', queue: { url: redisUrl, beforeRecord: (id, m) => hook?.(id, m) } });
+  srv = await startWebServer(s, { port, token: TOKEN, workerToken: WORKER_TOKEN });
+}
+
 /** The worker that holds a job now (its last claim). */
 function holderOf(jobId: string): string {
   const c = [...s.queue!.claims].reverse().find((x) => x.jobId === jobId);
@@ -113,8 +119,7 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     redisPort = await freePort();
     redisUrl = `redis://127.0.0.1:${redisPort}`;
     await startRedis();
-    s = await Sfumato.open({ libraryPath: join(lib.dir, 'library'), mode: 'web', queue: { url: redisUrl, beforeRecord: (id, m) => hook?.(id, m) } });
-    srv = await startWebServer(s, { port: 0, token: TOKEN, workerToken: WORKER_TOKEN });
+    await openServer(0);
     datasetId = (await s.importDataset({ dir: EMOJI_DIR, imageSize: 16 })).dataset.id;
     await Promise.all([spawnWorker('w1'), spawnWorker('w2')]);
   }, 180_000);
@@ -162,6 +167,37 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     // the resumed worker went on from step 4: the checkpoints are the same steps as the reference's
     expect((await s.store.checkpoints.list(run.id)).map((c) => c.step)).toEqual((await s.store.checkpoints.list(a.id)).map((c) => c.step));
     await spawnWorker('w3');
+  }, 300_000);
+
+  it('the server stops while a run trains on a worker; at its next start the run resumes in the queue and ends like an uninterrupted run', async () => {
+    for (const id of [...workers.keys()]) await stopWorker(id, 'SIGTERM');
+    await spawnWorker('r1');
+    let killed = '';
+    hook = async (jobId, msg) => {
+      if (msg.type === 'checkpoint' && msg.step === 4 && !killed) {
+        killed = holderOf(jobId);
+        await stopWorker(killed, 'SIGKILL');
+      }
+    };
+    const { run, done } = await s.startRun({ datasetId, seed: 5, config });
+    done.catch(() => undefined);
+    await until('the second checkpoint', async () => !!killed && (await s.store.checkpoints.count(run.id)) >= 2);
+    hook = undefined;
+    const port = srv.port;
+    await srv.close();
+    await s.close();
+    await openServer(port);
+    await spawnWorker('r2');
+    const end = await until('the resumed run to end', async () => {
+      const x = await s.store.runs.get(run.id);
+      return x && ['completed', 'failed', 'cancelled'].includes(x.status) && x;
+    }, 240_000);
+    expect(end.status).toBe('completed');
+    const ra = (await s.api['runs:get']({ id: referenceRun })).run;
+    const rb = (await s.api['runs:get']({ id: run.id })).run;
+    expect(rb.losses).toEqual(ra.losses);
+    expect(rb.weightsDigest).toBe(ra.weightsDigest);
+    await spawnWorker('r3');
   }, 300_000);
 
   it('16 sampling images spread over two workers land as 16 gallery rows', async () => {
