@@ -175,8 +175,10 @@ export class QueueDispatcher {
     const msgCbs: ((m: FromJob) => void)[] = [];
     const exitCbs: ((code: number | null, signal: string | null) => void)[] = [];
     return {
+      // a remote job lives as long as this server does: its pid is the server's (so another
+      // process's startup recovery leaves the run alone), a local one its own process's
       get pid() {
-        return local?.pid;
+        return local?.pid ?? (remote ? process.pid : undefined);
       },
       send: (msg: ToJob) => {
         if (msg.type === 'start' && !local && !remote) {
