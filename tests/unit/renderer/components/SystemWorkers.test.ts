@@ -23,7 +23,7 @@ let pinia: Pinia;
 let wrapper: VueWrapper | undefined;
 beforeEach(() => {
   fake.reset();
-  fake.on('models:list', () => ({ models: [] }));
+  fake.on('models:list', () => ({ models: [], imported: [] }));
   fake.on('jobs:list', () => ({ jobs: [] }));
   pinia = freshPinia();
 });
