@@ -298,6 +298,8 @@ export class QueueDispatcher {
         // Idempotency key (job id, index): an image recorded once is never recorded again.
         if (j.delivered.has(msg.index)) return j.control(lease);
       }
+      // a checkpoint sent again (the worker retried after a lost answer) is recorded once
+      if (msg.type === 'checkpoint' && j.lastCheckpoint && msg.step <= j.lastCheckpoint.step) return j.control(lease);
       const dir = msg.type === 'checkpoint' && j.spec.kind === 'train' ? j.spec.checkpointDirRel : msg.type === 'preview' && j.spec.kind === 'train' ? j.spec.previewDirRel : msg.type === 'sample' && j.spec.kind === 'sample' ? j.spec.outDirRel : undefined;
       const name = dir !== undefined && file.startsWith(dir + '/') ? file.slice(dir.length + 1) : '';
       const ext = msg.type === 'checkpoint' ? '.sfwt' : '.png';

@@ -165,8 +165,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     running.add(jobId);
     log(`job ${jobId} (${claim.spec.kind}) started${claim.skip.length ? `, ${claim.skip.length} image(s) already recorded` : ''}`);
     try {
-      const { spec, indexOf } = await localSpec(claim.spec, claim.skip, work, fetchBlob, opts.provider, opts.threads);
+      const { spec, indexOf, kept, all } = await localSpec(claim.spec, claim.skip, work, fetchBlob, opts.provider, opts.threads);
       await fs.mkdir(work, { recursive: true });
+      /** image indices and progress in the job's terms (a re-run makes only some of its images) */
+      const relabel = (msg: FromJob): FromJob => {
+        if (msg.type === 'sample') return { ...msg, index: indexOf(msg.index) };
+        if (msg.type === 'sample-preview') return { ...msg, image: indexOf(msg.image) };
+        if (msg.type === 'sample-progress' && kept > 0 && kept < all) {
+          const per = msg.total / kept;
+          return { ...msg, done: msg.done + (all - kept) * per, total: all * per };
+        }
+        return msg;
+      };
       const proc = launcher();
       let lost = false;
       let cancelSent = false;
@@ -191,7 +201,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       const post = async (msg: FromJob) => {
         if (lost) return;
         const rel = fileOf(msg);
-        const out: FromJob = msg.type === 'sample' ? { ...msg, index: indexOf(msg.index) } : msg;
+        const out = relabel(msg);
         try {
           let control: Control;
           if (rel !== undefined) {
@@ -284,7 +294,7 @@ async function localSpec(
   fetchBlob: (ref: BlobRef) => Promise<string>,
   provider: string | undefined,
   threads: number | undefined,
-): Promise<{ spec: TrainJobSpec | SampleJobSpec; indexOf: (i: number) => number }> {
+): Promise<{ spec: TrainJobSpec | SampleJobSpec; indexOf: (i: number) => number; kept: number; all: number }> {
   if (w.kind === 'train') {
     const spec: TrainJobSpec = {
       ...w,
@@ -293,7 +303,7 @@ async function localSpec(
       previewDir: join(work, w.previewDirRel),
       init: w.init ? { ...w.init, file: await fetchBlob(w.init.file) } : undefined,
     };
-    return { spec, indexOf: (i) => i };
+    return { spec, indexOf: (i) => i, kept: 0, all: 0 };
   }
   const skipped = new Set(skip);
   const keep = w.seeds.map((_, i) => i).filter((i) => !skipped.has(i));
@@ -309,5 +319,5 @@ async function localSpec(
     ...(provider ? { provider } : {}),
     ...(threads ? { threads } : {}),
   };
-  return { spec, indexOf: (i) => keep[i] };
+  return { spec, indexOf: (i) => keep[i], kept: keep.length, all: w.seeds.length };
 }
