@@ -244,11 +244,13 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     await spawnWorker('w4');
   }, 300_000);
 
-  it('jobs queued while Redis is stopped and restarted still run', async () => {
+  it('jobs queued while Redis is stopped and restarted still run; a job started while it is down fails at once with the reason', async () => {
     for (const id of [...workers.keys()]) await stopWorker(id, 'SIGTERM');
     const pending = [s.generate({ runId: referenceRun, count: 2, seed: 7, sampler: 'ddim', steps: 2 }), s.generate({ runId: referenceRun, count: 2, seed: 9, sampler: 'ddim', steps: 2 })];
     await until('both jobs waiting in Redis', async () => ((await s.queue!.counts()).waiting ?? 0) >= 2);
     await stopRedis();
+    // while Redis is down a new job is refused within seconds, with the reason; nothing hangs
+    await expect(s.generate({ runId: referenceRun, count: 1, seed: 11, sampler: 'ddim', steps: 2 })).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ did not take the job/);
     await startRedis();
     await spawnWorker('w5');
     const results = await Promise.all(pending);
