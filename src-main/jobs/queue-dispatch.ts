@@ -39,6 +39,8 @@ export interface QueueDispatcherOptions {
   /** how long opening the queue or adding a job may wait for Redis (default 5 s) */
   redisTimeoutMs?: number;
   log?: (message: string) => void;
+  /** largest output file a worker may upload (default MAX_UPLOAD_BYTES, 512 MiB) */
+  maxUploadBytes?: number;
   /** called before a worker's message is checked and recorded (tests stop a worker at an exact point) */
   beforeRecord?: (jobId: string, msg: FromJob) => void | Promise<void>;
 }
@@ -304,7 +306,7 @@ export class QueueDispatcher {
       const name = dir !== undefined && file.startsWith(dir + '/') ? file.slice(dir.length + 1) : '';
       const ext = msg.type === 'checkpoint' ? '.sfwt' : '.png';
       if (!SAFE_NAME.test(name) || extname(name) !== ext) throw new ApiError('bad_request', `Refused output ${JSON.stringify(file)}: job ${jobId} writes only ${ext} files with plain names in ${dir ?? 'its own folder'}.`);
-      if (body.byteLength > MAX_UPLOAD_BYTES) throw new ApiError('payload_too_large', `Output ${file} is larger than ${MAX_UPLOAD_BYTES} bytes.`);
+      if (body.byteLength > this.maxUploadBytes) throw new ApiError('payload_too_large', `Output ${file} is larger than ${this.maxUploadBytes} bytes.`);
       const sha = createHash('sha256').update(body).digest('hex');
       const expected = msg.type === 'checkpoint' ? msg.sha256 : bodySha256;
       if (!expected || sha !== expected) throw new ApiError('bad_request', `Output ${file} arrived damaged: its sha256 is ${sha}, the worker sent ${expected ?? 'none'}. The worker retries the job.`);
@@ -344,6 +346,10 @@ export class QueueDispatcher {
   workers(): WorkerInfo[] {
     const now = Date.now();
     return [...this.seen.values()].filter((w) => now - Date.parse(w.lastSeen) < WORKER_TTL_MS).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get maxUploadBytes(): number {
+    return this.opts.maxUploadBytes ?? MAX_UPLOAD_BYTES;
   }
 
   get url(): string {

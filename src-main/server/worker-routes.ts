@@ -2,7 +2,8 @@
  * The HTTP routes of a server with a job queue for its workers (`/api/worker/…`, jobs/queue-wire.ts
  * says what travels). They need the server's token or its worker token (`serve --worker-token`),
  * which grants these routes only and can be revoked (`POST /api/worker-token/revoke` with the
- * server's token). Bodies are capped: messages at 16 MiB, output files at MAX_UPLOAD_BYTES.
+ * server's token). Bodies are capped: messages at 16 MiB, output files at the dispatcher's
+ * maxUploadBytes (512 MiB by default).
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../api/errors';
 import type { FromJob } from '../jobs/protocol';
 import type { QueueDispatcher } from '../jobs/queue-dispatch';
-import { decodeWire, encodeWire, MAX_UPLOAD_BYTES } from '../jobs/queue-wire';
+import { decodeWire, encodeWire } from '../jobs/queue-wire';
 
 const MAX_MESSAGE_BYTES = 16 << 20;
 
@@ -31,23 +32,27 @@ const FROM_JOB_TYPES = new Set<FromJob['type']>([
   'error',
 ]);
 
-/** A request body up to `limit` bytes; past it, payload_too_large (the connection is closed). */
+/**
+ * A request body up to `limit` bytes. Past it: payload_too_large, answered as 413 by the caller;
+ * what is left of the body is discarded by Node after the answer.
+ */
 function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    const tooLarge = () => new ApiError('payload_too_large', `The upload is larger than ${limit} bytes.`, { limit });
-    if (Number.isFinite(declared) && declared > limit) {
-      req.socket.destroy();
+    const tooLarge = () => new ApiError('payload_too_large', `The upload is larger than this server takes (${limit} bytes).`, { limit });
+    const refuse = () => {
+      req.removeAllListeners('data');
+      req.pause();
       reject(tooLarge());
-      return;
-    }
+    };
+    if (Number.isFinite(declared) && declared > limit) return refuse();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        req.socket.destroy();
-        reject(tooLarge());
+        chunks.length = 0;
+        refuse();
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
@@ -126,7 +131,7 @@ export async function handleWorkerApi(q: QueueDispatcher | undefined, req: Incom
     if (typeof header !== 'string') throw new ApiError('bad_request', 'An output upload needs its message in the x-sfumato-message header.');
     const msg = jobMessage(parse(Buffer.from(header, 'base64').toString('utf8'), 'The x-sfumato-message header'));
     const sha = req.headers['x-sfumato-sha256'];
-    const body = await readRaw(req, MAX_UPLOAD_BYTES);
+    const body = await readRaw(req, q.maxUploadBytes);
     return reply(res, await q.message(jobId, lease, msg, body, typeof sha === 'string' ? sha : undefined));
   }
   const b = parse<{ code?: unknown; signal?: unknown }>((await readRaw(req, MAX_MESSAGE_BYTES)).toString('utf8'), 'The exit');

@@ -25,6 +25,8 @@ if (!HAVE_REDIS) console.warn('queue.test.ts skipped: redis-server is not instal
 
 const TOKEN = 'a'.repeat(32);
 const WORKER_TOKEN = 'w'.repeat(32);
+/** the test server's cap on one uploaded file (a tiny model's checkpoint is far below) */
+const UPLOAD_CAP = 1 << 20;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -102,7 +104,7 @@ async function stopWorker(id: string, signal: NodeJS.Signals): Promise<void> {
 
 /** The server: Sfumato with the queue (and the test's hook) behind the web server. */
 async function openServer(port: number): Promise<void> {
-  s = await Sfumato.open({ libraryPath: join(lib.dir, 'library'), mode: 'web', queue: { url: redisUrl, beforeRecord: (id, m) => hook?.(id, m) } });
+  s = await Sfumato.open({ libraryPath: join(lib.dir, 'library'), mode: 'web', queue: { url: redisUrl, maxUploadBytes: UPLOAD_CAP, beforeRecord: (id, m) => hook?.(id, m) } });
   srv = await startWebServer(s, { port, token: TOKEN, workerToken: WORKER_TOKEN });
 }
 
@@ -282,6 +284,13 @@ describe.skipIf(!HAVE_REDIS)('jobs on workers through BullMQ on Redis', () => {
     expect((await upload({ type: 'sample', index: 0, record }, 'f'.repeat(64))).status).toBe(400);
     expect((await upload({ type: 'sample', index: 1, record }, sha)).status).toBe(400);
     expect((await upload({ type: 'checkpoint', step: 1, file: `runs/x/checkpoints/a.sfwt`, sha256: sha, weightsDigest: '', loss: null }, sha)).status).toBe(400);
+    const huge = await fetch(`${base}/api/worker/jobs/${jobId}/output?lease=${lease}`, {
+      method: 'POST',
+      headers: { ...auth, 'x-sfumato-message': Buffer.from(JSON.stringify({ type: 'sample', index: 0, record })).toString('base64'), 'x-sfumato-sha256': sha },
+      body: Buffer.alloc(UPLOAD_CAP + 1),
+    });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: { message: string } }).error.message).toMatch(/larger than this server takes/);
     expect(existsSync(join(lib.dir, 'evil.png')) || existsSync(join(lib.dir, 'library', 'evil.png'))).toBe(false);
     expect(existsSync(join(lib.dir, 'library', record.file))).toBe(false);
     // a real worker takes the job from the queue: the intruder's lease is revoked, the job ends whole
