@@ -49,6 +49,10 @@ export function register(program: Command, ctx: CliContext): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      // Stop taking jobs and let the running ones finish; a second Ctrl-C leaves at once (BullMQ
+      // re-queues the job when its lock expires, and the server resumes it as for a lost worker).
+      process.stderr.write('sfumato worker: finishing the running job(s); Ctrl-C again to stop at once (they are re-queued)\n');
+      process.once('SIGINT', () => process.exit(130));
       await w.close();
     });
 }
