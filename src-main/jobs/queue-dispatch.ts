@@ -133,7 +133,10 @@ export class QueueDispatcher {
 
   /** Connects to Redis (within the timeout, else a clear error) and opens the queue. */
   static async open(opts: QueueDispatcherOptions): Promise<QueueDispatcher> {
-    const connection = { ...redisOptions(opts.url), connectTimeout: opts.redisTimeoutMs ?? 5000 };
+    // ioredis reconnects forever by default; once opening has failed, it must stop (or the
+    // process would stay alive on its sockets after the error was reported)
+    let gaveUp = false;
+    const connection = { ...redisOptions(opts.url), connectTimeout: opts.redisTimeoutMs ?? 5000, retryStrategy: (times: number) => (gaveUp ? null : Math.min(times * 200, 2000)) };
     const queue = new Queue(QUEUE_NAME, { connection });
     const events = new QueueEvents(QUEUE_NAME, { connection });
     const errors = new Set<string>();
@@ -157,6 +160,7 @@ export class QueueDispatcher {
           `Cannot reach Redis at ${redactRedisUrl(opts.url)} (${[...errors].join('; ') || 'no answer'}). Start it (for example \`redis-server --port 6379 --bind 127.0.0.1\`) or fix --queue / SFUMATO_QUEUE.`,
       );
     } catch (e) {
+      gaveUp = true;
       // BullMQ's close waits for a connection that never comes: bounded, then left to ioredis.
       await Promise.race([Promise.allSettled([queue.close(), events.close()]), new Promise((r) => setTimeout(r, 500).unref())]);
       throw e;

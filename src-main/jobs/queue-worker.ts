@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Worker, type Job } from 'bullmq';
+import { ApiError } from '../api/errors';
 import { forkLauncher, type JobLauncher } from './launcher';
 import type { FromJob, SampleJobSpec, TrainJobSpec } from './protocol';
 import { decodeWire, encodeWire, fileOf, QUEUE_NAME, redactRedisUrl, redisOptions, type BlobRef, type ClaimReply, type Control, type WireSpec } from './queue-wire';
@@ -120,7 +121,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     await heartbeat();
   } catch (e) {
     const h = e as HttpError;
-    throw new Error(h.status === 401 ? `The server ${base} refused the token: pass the token \`sfumato serve\` printed, or its --worker-token.` : h.message);
+    throw new ApiError(h.status === 401 ? 'unauthorized' : 'unavailable', h.status === 401 ? `The server ${base} refused the token: pass the token \`sfumato serve\` printed, or its --worker-token.` : `${h.message} Check --server and that \`sfumato serve --queue …\` runs there.`);
   }
 
   /** An input file by hash: from the cache, else downloaded and checked. */
@@ -250,7 +251,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     }
   };
 
-  const connection = { ...redisOptions(opts.queue), maxRetriesPerRequest: null };
+  let gaveUp = false;
+  const connection = { ...redisOptions(opts.queue), maxRetriesPerRequest: null, retryStrategy: (times: number) => (gaveUp ? null : Math.min(times * 200, 2000)) };
   const errors = new Set<string>();
   const worker = new Worker(QUEUE_NAME, processJob, {
     connection,
@@ -267,8 +269,9 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   worker.on('failed', (job, e) => log(`job ${job?.data.jobId ?? '?'} failed: ${e.message}`));
   const ready = await Promise.race([worker.waitUntilReady().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
   if (!ready) {
+    gaveUp = true;
     await Promise.race([worker.close(true).catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
-    throw new Error(`Cannot reach Redis at ${redactRedisUrl(opts.queue)} (${[...errors].join('; ') || 'no answer'}): start it, or fix --queue.`);
+    throw new ApiError('unavailable', `Cannot reach Redis at ${redactRedisUrl(opts.queue)} (${[...errors].join('; ') || 'no answer'}): start it, or fix --queue.`);
   }
   const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
   beat.unref();
