@@ -559,6 +559,23 @@ export interface SystemInfo {
   demoDatasetDir: string | null;
   versions: Record<string, string>;
   backend: BackendStatus;
+  /** `serve --queue`: the Redis queue (password hidden) and the workers heard from in the last 30 s */
+  queue?: { url: string; workers: WorkerInfo[] };
+}
+
+/** A worker of a server with a job queue, as it advertises itself (jobs/queue-worker.ts). */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  /** ONNX Runtime execution providers / training backends this worker offers */
+  providers: string[];
+  concurrency: number;
+  /** ids of the jobs running on it now */
+  running: string[];
+  /** 1-minute load average of its machine */
+  load: number;
+  lastSeen: string;
 }
 
 export type ApiErrorCode =

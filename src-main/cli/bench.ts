@@ -274,4 +274,19 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
       }
       process.stdout.write(JSON.stringify(line) + '\n');
     });
+
+  bench
+    .command('queue')
+    .description('sampling jobs through the BullMQ queue (own Redis on loopback): 1 vs 2 workers of 1 thread each; throughput ratio, enqueue-to-start p50/p99')
+    .option('--jobs <n>', 'timed sampling jobs per worker count', (v) => Number(v), 8)
+    .option('--images <n>', 'images per job', (v) => Number(v), 8)
+    .option('--steps <n>', 'DDIM steps', (v) => Number(v), 10)
+    .option('--model <id>', 'bundled or imported model to sample', 'emoji-32')
+    .action(async (o: { jobs: number; images: number; steps: number; model: string }) => {
+      for (const k of ['jobs', 'images', 'steps'] as const) {
+        if (!(Number.isInteger(o[k]) && o[k] >= 1 && o[k] <= 1000)) throw new BenchInputError(k, `--${k} must be an integer from 1 to 1000.`);
+      }
+      const { runQueueBench } = await import('./bench-queue');
+      await runQueueBench({ ...o, print: (line) => process.stdout.write(JSON.stringify({ ...line, date: new Date().toISOString().slice(0, 10) }) + '\n') });
+    });
 }

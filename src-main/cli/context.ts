@@ -12,6 +12,9 @@ import { Output } from './output';
 export interface GlobalOpts {
   dataDir?: string;
   json?: boolean;
+  /** a running server to be a client of (cli/remote.ts); with its token */
+  server?: string;
+  token?: string;
 }
 
 export interface CliContext {
@@ -30,7 +33,10 @@ export function cliContext(): CliContext {
       const g = ctx.globals();
       const abort = new AbortController();
       // the signal stops long work of this process that is not a job (a dataset import)
-      const s = await Sfumato.open({ libraryPath: g.dataDir, mode: 'cli', signal: abort.signal });
+      const server = g.server ?? (process.env.SFUMATO_SERVER || undefined);
+      const s = server
+        ? await (await import('./remote')).connectRemote(server, g.token ?? process.env.SFUMATO_TOKEN)
+        : await Sfumato.open({ libraryPath: g.dataDir, mode: 'cli', signal: abort.signal });
       const out = new Output(!!g.json);
       let sweeper: NodeJS.Timeout | undefined;
       const force = () => {

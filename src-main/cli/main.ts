@@ -21,6 +21,7 @@ import * as runs from './commands/runs';
 import * as sample from './commands/sample';
 import * as serve from './commands/serve';
 import * as train from './commands/train';
+import * as worker from './commands/worker';
 
 export function buildProgram(ctx: CliContext = cliContext()): Command {
   const program = new Command();
@@ -30,11 +31,14 @@ export function buildProgram(ctx: CliContext = cliContext()): Command {
     .version(APP_VERSION)
     .option('--data-dir <dir>', 'library folder (default: $SFUMATO_HOME or ~/.local/share/sfumato)')
     .option('--json', 'print exactly one JSON object on stdout at the end (progress goes to stderr)')
+    .option('--server <url>', 'be a client of a running `sfumato serve` (http://HOST:PORT; default $SFUMATO_SERVER): same commands, same --json')
+    .option('--token <token>', 'the token of --server (default $SFUMATO_TOKEN); `sfumato worker` takes the server token or its worker token')
     .showHelpAfterError();
   ctx.globals = () => program.opts<GlobalOpts>();
   for (const group of [info, datasets, train, runs, sample, gallery, reproduce, exportCmd, models, presets, evalCmd]) group.register(program, ctx);
   addBenchCommands(program, () => !!ctx.globals().json);
   serve.register(program, ctx);
+  worker.register(program, ctx);
   return program;
 }
 

@@ -41,6 +41,8 @@ export interface SampleJobSpec {
   engine: 'auto' | 'onnx' | 'tfjs';
   /** ONNX Runtime execution provider: auto (default) probes (onnx/providers.ts); another is forced */
   provider?: OrtProviderChoice;
+  /** ONNX Runtime threads (default: one per physical core); a worker's --threads */
+  threads?: number;
   seeds: number[];
   sampler: SamplerName;
   steps: number | undefined;

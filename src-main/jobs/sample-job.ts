@@ -84,6 +84,8 @@ export interface NetworkSource {
   checkpointFile: string;
   engine: SampleJobSpec['engine'];
   provider?: SampleJobSpec['provider'];
+  /** ONNX Runtime threads (a worker's --threads) */
+  threads?: number;
   appVersion: string;
 }
 
@@ -103,7 +105,7 @@ export async function openNetwork(spec: NetworkSource, ctx: JobContext): Promise
       // the provider is chosen by probing with this very model (onnx/providers.ts): one denoiser run
       // on each candidate, compared with the CPU provider; WebGPU runs are serialised in session.ts
       const choice = await chooseProvider({ requested: spec.provider ?? 'auto', workload: denoiserProbeWorkload(model, spec.config.imageSize), log });
-      const session = await createOrtSession(model, { provider: choice.provider, strict: true, log });
+      const session = await createOrtSession(model, { provider: choice.provider, strict: true, ...(spec.threads ? { intraOpThreads: spec.threads } : {}), log });
       const onGpu = session.provider !== 'cpu';
       return { network: ortNetwork(session, { reuseOutput: true }), backend: `onnxruntime-${session.provider}`, maxBatch: onGpu ? GPU_MAX_BATCH : MAX_BATCH, dispose: () => session.dispose() };
     } catch (e) {

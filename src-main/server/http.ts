@@ -46,6 +46,7 @@ import { ApiError, HTTP_STATUS, toApiError } from '../api/errors';
 import type { JobProgress } from '../api/types';
 import type { Sfumato } from '../services/sfumato';
 import { mimeOfExtension } from '../db/library';
+import { handleWorkerApi } from './worker-routes';
 
 export interface WebServerOptions {
   port?: number;
@@ -54,6 +55,11 @@ export interface WebServerOptions {
   token?: string;
   /** folder of the built renderer (default: out/renderer of this checkout) */
   staticDir?: string;
+  /**
+   * `serve --worker-token`: a second token that grants only the workers' routes (/api/worker/…);
+   * revoked with `POST /api/worker-token/revoke` (server token). Workers may always use the token.
+   */
+  workerToken?: string;
 }
 
 export interface WebServer {
@@ -126,7 +132,13 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
   let port = 0;
   let cookieName = '';
 
+  let workerToken = opts.workerToken;
   const queryTokenAllowed = loopback;
+  const workerTokenOk = (req: IncomingMessage): boolean => {
+    const auth = req.headers.authorization;
+    if (!auth?.startsWith('Bearer ')) return false;
+    return secretEquals(auth.slice(7), token) || (workerToken !== undefined && secretEquals(auth.slice(7), workerToken));
+  };
   const tokenOk = (req: IncomingMessage, query: URLSearchParams): boolean => {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) return secretEquals(auth.slice(7), token);
@@ -308,6 +320,11 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
       await streamFile(req, res, file.handle, file.size, file.ext, 'private, max-age=3600');
       return;
     }
+    if (path.startsWith('/api/worker/')) {
+      if (!workerTokenOk(req)) throw new ApiError('unauthorized', 'Missing or wrong token: a worker sends the server token or its --worker-token as `Authorization: Bearer <token>`.');
+      await handleWorkerApi(s.queue, req, res, path, query);
+      return;
+    }
     if (!tokenOk(req, query)) {
       throw new ApiError(
         'unauthorized',
@@ -327,6 +344,13 @@ export async function startWebServer(s: Sfumato, opts: WebServerOptions = {}): P
         'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
       });
       if (sent) await s.downloads.discard(m[1]);
+      return;
+    }
+    if (path === '/api/worker-token/revoke') {
+      if (req.method !== 'POST') throw new ApiError('bad_request', 'Use POST for /api/worker-token/revoke.');
+      const had = workerToken !== undefined;
+      workerToken = undefined;
+      sendJson(res, 200, { ok: true, result: { revoked: had } });
       return;
     }
     if (path === '/api/session') {

@@ -72,11 +72,15 @@ export class RunService {
    * `interrupted` when they have a checkpoint, else `failed`. Runs whose job is still alive (owned
    * by another Sfumato process on the same library) are left alone.
    */
-  async recover(): Promise<void> {
+  /** Runs left queued/running by a process that is gone become interrupted (or failed); returns their ids. */
+  async recover(): Promise<string[]> {
+    const recovered: string[] = [];
     for (const run of await this.ctx.store.runs.active()) {
       if (run.pid && isPidAlive(run.pid)) continue;
       await this.finishRunAfterDeath(run.id, RECOVERED_AT_START);
+      recovered.push(run.id);
     }
+    return recovered;
   }
 
   private async finishRunAfterDeath(runId: string, why: string): Promise<Run> {
@@ -209,7 +213,10 @@ export class RunService {
     const jobId = newId('job');
     const base = { jobId, kind: 'train' as const, runId };
     // Recorded before the job starts, so the job's own 'started' (running) always comes after it.
-    await this.ctx.store.runs.setStatus(runId, 'queued', { pid: null });
+    // The pid of the process that owns the queued job (this one): another Sfumato process on the
+    // library (a CLI command beside the app, or beside a queue server whose job waits for a
+    // worker) must not recover it as dead while it waits.
+    await this.ctx.store.runs.setStatus(runId, 'queued', { pid: process.pid });
     /** a file the job wrote whose row could not be recorded: remove it (no orphan files) */
     const dropFile = (rel: string) => fs.rm(this.ctx.library.abs(rel), { force: true }).catch(() => undefined);
     const job = this.ctx.jobs.start(
@@ -358,7 +365,7 @@ export class RunService {
         // over another process's startup recovery; a run resumed or ended elsewhere is theirs.
         const row = await this.ctx.store.runs.get(runId);
         const active = (await this.ctx.store.runs.active()).find((r) => r.id === runId);
-        const ours = active ? active.pid === null || active.pid === pid || !isPidAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
+        const ours = active ? active.pid === null || active.pid === pid || active.pid === process.pid || !isPidAlive(active.pid) : row?.error === RECOVERED_AT_START && (row.status === 'interrupted' || row.status === 'failed');
         if (!row || !ours) {
           this.pendingRunEnds.delete(runId);
           return;
@@ -485,6 +492,8 @@ export class RunService {
 
   /** Stops the background retries of run ends (the next start's recovery records those runs). */
   async close(): Promise<void> {
+    // the ends of runs whose jobs were just stopped are written before the store closes
+    await Promise.allSettled([...this.runFinished.values()]);
     const pending = [...this.pendingRunEnds.values()];
     this.pendingRunEnds.clear();
     for (const p of pending) if (p.timer) clearTimeout(p.timer);

@@ -5,6 +5,8 @@
  * and exposes the contract (`api`: every channel, its request validated first).
  */
 import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '../db/files';
 import type { ExportRequest, GenerateRequest, ImportDatasetRequest, StartRunRequest } from '../api/requests';
 import type { GenerateResult, ImportDatasetResult, JobProgress, ReproduceResult, SystemInfo, ProvidersInfo, ExportResult } from '../api/types';
 import { Db } from '../db/db';
@@ -12,6 +14,7 @@ import { Library, resolveLibraryPath } from '../db/library';
 import { repositories, type Store } from '../db/repositories';
 import { forkLauncher, type JobLauncher } from '../jobs/launcher';
 import { JobManager, type JobLimits } from '../jobs/manager';
+import { QueueDispatcher, type QueueDispatcherOptions } from '../jobs/queue-dispatch';
 import { demoDatasetDir } from './bundled';
 import type { ServiceContext } from './context';
 import { DatasetService } from './datasets';
@@ -42,7 +45,18 @@ export interface OpenOptions {
   jobLimits?: JobLimits;
   /** stops long work of this process that is not a job (a dataset import): the CLI's Ctrl-C */
   signal?: AbortSignal;
+  /**
+   * `serve --queue redis://…`: training and sampling jobs go to workers through BullMQ on Redis
+   * (jobs/queue-dispatch.ts); without it they run in local job processes as always.
+   */
+  queue?: Omit<QueueDispatcherOptions, 'libraryRoot' | 'local'>;
 }
+
+/** Training runs that were with workers when a queue server stopped; resumed at its next start. */
+const QUEUE_RUNS_FILE = 'tmp/queue-runs.json';
+
+/** With a queue the workers set the pace: the server hands every training and sampling job to Redis at once. */
+const QUEUED_JOB_LIMITS: JobLimits = { train: 1000, sample: 1000 };
 
 export class Sfumato implements ServiceContext {
   readonly events = new EventEmitter();
@@ -69,6 +83,8 @@ export class Sfumato implements ServiceContext {
     private readonly launcher: JobLauncher,
     jobLimits?: JobLimits,
     readonly signal?: AbortSignal,
+    /** the job queue when the server was started with one */
+    readonly queue?: QueueDispatcher,
   ) {
     this.jobs = new JobManager(launcher, jobLimits);
     this.downloads = new ExportDownloads(library);
@@ -88,13 +104,55 @@ export class Sfumato implements ServiceContext {
   static async open(opts: OpenOptions): Promise<Sfumato> {
     const library = new Library(resolveLibraryPath(opts.libraryPath));
     const db = await Db.open(library.dbFile, { retryMs: opts.dbRetryMs });
-    const s = new Sfumato(library, repositories(db), opts.mode, opts.launcher ?? forkLauncher, opts.jobLimits, opts.signal);
-    await s.runs.recover();
+    const local = opts.launcher ?? forkLauncher;
+    let queue: QueueDispatcher | undefined;
+    try {
+      queue = opts.queue ? await QueueDispatcher.open({ ...opts.queue, libraryRoot: library.root, local }) : undefined;
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    const limits = queue ? { ...QUEUED_JOB_LIMITS, ...opts.jobLimits } : opts.jobLimits;
+    const s = new Sfumato(library, repositories(db), opts.mode, queue?.launcher ?? local, limits, opts.signal, queue);
+    const recovered = await s.runs.recover();
+    if (queue) await s.reconcileQueue(recovered);
     return s;
   }
 
+  /**
+   * With a queue, training runs whose jobs were with workers when this server stopped (the list
+   * `close` left, and runs recovered at this start) are resumed from their last checkpoint, into
+   * the queue again. Sampling jobs are not: their callers are gone; the images already made are in
+   * the gallery.
+   */
+  async reconcileQueue(recovered: string[]): Promise<void> {
+    const file = this.library.abs(QUEUE_RUNS_FILE);
+    let left: string[] = [];
+    try {
+      left = (JSON.parse(await fs.readFile(file, 'utf8')) as { runs?: string[] }).runs ?? [];
+    } catch {
+      /* none left */
+    }
+    await fs.rm(file, { force: true });
+    for (const id of new Set([...left, ...recovered])) {
+      const run = await this.store.runs.get(id);
+      if (run?.status !== 'interrupted') continue;
+      try {
+        await this.runs.resume(id);
+        console.error(`[sfumato] queue: run ${id} resumed from its last checkpoint (it was with a worker when the server stopped)`);
+      } catch (e) {
+        console.error(`[sfumato] queue: run ${id} could not be resumed: ${(e as Error).message}`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    if (this.queue) {
+      const runs = this.jobs.list().flatMap((j) => (j.kind === 'train' && j.runId ? [j.runId] : []));
+      if (runs.length) await writeFileAtomic(this.library.abs(QUEUE_RUNS_FILE), JSON.stringify({ runs }), { folder: this.library.root }).catch(() => undefined);
+    }
     await this.jobs.shutdown();
+    await this.queue?.close();
     // Background retries of run ends stop here (the next start's recovery records those runs);
     // one already writing is waited for.
     await this.runs.close();
@@ -145,6 +203,7 @@ export class Sfumato implements ServiceContext {
       demoDatasetDir: await demoDatasetDir(),
       versions: collectVersions(),
       backend: await probeBackends(),
+      ...(this.queue ? { queue: { url: this.queue.url, workers: this.queue.workers() } } : {}),
     };
   }
 }
