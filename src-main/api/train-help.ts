@@ -56,6 +56,7 @@ export const TRAIN_HELP: Record<TrainHelpKey, SettingHelp> = {
   keepCheckpoints: { label: 'Keep checkpoints', help: 'How many recent saves to keep (0 = all); saves with pictures in the gallery are always kept.', term: 'checkpoint retention' },
   previewEvery: { label: 'Preview every (steps)', help: 'Draw a grid of example pictures this often so you can watch learning; 0 = off.', term: 'preview interval' },
   backend: { label: 'Backend', help: 'Which maths engine runs the training; auto picks the fastest one that works here.', term: 'compute backend' },
+  lora: { label: 'Light fine-tune (LoRA)', help: 'Train small add-on weights instead of the whole model: faster steps, a tiny file to share, and the base model stays as it was.', term: 'LoRA / LoCon low-rank adapters (rank, alpha, targets)' },
   workers: { label: 'Workers / threads', help: 'How many processor cores to use (0 = one per core).', term: 'data-parallel workers / intra-op threads' },
 };
 

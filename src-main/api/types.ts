@@ -172,9 +172,19 @@ export interface TrainConfig {
   /** preview grid from the EMA weights every N steps (0 = off) */
   previewEvery: number;
   backend: TrainBackend;
+  /** LoRA fine-tuning (network/lora.ts): low-rank adapters on the chosen modules of a frozen base
+   *  model; absent = train every weight */
+  lora?: TrainLora;
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
+}
+
+/** LoRA settings of a run: rank r, alpha α (ΔW = α/r · up·down) and the adapted module kinds. */
+export interface TrainLora {
+  rank: number;
+  alpha: number;
+  targets: ('attn' | 'conv' | 'linear')[];
 }
 
 export interface Run {

@@ -117,6 +117,10 @@ export class RunService {
     } catch (e) {
       throw toApiError(e);
     }
+    if (config.lora) {
+      // LoRA adapts a model: it needs one, and a rank each adapted module can hold (before any compute)
+      if (!init) throw new ApiError('bad_request', 'LoRA fine-tunes an existing model: give an init model or checkpoint (--init-model emoji-32 or --init-checkpoint ID).', { field: 'lora' });
+    }
     if (config.imageSize !== dataset.imageSize) {
       throw new ApiError(
         'bad_request',

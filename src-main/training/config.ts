@@ -6,6 +6,8 @@ import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig 
 import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
+import { LoraConfigError, loraAdapterSpecs, validateLoraConfig } from '../network/lora';
+import type { UNetConfig } from '../network/config';
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   imageSize: 32,
@@ -108,7 +110,8 @@ export function resolveSchedule(v: unknown): ScheduleJson {
 
 /** Merge overrides onto the defaults and validate everything; `datasetSize` checks the batch. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<string, unknown> = {}, datasetSize?: number): TrainConfig {
-  const known = new Set(Object.keys(DEFAULT_TRAIN_CONFIG));
+  // `lora` is optional (absent from the defaults: a run without it trains every weight)
+  const known = new Set([...Object.keys(DEFAULT_TRAIN_CONFIG), 'lora']);
   for (const k of Object.keys(overrides)) {
     if (!known.has(k)) throw new TrainConfigError(k, `Unknown training setting "${k}". Known settings: ${[...known].join(', ')}.`);
   }
@@ -168,6 +171,15 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
   int('previewEvery', c.previewEvery, 0, 10_000_000);
   oneOf('backend', c.backend, BACKENDS);
   int('workers', c.workers, 0, 64);
+  if (c.lora === undefined || c.lora === null) delete c.lora;
+  else {
+    try {
+      c.lora = validateLoraConfig(c.lora);
+    } catch (e) {
+      if (e instanceof LoraConfigError) throw new TrainConfigError(`lora.${e.field}`, e.message);
+      throw e;
+    }
+  }
 
   // Architecture constraints (the UNet halves the resolution between levels).
   const levels = c.channelMults.length;
@@ -189,6 +201,15 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
       throw new TrainConfigError('groups', `GroupNorm groups (${c.groups}) must divide every channel count (base ${c.baseChannels} x ${c.channelMults.join(',')}).`);
     }
   }
+  if (c.lora) {
+    // rank ≤ min(in, out) of every adapted module, checked here so a bad rank fails before any compute
+    try {
+      loraAdapterSpecs(unetConfigOf(c), c.lora);
+    } catch (e) {
+      if (e instanceof LoraConfigError) throw new TrainConfigError(`lora.${e.field}`, e.message);
+      throw e;
+    }
+  }
   if (datasetSize !== undefined && c.batchSize > datasetSize) {
     throw new TrainConfigError('batchSize', `batchSize ${c.batchSize} is larger than the dataset (${datasetSize} images); use --batch ${datasetSize} or fewer, or add images.`);
   }
@@ -197,4 +218,19 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The UNet config of a training config (RGB in and out). */
+export function unetConfigOf(c: TrainConfig): UNetConfig {
+  return {
+    imageSize: c.imageSize,
+    inChannels: 3,
+    baseChannels: c.baseChannels,
+    channelMults: c.channelMults.slice(),
+    resBlocks: c.resBlocks,
+    attentionResolutions: c.attentionResolutions.slice(),
+    groups: c.groups,
+    dropout: c.dropout,
+    timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
+  };
 }

@@ -34,7 +34,7 @@ import type { UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { DiffGraph } from './autodiff';
-import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
+import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type LoraGraphOptions, type TrainGraph } from './train-graph';
 
 export const STEP_INPUTS = {
   stepSize: 'step.step_size',
@@ -62,6 +62,8 @@ export interface StepGraphOptions {
   decayMask?: readonly boolean[];
   /** take the earlier micro-batches' gradient sum as input (gradAccum > 1) */
   accumulate: boolean;
+  /** LoRA: the trainable parameters are the adapters (train-graph.ts), the base weights frozen inputs */
+  lora?: LoraGraphOptions;
 }
 
 export interface StepGraph {
@@ -71,6 +73,8 @@ export interface StepGraph {
   /** dims of each parameter, moment, EMA and accumulator input (PyTorch layout; norms [C, 1, 1]) */
   paramDims: number[][];
   masks: TrainGraph['masks'];
+  /** with `lora`: the frozen base-weight inputs (PyTorch layout) */
+  frozen: TrainGraph['frozen'];
   /** output names, aligned with `params` */
   outputs: { params: string[]; m: string[]; v: string[]; ema: string[] };
   nodeCount: number;
@@ -79,7 +83,7 @@ export interface StepGraph {
 /** Builds the one-graph training step of `config` for micro-batches of `rows` images. */
 export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraphOptions): StepGraph {
   const g = new DiffGraph();
-  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch' });
+  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch', lora: opts.lora });
   const { params, paramDims, masks } = e;
   if (opts.decayMask && opts.decayMask.length !== params.length) throw new Error(`buildStepGraph: decayMask has ${opts.decayMask.length} entries for ${params.length} parameters`);
   const scalar = (name: string) => {
@@ -145,6 +149,7 @@ export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraph
   const inputs = [
     ...batchInputInfos(e, config, rows),
     ...[STEP_INPUTS.stepSize, STEP_INPUTS.sqrtBc2, ...(decay ? [STEP_INPUTS.decay] : []), STEP_INPUTS.clip, STEP_INPUTS.emaDecay, STEP_INPUTS.emaKeep, ...(accum ? [STEP_INPUTS.accum] : [])].map((n) => f32(n, [])),
+    ...e.frozen.map((fz) => f32(fz.name, fz.dims)),
     ...accIn.map((n, i) => f32(n, paramDims[i])),
     ...params.map((n, i) => f32(n, paramDims[i])),
     ...mIn.map((n, i) => f32(n, paramDims[i])),
@@ -162,5 +167,5 @@ export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraph
   if (e.loss !== TRAIN_GRAPH_LOSS) throw new Error('buildStepGraph: the loss output is misnamed (internal error)');
   const graph = g.b.graph('sfumato_unet_optimizer_step', inputs, outputs, 'Sfumato UNet optimiser step: loss, gradients, global-norm clipping, Adam(W) and EMA in one graph');
   const model = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'sfumato', producerVersion: opts.producerVersion ?? '0', graph });
-  return { model, params, paramDims, masks, outputs: out, nodeCount: graph.node?.length ?? 0 };
+  return { model, params, paramDims, masks, frozen: e.frozen, outputs: out, nodeCount: graph.node?.length ?? 0 };
 }
