@@ -224,6 +224,10 @@ export interface RunDetail extends Run {
   previews: { step: number; file: string }[];
   checkpoints: Checkpoint[];
   losses: { step: number; loss: number }[];
+  /** values the run trains: the adapters' with LoRA, else every weight's */
+  trainableParams: number;
+  /** values of the model it trains, adapters included */
+  totalParams: number;
 }
 
 

@@ -25,6 +25,8 @@ export interface TrainJobSpec {
   previewDirRel: string;
   /** start from a checkpoint: continue it (resume) or take its weights (fine-tune) */
   init?: { file: string; mode: 'resume' | 'finetune'; preferEma: boolean; keepOptimizer: boolean };
+  /** LoRA runs: sha256 of the model file the run started from (the adapter file's metadata) */
+  baseSha256?: string;
   /** only time this many steps (after one warm-up step) and report; write nothing */
   estimateSteps?: number;
 }

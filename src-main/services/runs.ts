@@ -17,6 +17,8 @@ import { findBundledModel } from './bundled';
 import { emitProgress, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
+import { adapterFileOf } from '../network/lora-file';
+import { runParamCounts } from '../training/config';
 import { defaultRunName, deleteRun, renameRun } from './run-manage';
 
 /** How long, and how often, a run end that could not be recorded is retried in the background. */
@@ -61,6 +63,7 @@ export class RunService {
       losses: await this.ctx.store.runs.losses(id),
       weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
       previews: await this.ctx.store.runs.previews(id),
+      ...runParamCounts(run.config),
     };
   }
 
@@ -189,6 +192,7 @@ export class RunService {
       previewDir: this.ctx.library.abs(previewRel),
       previewDirRel: previewRel,
       init,
+      baseSha256: config.lora ? run.initFrom?.sha256 : undefined,
     };
     const jobId = newId('job');
     const base = { jobId, kind: 'train' as const, runId };
@@ -298,6 +302,7 @@ export class RunService {
     for (const ck of await this.ctx.store.checkpoints.prunable(runId, keep)) {
       await this.ctx.store.checkpoints.remove(ck.id);
       await fs.rm(this.ctx.library.abs(ck.file), { force: true });
+      await fs.rm(this.ctx.library.abs(adapterFileOf(ck.file)), { force: true }); // a LoRA run's adapter file
     }
   }
 

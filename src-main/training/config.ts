@@ -6,7 +6,8 @@ import type { LossWeighting, Objective, ScheduleJson, TrainBackend, TrainConfig 
 import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
-import { LoraConfigError, loraAdapterSpecs, validateLoraConfig } from '../network/lora';
+import { adapterParamCount, LoraConfigError, loraAdapterSpecs, validateLoraConfig } from '../network/lora';
+import { paramCountOf } from '../network/architecture';
 import type { UNetConfig } from '../network/config';
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -233,4 +234,12 @@ export function unetConfigOf(c: TrainConfig): UNetConfig {
     dropout: c.dropout,
     timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
   };
+}
+
+/** trainableParams / totalParams of a run (`runs show`): LoRA trains only its adapters. */
+export function runParamCounts(c: TrainConfig): { trainableParams: number; totalParams: number } {
+  const base = paramCountOf(unetConfigOf(c));
+  if (!c.lora) return { trainableParams: base, totalParams: base };
+  const adapters = adapterParamCount(loraAdapterSpecs(unetConfigOf(c), c.lora));
+  return { trainableParams: adapters, totalParams: base + adapters };
 }

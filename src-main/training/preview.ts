@@ -4,6 +4,7 @@
  */
 import type { TrainConfig } from '../api/types';
 import { isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
+import type * as tf from '@tensorflow/tfjs';
 import type { UNet } from '../network/unet';
 import type { EMA } from '../network/ema';
 import { tfjsNetwork } from '../network/tfjs-network';
@@ -19,11 +20,11 @@ export function previewSampler(process: Process): SamplerSettings {
 }
 
 /** Sample the preview images from the EMA weights and lay them out as a 2x2 grid PNG (2 px gutters). */
-export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, process: Process): Promise<Buffer> {
+export async function previewGrid(model: UNet, ema: EMA | readonly tf.Tensor[], config: TrainConfig, process: Process): Promise<Buffer> {
   const size = config.imageSize;
   const C = 3;
   const shape = [PREVIEW_SEEDS.length, C, size, size];
-  const denoiser = familyDenoiser(tfjsNetwork(model, ema.shadows()), config.schedule, config.objective, process);
+  const denoiser = familyDenoiser(tfjsNetwork(model, Array.isArray(ema) ? ema : (ema as EMA).shadows()), config.schedule, config.objective, process);
   const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: PREVIEW_SEEDS, shape });
   const cols = 2;
   const gap = 2;

@@ -508,6 +508,7 @@ export class Trainer {
    */
   private loraNamedState(): NamedTensorData[] {
     const lora = this.lora!;
+    this.syncTfjs();
     const specs = this.tfModel.specs;
     const base = this.tfModel.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
     const names = this.trainNames();
@@ -538,6 +539,7 @@ export class Trainer {
   adapterTensors(source: 'model' | 'ema' = 'model'): NamedTensorData[] {
     const lora = this.lora;
     if (!lora) throw new Error('Trainer.adapterTensors: not a LoRA run');
+    this.syncTfjs();
     const shapes = adapterTensorSpecs(lora.adapters).map((t) => t.shape);
     const list = source === 'ema' ? this.ema.shadows() : this.trainVariables();
     return this.trainNames().map((name, i) => ({ name, shape: shapes[i], data: Float32Array.from(list[i].dataSync() as Float32Array) }));
@@ -562,6 +564,7 @@ export class Trainer {
   previewWeights(): { weights: tf.Tensor[]; release: () => void } {
     const lora = this.lora;
     if (!lora) return { weights: this.ema.shadows(), release: () => {} };
+    this.syncTfjs();
     const shadows = this.ema.shadows();
     const weights = tf.tidy(() => loraWeightsTf(this.tfModel.variables(), this.tfModel.specs, lora.adapters, shadows, lora.scale).map((t) => tf.keep(t)));
     const own = new Set(this.tfModel.variables() as tf.Tensor[]);

@@ -62,6 +62,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--preview-every <n>', cliHelp('previewEvery'), parseIntStrict('preview-every'))
     .addOption(new Option('--backend <name>', cliHelp('backend')).choices(['auto', 'tensorflow', 'webgpu', 'onnxruntime', 'wasm', 'cpu']))
     .option('--workers <n>', cliHelp('workers'), parseIntStrict('workers'))
+    .option('--lora-rank <r>', cliHelp('lora', 'LoRA rank r; needs --init-model or --init-checkpoint; base weights frozen'), parseIntStrict('lora-rank'))
+    .option('--lora-alpha <a>', 'LoRA alpha (ΔW = alpha/rank · up·down; default: the rank)', parseNum('lora-alpha'))
+    .option('--lora-targets <list>', 'LoRA targets: comma list of attn, conv, linear (default attn,conv)')
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -124,6 +127,16 @@ function readConfigFile(file: string | undefined): Record<string, unknown> {
   return config as Record<string, unknown>;
 }
 
+/** --lora-rank/--lora-alpha/--lora-targets as the `lora` setting (validated by resolveTrainConfig). */
+function loraFlags(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (o.loraRank === undefined) {
+    if (o.loraAlpha !== undefined || o.loraTargets !== undefined) throw new UsageError('--lora-alpha and --lora-targets need --lora-rank (e.g. --lora-rank 8)');
+    return undefined;
+  }
+  const targets = o.loraTargets === undefined ? undefined : String(o.loraTargets).split(',').map((t) => t.trim()).filter(Boolean);
+  return { rank: o.loraRank, alpha: o.loraAlpha, targets };
+}
+
 /** The training flags given, as TrainConfig fields (flags override the --config file). */
 function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
   const flags: Record<string, unknown> = {
@@ -155,6 +168,7 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     previewEvery: o.previewEvery,
     backend: o.backend,
     workers: o.workers,
+    lora: loraFlags(o),
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
 }
