@@ -121,6 +121,22 @@ export const ImportModelSchema = z
   .object({ file: z.string().min(1), prediction: z.enum(['eps', 'x0', 'v']), schedule: z.unknown(), name: z.string().min(1).max(200).optional() })
   .strict();
 
+/**
+ * Bake a LoRA adapter into a model: the run's latest checkpoint (or a checkpoint, or a bundled
+ * model) with its own adapter (a LoRA run) or an adapter file, at `scale` (default 1).
+ */
+export const MergeModelSchema = z
+  .object({
+    runId: id.optional(),
+    checkpointId: id.optional(),
+    modelId: z.string().min(1).max(100).optional(),
+    lora: z.string().min(1).max(4096).optional(),
+    scale: z.number().optional(),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+export type MergeModelRequest = z.infer<typeof MergeModelSchema>;
+
 /** ONNX export of a checkpoint's EMA weights: to a file (never overwritten), or for a download (web mode). */
 export const ExportModelSchema = z
   .object({
@@ -162,6 +178,10 @@ export const GenerateSchema = z
     parentId: id.optional(),
     /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
+    /** apply a LoRA adapter at this strength (default 1 with `lora`): the LoRA run's own adapter, or `lora` */
+    loraScale: z.number().optional(),
+    /** a LoRA adapter file (.safetensors, ours) to apply to the model */
+    lora: z.string().min(1).max(4096).optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;

@@ -256,6 +256,13 @@ export type SampleOrigin =
   | { kind: 'img2img'; strength: number; source: { sampleId?: string; datasetItemId?: string; sha256: string } };
 
 /** A gallery record: every input needed to reproduce the image exactly. */
+/** The adapter a sample was made with (sampling --lora-scale / --lora FILE). */
+export interface SampleLora {
+  sha256: string;
+  file: string;
+  scale: number;
+}
+
 export interface SampleRecord {
   id: string;
   /** library-relative path of the PNG */
@@ -284,6 +291,8 @@ export interface SampleRecord {
   createdAt: string;
   /** 'grid': an X/Y grid image (its recipe in `grid`); absent: an ordinary sample */
   kind?: 'grid';
+  /** a LoRA adapter applied at sampling: its file (library-relative or as given), sha256 and strength */
+  lora?: SampleLora;
   /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
   grid?: GridRef;
 }

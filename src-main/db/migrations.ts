@@ -231,4 +231,8 @@ export const MIGRATIONS: readonly string[] = [
     indices_json TEXT NOT NULL
   );
   `,
+  // 10: a sample made with a LoRA adapter applied records it: {sha256, file, scale} (JSON), null otherwise.
+  `
+  ALTER TABLE samples ADD COLUMN lora_json TEXT;
+  `,
 ];

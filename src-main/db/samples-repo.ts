@@ -28,6 +28,7 @@ interface SampleRow {
   created_at: string;
   kind: string | null;
   grid_json: string | null;
+  lora_json: string | null;
 }
 
 const toSample = (r: SampleRow): SampleRecord => ({
@@ -51,6 +52,7 @@ const toSample = (r: SampleRow): SampleRecord => ({
   createdAt: r.created_at,
   ...(r.kind === 'grid' ? { kind: 'grid' as const } : {}),
   ...(r.grid_json ? { grid: JSON.parse(r.grid_json) as SampleRecord['grid'] } : {}),
+  ...(r.lora_json ? { lora: JSON.parse(r.lora_json) as SampleRecord['lora'] } : {}),
 });
 
 export class SampleRepo {
@@ -59,8 +61,8 @@ export class SampleRepo {
   async insert(s: Omit<SampleRecord, 'createdAt'> & { createdAt?: string }): Promise<SampleRecord> {
     await this.db.run(
       `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
-         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at, kind, grid_id, grid_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at, kind, grid_id, grid_json, lora_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.file,
@@ -84,6 +86,7 @@ export class SampleRepo {
         s.kind ?? 'sample',
         s.grid?.id ?? null,
         s.grid ? JSON.stringify(s.grid) : null,
+        s.lora ? JSON.stringify(s.lora) : null,
       ],
     );
     return (await this.get(s.id))!;

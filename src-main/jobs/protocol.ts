@@ -62,6 +62,8 @@ export interface SampleJobSpec {
   captureFrames?: 'x0' | 'xt';
   /** X/Y grid cells: each image's grid id and position, carried in its record */
   grids?: GridRef[];
+  /** bake this LoRA adapter file into the weights at `scale` before export (network/lora-file.ts) */
+  lora?: { file: string; scale: number };
 }
 
 export interface ExportJobSpec {

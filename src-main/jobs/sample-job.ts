@@ -18,6 +18,8 @@ import {
   type SamplerPlan,
 } from '../diffusion/index';
 import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../network/weights';
+import { applyAdapterToWeights, decodeAdapterFile } from '../network/lora-file';
+import { LoraConfigError } from '../network/lora';
 import { libraryRootOf, writeFileAtomic } from '../db/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
@@ -76,13 +78,17 @@ export function img2imgStartIndex(planSteps: number, strength: number): number {
 async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; dispose: () => Promise<void> }> {
   const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
+  if (isOnnx && spec.lora) throw new LoraConfigError('lora', 'an imported ONNX model has no weights to add an adapter to; apply it to a checkpoint or bundled model');
+  const adapter = spec.lora && decodeAdapterFile(new Uint8Array(await fs.readFile(spec.lora.file)), spec.lora.file);
+  // the weights to sample: the checkpoint's, or with a LoRA adapter baked in at its strength
+  const parse = () => (adapter ? applyAdapterToWeights(parseWeights(bytes), adapter, spec.lora!.scale, spec.lora!.file) : parseWeights(bytes));
   if (isOnnx || spec.engine !== 'tfjs') {
     try {
       const { createOrtSession, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
       const model = isOnnx
         ? bytes
         : (() => {
-            const parsed = parseWeights(bytes);
+            const parsed = parse();
             return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.record.appVersion });
           })();
       const session = await createOrtSession(model, { provider: (spec.provider ?? 'auto') as never, log: (m) => ctx.post({ type: 'log', message: m }) });
@@ -93,7 +99,7 @@ async function openNetwork(spec: SampleJobSpec, ctx: JobContext): Promise<{ netw
     }
   }
   const backend = await initTrainingBackend('auto');
-  const parsed = parseWeights(bytes);
+  const parsed = parse();
   const model = unetFromWeights(parsed, { source: hasEma(parsed) ? 'ema' : 'model', trainable: false });
   return {
     network: tfjsNetwork(model),

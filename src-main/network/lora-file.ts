@@ -10,7 +10,12 @@
  */
 import type { UNetConfig } from './config';
 import { validateUNetConfig } from './config';
-import { loraAdapterSpecs, validateLoraConfig, type AdapterSpec, type LoraConfig } from './lora';
+import { LoraConfigError, loraAdapterSpecs, loraScale, mergeAdapters, validateLoraConfig, type AdapterSpec, type LoraConfig } from './lora';
+import { unetParamSpecs } from './architecture';
+import { configOfWeights, EMA_PREFIX, WeightsFormatError, type ParsedWeights } from './weights';
+
+/** LoRA checkpoints: the frozen base weights under this prefix (the plain names hold the merged model). */
+export const LORA_BASE_PREFIX = 'base.';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafeTensor } from './safetensors';
 
 export const ADAPTER_FILE_SUFFIX = '.lora.safetensors';
@@ -90,4 +95,32 @@ export function decodeAdapterFile(bytes: Uint8Array, label: string): AdapterFile
   const extra = file.tensors.find((t) => !expected.has(t.name));
   if (extra) bad(`it has a tensor ${extra.name} that its settings do not explain`);
   return { lora, config, adapters, tensors, baseSha256: m['sfumato.base_sha256'] ?? '', metadata: m };
+}
+
+/**
+ * A weights file with an adapter baked in at `strength` (1 = as trained): W + strength·α/r·up·down
+ * over the base, which is the file's frozen `base.*` (a LoRA run's checkpoint) or else its EMA
+ * weights (or plain ones). The result holds the merged weights under the plain names only, so it
+ * samples and exports like any model. Same arithmetic as the trainer's checkpoints (mergeAdapters).
+ */
+export function applyAdapterToWeights(parsed: ParsedWeights, adapter: AdapterFile, strength: number, label: string): ParsedWeights {
+  if (!Number.isFinite(strength)) throw new LoraConfigError('loraScale', `must be a finite number (e.g. 0.5 or 1), got ${strength}`);
+  const config = configOfWeights(parsed);
+  if (JSON.stringify(unetConfigKey(config)) !== JSON.stringify(unetConfigKey(adapter.config))) {
+    throw new LoraConfigError('lora', `${label} was trained for another architecture (${JSON.stringify(unetConfigKey(adapter.config))}) than this model (${JSON.stringify(unetConfigKey(config))})`);
+  }
+  const specs = unetParamSpecs(config);
+  const byName = new Map(parsed.tensors.map((t) => [t.name, t]));
+  const prefix = parsed.tensors.some((t) => t.name.startsWith(LORA_BASE_PREFIX)) ? LORA_BASE_PREFIX : parsed.tensors.some((t) => t.name.startsWith(EMA_PREFIX)) ? EMA_PREFIX : '';
+  const base = specs.map((s) => {
+    const t = byName.get(prefix + s.name);
+    if (!t) throw new WeightsFormatError('WEIGHTS_MISMATCH', `the model has no tensor ${prefix + s.name}`);
+    return t.data;
+  });
+  const merged = mergeAdapters(config, base, adapter.adapters, adapter.tensors, strength * loraScale(adapter.lora));
+  return { version: parsed.version, meta: { ...parsed.meta }, tensors: specs.map((s, i) => ({ name: s.name, shape: s.shape.slice(), data: merged[i] })) };
+}
+
+function unetConfigKey(c: UNetConfig): unknown {
+  return [c.imageSize, c.inChannels, c.baseChannels, c.channelMults, c.resBlocks, c.attentionResolutions, c.groups];
 }

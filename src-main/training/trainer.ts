@@ -32,6 +32,7 @@ import { byteToModel } from '../diffusion/pixels';
 import { unetConfigOf } from './config';
 import { adapterTensorSpecs, initAdapters, mergeAdapters, LoraConfigError, loraAdapterSpecs, loraScale, validateLoraConfig, type AdapterSpec, type LoraConfig } from '../network/lora';
 import { loraWeightsTf } from '../network/lora-tf';
+import { LORA_BASE_PREFIX } from '../network/lora-file';
 import { shardLoss } from './parallel/shards';
 
 /** Philox streams of the training draws (keyed by the run seed; disjoint from sampling's streams). */
@@ -47,8 +48,7 @@ export const OPT_M_PREFIX = 'opt.m.';
 export const OPT_V_PREFIX = 'opt.v.';
 export const CHECKPOINT_KIND = 'sfumato-checkpoint';
 export const CHECKPOINT_VERSION = 1;
-/** LoRA checkpoints: the frozen base weights under this prefix (the plain names hold the merged model) */
-export const LORA_BASE_PREFIX = 'base.';
+export { LORA_BASE_PREFIX } from '../network/lora-file';
 
 let loraCounter = 0;
 
