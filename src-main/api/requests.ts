@@ -131,7 +131,7 @@ export const MergeModelSchema = z
     checkpointId: id.optional(),
     modelId: z.string().min(1).max(100).optional(),
     lora: z.string().min(1).max(4096).optional(),
-    scale: z.number().optional(),
+    scale: z.number({ error: 'must be a finite number (e.g. 0.5 or 1): the LoRA strength' }).optional(),
     name: z.string().min(1).max(200).optional(),
   })
   .strict();
@@ -179,7 +179,7 @@ export const GenerateSchema = z
     /** the network's engine: ONNX Runtime (default, fast; tfjs if it cannot start) or tfjs */
     engine: z.enum(['auto', 'onnx', 'tfjs']).optional(),
     /** apply a LoRA adapter at this strength (default 1 with `lora`): the LoRA run's own adapter, or `lora` */
-    loraScale: z.number().optional(),
+    loraScale: z.number({ error: 'must be a finite number (e.g. 0.5 or 1): the LoRA strength' }).optional(),
     /** a LoRA adapter file (.safetensors, ours) to apply to the model */
     lora: z.string().min(1).max(4096).optional(),
   })
