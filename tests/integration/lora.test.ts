@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { adapterFileOf, decodeAdapterFile } from '../../src-main/network/lora-file';
+import { readSampleMetadata } from '../../src-main/gallery/metadata/read';
 import { EMOJI_DIR, tempDir } from '../helpers/library';
 
 let lib: ReturnType<typeof tempDir>;
@@ -61,6 +62,11 @@ describe('LoRA: train → sample with a scale → merge', () => {
     expect(one.lora).toMatchObject({ scale: 1, file: adapterRel });
     expect(one.lora!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(plainRun.lora).toBeUndefined();
+    // the PNG carries the adapter: the full record and A1111's "Lora hashes"
+    const meta = readSampleMetadata(new Uint8Array(await fs.readFile(s.library.abs(one.file))));
+    expect(meta.record?.lora).toEqual(one.lora);
+    expect(meta.parametersText).toMatch(new RegExp(`Lora hashes: "?step-\\d+\\.lora: ${one.lora!.sha256.slice(0, 12)}`));
+    expect(meta.parametersText).toMatch(/Lora scale: 1\b/);
     expect(Buffer.compare(await pixels(zero.file), await pixels(baseImg.file))).toBe(0);
     expect(Buffer.compare(await pixels(one.file), await pixels(plainRun.file))).toBe(0);
     // the adapter does something at this strength
