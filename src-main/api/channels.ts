@@ -84,6 +84,8 @@ export const CONTRACT = {
   'models:import': { req: R.ImportModelSchema, res: reply<{ model: ImportedModel }>() },
   /** a checkpoint's EMA weights as an ONNX UNet (sample + timestep -> output), to a file or a download */
   'models:export': { req: R.ExportModelSchema, res: reply<ModelExportResult>() },
+  /** bake a LoRA adapter into a checkpoint's weights at a strength: a new model (listed with the imported ones) */
+  'models:merge': { req: R.MergeModelSchema, res: reply<{ model: ImportedModel }>() },
   'checkpoints:list': { req: R.CheckpointsListSchema, res: reply<{ checkpoints: Checkpoint[] }>() },
   'sample:generate': { req: R.GenerateSchema, res: reply<GenerateResult>() },
   'gallery:query': { req: R.GalleryQuerySchema, res: reply<GalleryPage>() },

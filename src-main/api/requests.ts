@@ -139,6 +139,22 @@ export const ImportModelSchema = z
   .object({ file: z.string().min(1), prediction: z.enum(['eps', 'x0', 'v']), schedule: z.unknown(), name: z.string().min(1).max(200).optional() })
   .strict();
 
+/**
+ * Bake a LoRA adapter into a model: the run's latest checkpoint (or a checkpoint, or a bundled
+ * model) with its own adapter (a LoRA run) or an adapter file, at `scale` (default 1).
+ */
+export const MergeModelSchema = z
+  .object({
+    runId: id.optional(),
+    checkpointId: id.optional(),
+    modelId: z.string().min(1).max(100).optional(),
+    lora: z.string().min(1).max(4096).optional(),
+    scale: z.number({ error: 'must be a finite number (e.g. 0.5 or 1): the LoRA strength' }).optional(),
+    name: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+export type MergeModelRequest = z.infer<typeof MergeModelSchema>;
+
 /** ONNX export of a checkpoint's EMA weights: to a file (never overwritten), or for a download (web mode). */
 export const ExportModelSchema = z
   .object({
@@ -187,6 +203,10 @@ export const GenerateSchema = z
     /** classifier-free guidance scale W ≥ 0 (1 = conditional, 0 = unconditional; default 1);
      *  checked by the sampling service, which names the fix */
     guidance: z.number().optional(),
+    /** apply a LoRA adapter at this strength (default 1 with `lora`): the LoRA run's own adapter, or `lora` */
+    loraScale: z.number({ error: 'must be a finite number (e.g. 0.5 or 1): the LoRA strength' }).optional(),
+    /** a LoRA adapter file (.safetensors, ours) to apply to the model */
+    lora: z.string().min(1).max(4096).optional(),
   })
   .strict();
 export type GenerateRequest = z.infer<typeof GenerateSchema>;

@@ -61,6 +61,7 @@ export const TRAIN_HELP: Record<TrainHelpKey, SettingHelp> = {
   classConditional: { label: 'Learn the classes', help: 'Teach the model the folders (classes) of a labelled dataset, so you can ask for one class when sampling.', term: 'class-conditional training' },
   condDropout: { label: 'Label dropout', help: 'Share of pictures shown without their class, so the model also learns without one; guidance needs both. 0.1 is usual.', term: 'conditioning dropout (classifier-free guidance)' },
   classes: { label: 'Classes', help: 'The classes the model learns, taken from the dataset when training starts.', term: 'class labels' },
+  lora: { label: 'Light fine-tune (LoRA)', help: 'Train small add-on weights instead of the whole model: faster steps, a tiny file to share, and the base model stays as it was.', term: 'LoRA / LoCon low-rank adapters (rank, alpha, targets)' },
   workers: { label: 'Workers / threads', help: 'How many processor cores to use (0 = one per core).', term: 'data-parallel workers / intra-op threads' },
 };
 

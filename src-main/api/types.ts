@@ -196,6 +196,9 @@ export interface TrainConfig {
   /** the ONNX Runtime engine's execution provider (default auto; a provider other than auto picks
    *  the onnxruntime backend when backend is auto). Absent in runs from before it existed. */
   provider?: OrtProviderChoice;
+  /** LoRA fine-tuning (network/lora.ts): low-rank adapters on the chosen modules of a frozen base
+   *  model; absent = train every weight */
+  lora?: TrainLora;
   /** wasm/cpu: data-parallel gradient workers (one tfjs replica per thread); onnxruntime: intra-op
    *  threads; 0 = one per physical core on wasm and onnxruntime, else 1 */
   workers: number;
@@ -225,6 +228,13 @@ export interface RunPreview {
   /** library-relative path of the grid PNG */
   file: string;
   memorisation?: PreviewMemorisation;
+}
+
+/** LoRA settings of a run: rank r, alpha α (ΔW = α/r · up·down) and the adapted module kinds. */
+export interface TrainLora {
+  rank: number;
+  alpha: number;
+  targets: ('attn' | 'conv' | 'linear')[];
 }
 
 export interface Run {
@@ -268,6 +278,10 @@ export interface RunDetail extends Run {
   losses: { step: number; loss: number }[];
   /** bits/dim of checkpoints measured so far (eval:likelihood with recordOnRun), by step */
   likelihood: RunLikelihoodPoint[];
+  /** values the run trains: the adapters' with LoRA, else every weight's */
+  trainableParams: number;
+  /** values of the model it trains, adapters included */
+  totalParams: number;
 }
 
 /** A checkpoint's bits/dim, stored with its run (the dashboard's curve beside the loss). */
@@ -308,6 +322,13 @@ export type SampleOrigin =
   | { kind: 'img2img'; strength: number; source: { sampleId?: string; datasetItemId?: string; sha256: string } };
 
 /** A gallery record: every input needed to reproduce the image exactly. */
+/** The adapter a sample was made with (sampling --lora-scale / --lora FILE). */
+export interface SampleLora {
+  sha256: string;
+  file: string;
+  scale: number;
+}
+
 export interface SampleRecord {
   id: string;
   /** library-relative path of the PNG */
@@ -336,6 +357,8 @@ export interface SampleRecord {
   createdAt: string;
   /** 'grid': an X/Y grid image (its recipe in `grid`); absent: an ordinary sample */
   kind?: 'grid';
+  /** a LoRA adapter applied at sampling: its file (library-relative or as given), sha256 and strength */
+  lora?: SampleLora;
   /** X/Y grids: a cell names its grid and position; the grid record its recipe and cells */
   grid?: GridRef;
   /** class-conditional models: the class sampled and the classifier-free guidance scale W */

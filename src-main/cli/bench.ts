@@ -199,6 +199,30 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     });
 
   bench
+    .command('lora-train')
+    .description('LoRA step time vs a full fine-tune of the same model, one-graph ONNX Runtime engine, steps interleaved (JSON line)')
+    .addOption(new Option('--model <name>', 'the UNet: emoji-32 (the bundled model\'s architecture) or bench (the bench UNet)').choices(['emoji-32', 'bench']).default('emoji-32'))
+    .option('--batch <n>', 'batch size', (v) => Number(v), 16)
+    .option('--steps <n>', 'timed steps of each', (v) => Number(v), 6)
+    .option('--warmup <n>', 'untimed warm-up steps of each', (v) => Number(v), 2)
+    .option('--rank <r>', 'LoRA rank', (v) => Number(v), 8)
+    .option('--alpha <a>', 'LoRA alpha (default: the rank)', (v) => Number(v))
+    .option('--targets <list>', 'LoRA targets', 'attn,conv')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per physical core)', (v) => Number(v))
+    .action(async (o: { model: 'emoji-32' | 'bench'; batch: number; steps: number; warmup: number; rank: number; alpha?: number; targets: string; threads?: number }) => {
+      const { benchLoraStep } = await import('../training/bench-lora');
+      const { validateLoraConfig } = await import('../network/lora');
+      const { BENCH_UNET_CONFIG } = await import('../network/config');
+      const config =
+        o.model === 'bench'
+          ? { ...BENCH_UNET_CONFIG }
+          : { imageSize: 32, inChannels: 3, baseChannels: 32, channelMults: [1, 2, 2], resBlocks: 1, attentionResolutions: [8], groups: 8, dropout: 0, timeInput: 'discrete' as const };
+      const lora = validateLoraConfig({ rank: o.rank, alpha: o.alpha, targets: o.targets.split(',') });
+      const r = await benchLoraStep({ config, lora, batch: o.batch, steps: o.steps, warmup: o.warmup, threads: o.threads });
+      process.stdout.write(JSON.stringify({ bench: 'lora-train', model: o.model, ...r }) + '\n');
+    });
+
+  bench
     .command('train-quality')
     .description('train a small model on Fashion-MNIST, then score samples (SWD, kernel MMD, memorisation) beside noise and mean-image baselines')
     .option('--steps <n>', 'training steps', (v) => Number(v), 400)

@@ -1,5 +1,5 @@
 /**
- * Stored likelihood results (migration 10): a gallery sample's "how typical" score and the
+ * Stored likelihood results (migration 13): a gallery sample's "how typical" score and the
  * bits/dim of a run's checkpoints (the dashboard's curve beside the loss).
  */
 import type { Db } from './db';

@@ -282,4 +282,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, checkpoint_id, method, images)
   );
   `,
+  // 14: a sample made with a LoRA adapter applied records it: {sha256, file, scale} (JSON), null otherwise.
+  `
+  ALTER TABLE samples ADD COLUMN lora_json TEXT;
+  `,
 ];

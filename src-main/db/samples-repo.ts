@@ -29,6 +29,7 @@ interface SampleRow {
   kind: string | null;
   grid_json: string | null;
   guidance_json: string | null;
+  lora_json: string | null;
 }
 
 const toSample = (r: SampleRow): SampleRecord => ({
@@ -53,6 +54,7 @@ const toSample = (r: SampleRow): SampleRecord => ({
   ...(r.kind === 'grid' ? { kind: 'grid' as const } : {}),
   ...(r.grid_json ? { grid: JSON.parse(r.grid_json) as SampleRecord['grid'] } : {}),
   ...(r.guidance_json ? { guidance: JSON.parse(r.guidance_json) as SampleRecord['guidance'] } : {}),
+  ...(r.lora_json ? { lora: JSON.parse(r.lora_json) as SampleRecord['lora'] } : {}),
 });
 
 export class SampleRepo {
@@ -61,8 +63,8 @@ export class SampleRepo {
   async insert(s: Omit<SampleRecord, 'createdAt'> & { createdAt?: string }): Promise<SampleRecord> {
     await this.db.run(
       `INSERT INTO samples (id, file, seed, sampler, steps, sampler_options_json, schedule_json, checkpoint_id, checkpoint_sha256,
-         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at, kind, grid_id, grid_json, guidance_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         run_id, width, height, backend, app_version, prediction, nfe, origin_json, parent_id, created_at, kind, grid_id, grid_json, guidance_json, lora_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         s.id,
         s.file,
@@ -87,6 +89,7 @@ export class SampleRepo {
         s.grid?.id ?? null,
         s.grid ? JSON.stringify(s.grid) : null,
         s.guidance ? JSON.stringify(s.guidance) : null,
+        s.lora ? JSON.stringify(s.lora) : null,
       ],
     );
     return (await this.get(s.id))!;

@@ -27,6 +27,8 @@ export interface TrainJobSpec {
   previewDirRel: string;
   /** start from a checkpoint: continue it (resume) or take its weights (fine-tune) */
   init?: { file: string; mode: 'resume' | 'finetune'; preferEma: boolean; keepOptimizer: boolean };
+  /** LoRA runs: sha256 of the model file the run started from (the adapter file's metadata) */
+  baseSha256?: string;
   /** only time this many steps (after one warm-up step) and report; write nothing */
   estimateSteps?: number;
 }
@@ -65,6 +67,8 @@ export interface SampleJobSpec {
   captureFrames?: 'x0' | 'xt';
   /** X/Y grid cells: each image's grid id and position, carried in its record */
   grids?: GridRef[];
+  /** bake this LoRA adapter file into the weights at `scale` before export (network/lora-file.ts) */
+  lora?: { file: string; scale: number };
 }
 
 export interface ExportJobSpec {

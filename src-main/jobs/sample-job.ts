@@ -19,6 +19,8 @@ import {
   type SamplerPlan,
 } from '../diffusion/index';
 import { configOfWeights, hasEma, parseWeights, unetFromWeights } from '../network/weights';
+import { applyAdapterToWeights, decodeAdapterFile } from '../network/lora-file';
+import { LoraConfigError } from '../network/lora';
 import { libraryRootOf, writeFileAtomic } from '../db/files';
 import { encodePng, encodeSamplePng, toRgbBytes } from '../gallery/png';
 import type { SampleOrigin, SampleRecord } from '../api/types';
@@ -86,19 +88,25 @@ export interface NetworkSource {
   provider?: SampleJobSpec['provider'];
   /** ONNX Runtime threads (a worker's --threads) */
   threads?: number;
+  /** bake this LoRA adapter into the weights first (sampling only) */
+  lora?: SampleJobSpec['lora'];
   appVersion: string;
 }
 
 export async function openNetwork(spec: NetworkSource, ctx: JobContext): Promise<{ network: NetworkFn; backend: string; maxBatch: number; dispose: () => Promise<void> }> {
   const bytes = new Uint8Array(await fs.readFile(spec.checkpointFile));
   const isOnnx = spec.checkpointFile.endsWith('.onnx');
+  if (isOnnx && spec.lora) throw new LoraConfigError('lora', 'an imported ONNX model has no weights to add an adapter to; apply it to a checkpoint or bundled model');
+  const adapter = spec.lora && decodeAdapterFile(new Uint8Array(await fs.readFile(spec.lora.file)), spec.lora.file);
+  // the weights to sample: the checkpoint's, or with a LoRA adapter baked in at its strength
+  const parse = () => (adapter ? applyAdapterToWeights(parseWeights(bytes), adapter, spec.lora!.scale, spec.lora!.file) : parseWeights(bytes));
   if (isOnnx || spec.engine !== 'tfjs') {
     try {
       const { chooseProvider, createOrtSession, denoiserProbeWorkload, exportUNetToOnnx, ortNetwork } = await import('../onnx/index');
       const model = isOnnx
         ? bytes
         : (() => {
-            const parsed = parseWeights(bytes);
+            const parsed = parse();
             return exportUNetToOnnx({ config: configOfWeights(parsed), tensors: parsed.tensors }, { prediction: spec.config.objective as never, schedule: spec.config.schedule, appVersion: spec.appVersion, classes: spec.config.classes });
           })();
       const log = (message: string) => ctx.post({ type: 'log', message });
@@ -114,7 +122,7 @@ export async function openNetwork(spec: NetworkSource, ctx: JobContext): Promise
     }
   }
   const backend = await initTrainingBackend('auto');
-  const parsed = parseWeights(bytes);
+  const parsed = parse();
   const model = unetFromWeights(parsed, { source: hasEma(parsed) ? 'ema' : 'model', trainable: false });
   return {
     network: tfjsNetwork(model),

@@ -19,6 +19,7 @@ import { chooseTrainingProvider } from '../training/onnx/provider-probe';
 import type { OrtProvider } from '../onnx/session';
 import { previewGrid } from '../training/preview';
 import { MemorisationProbe } from '../training/memorisation';
+import { adapterFileOf, encodeAdapterFile } from '../network/lora-file';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -78,6 +79,19 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
     const name = `step-${String(trainer.step).padStart(8, '0')}.sfwt`;
     await writeFileAtomic(join(spec.checkpointDir, name), bytes, { folder: libraryRootOf(spec.checkpointDir, spec.checkpointDirRel) });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (trainer.lora) {
+      // the adapters as their own small file beside the checkpoint (network/lora-file.ts): the EMA ones, what samples use
+      const adapterBytes = encodeAdapterFile({
+        lora: trainer.lora.config,
+        config: trainer.model.config,
+        adapters: trainer.lora.adapters,
+        tensors: trainer.adapterTensors('ema').map((t) => t.data),
+        baseSha256: spec.baseSha256 ?? '',
+        appVersion: APP_VERSION,
+        weights: 'ema',
+      });
+      await writeFileAtomic(join(spec.checkpointDir, adapterFileOf(name)), adapterBytes, { folder: libraryRootOf(spec.checkpointDir, spec.checkpointDirRel) });
+    }
     ctx.post({
       type: 'checkpoint',
       step: trainer.step,
@@ -140,7 +154,8 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
         lastCheckpointStep = trainer.step;
       }
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
-        const { png, samples } = await previewGrid(trainer.model, trainer.ema, spec.config, trainer.process);
+        const pw = trainer.previewWeights();
+        const { png, samples } = await previewGrid(trainer.model, pw.weights, spec.config, trainer.process).finally(pw.release);
         const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
         await writeFileAtomic(join(spec.previewDir, name), png, { folder: libraryRootOf(spec.previewDir, spec.previewDirRel) });
         probe ??= MemorisationProbe.fromData(trainer.data) ?? null;

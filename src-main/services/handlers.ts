@@ -19,6 +19,7 @@ import type { GridService } from './grid';
 import type { LikelihoodService } from './likelihood';
 import { listFolders } from './folders';
 import { exportCheckpointOnnx } from './model-export';
+import { mergeLoraModel } from './lora-merge';
 import type { ModelService } from './models';
 import type { PresetService } from './presets';
 import type { ReproduceService } from './reproduce';
@@ -72,6 +73,7 @@ export function buildHandlers(s: HandlerHost): Handlers {
     'runs:estimate': (req) => s.runs.estimate(req),
     'models:list': () => s.models.list(),
     'models:import': async (req) => ({ model: await s.models.importOnnx(req) }),
+    'models:merge': async (req) => ({ model: await mergeLoraModel(s, req) }),
     'models:export': (req) => exportCheckpointOnnx(s, req),
     'checkpoints:list': async (req) => ({ checkpoints: await s.store.checkpoints.list(req.runId) }),
     'sample:generate': (req, ctx) => s.sampling.generate(req, ctx.onProgress),

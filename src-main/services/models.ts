@@ -141,6 +141,6 @@ export class ModelService {
 
 const notImported = (id: string) => new ApiError('not_found', `No imported model ${id}. List them with \`sfumato models list\`.`);
 
-function importedOf(m: StoredModel): ImportedModel {
+export function importedOf(m: StoredModel): ImportedModel {
   return { id: m.id, name: m.name, sha256: m.sha256, prediction: m.config.objective, schedule: m.config.schedule, imageSize: m.config.imageSize, checkpointId: m.checkpoint.id, signature: m.signature };
 }

@@ -166,6 +166,8 @@ export class ReproduceService {
       if (src.ref.sha256 !== rec.origin.source.sha256) throw new ApiError('conflict', 'The image-to-image source has changed since this image was made; it cannot be reproduced exactly.');
       sourceImage = src.pixels;
     }
+    // the adapter it was made with: the same file (by its recorded name) with the same bytes
+    const lora = rec.lora ? await this.sampling.resolveLora(checkpoint, rec.lora.file.startsWith('runs/') ? undefined : rec.lora.file, rec.lora.scale, rec.lora.sha256) : undefined;
     const scratchRel = this.ctx.library.rel('tmp', `reproduce-${newId('job')}`);
     const scratch = { abs: this.ctx.library.abs(scratchRel), rel: scratchRel };
     try {
@@ -186,6 +188,7 @@ export class ReproduceService {
           ...(rec.guidance ? { guidance: { class: rec.guidance.class, scale: rec.guidance.scale } } : {}),
           frames,
           scratchDir: scratch,
+          lora,
         },
         onProgress,
       );

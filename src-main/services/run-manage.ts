@@ -2,6 +2,7 @@
  * Runs as things you manage: their names (a default made from dataset, kind and date; rename),
  * and deletion (db/run-delete.ts keeps the checkpoints gallery images were generated from).
  */
+import { adapterFileOf } from '../network/lora-file';
 import { promises as fs } from 'node:fs';
 import { ApiError } from '../api/errors';
 import type { Run, RunDeleteResult } from '../api/types';
@@ -41,7 +42,8 @@ export async function deleteRun(ctx: ServiceContext, id: string, hasJob: boolean
   }
   const { kept, files } = await ctx.store.runs.remove(id);
   const notRemoved: { file: string; message: string }[] = [];
-  for (const file of files) {
+  // a LoRA run's checkpoints each have an adapter file beside them (network/lora-file.ts)
+  for (const file of files.flatMap((f) => (f.endsWith('.sfwt') ? [f, adapterFileOf(f)] : [f]))) {
     try {
       await fs.rm(ctx.library.abs(file), { force: true });
     } catch (e) {

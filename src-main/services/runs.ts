@@ -17,6 +17,8 @@ import { findBundledModel } from './bundled';
 import { emitProgress, LIKELIHOOD_AT_CHECKPOINT, type ServiceContext } from './context';
 import { toApiError } from '../api/errors';
 import { checkpointSource } from './models';
+import { adapterFileOf } from '../network/lora-file';
+import { runParamCounts } from '../training/config';
 import { defaultRunName, deleteRun, renameRun } from './run-manage';
 
 /** How long, and how often, a run end that could not be recorded is retried in the background. */
@@ -64,6 +66,7 @@ export class RunService {
       weightsDigest: checkpoints.length ? checkpoints[checkpoints.length - 1].weightsDigest : null,
       previews: await this.ctx.store.runs.previews(id),
       likelihood: await this.ctx.store.likelihood.runPoints(id),
+      ...runParamCounts(run.config),
     };
   }
 
@@ -123,6 +126,10 @@ export class RunService {
       config = resolveTrainConfig(overrides, dataset.itemCount);
     } catch (e) {
       throw toApiError(e);
+    }
+    if (config.lora) {
+      // LoRA adapts a model: it needs one, and a rank each adapted module can hold (before any compute)
+      if (!init) throw new ApiError('bad_request', 'LoRA fine-tunes an existing model: give an init model or checkpoint (--init-model emoji-32 or --init-checkpoint ID).', { field: 'lora' });
     }
     if (config.imageSize !== dataset.imageSize) {
       throw new ApiError(
@@ -209,6 +216,7 @@ export class RunService {
       previewDir: this.ctx.library.abs(previewRel),
       previewDirRel: previewRel,
       init,
+      baseSha256: config.lora ? run.initFrom?.sha256 : undefined,
     };
     const jobId = newId('job');
     const base = { jobId, kind: 'train' as const, runId };
@@ -324,6 +332,7 @@ export class RunService {
     for (const ck of await this.ctx.store.checkpoints.prunable(runId, keep)) {
       await this.ctx.store.checkpoints.remove(ck.id);
       await fs.rm(this.ctx.library.abs(ck.file), { force: true });
+      await fs.rm(this.ctx.library.abs(adapterFileOf(ck.file)), { force: true }); // a LoRA run's adapter file
     }
   }
 

@@ -6,9 +6,11 @@
 import { promises as fs } from 'node:fs';
 import { createHash, randomInt } from 'node:crypto';
 import sharp from 'sharp';
-import { ApiError } from '../api/errors';
+import { ApiError, toApiError } from '../api/errors';
 import type { GenerateRequest } from '../api/requests';
-import type { GenerateResult, JobProgress, OrtProviderChoice, SampleGuidance, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { GenerateResult, JobProgress, OrtProviderChoice, SampleGuidance, SampleLora, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import { adapterFileOf, decodeAdapterFile } from '../network/lora-file';
+import { readUserFile } from './context';
 import { readCache } from '../datasets/cache';
 import { DiffusionConfigError, makeProcess, validateSamplerSettings } from '../diffusion/index';
 import { byteToModel } from '../diffusion/pixels';
@@ -37,6 +39,8 @@ export interface SampleSpecParams {
   frames?: { what: 'x0' | 'xt'; out: Uint8Array[] };
   /** reproduce: write to a scratch folder and record nothing */
   scratchDir?: { abs: string; rel: string };
+  /** a LoRA adapter baked in at `scale` (resolveLora): the absolute file and the record's reference */
+  lora?: { abs: string; record: SampleLora };
   /** class-conditional models: the class (by name) and guidance scale asked for */
   guidance?: { class?: string | null; scale?: number };
 }
@@ -123,10 +127,42 @@ export class SamplingService {
     }
     const parentId = req.parentId ?? (o?.kind === 'img2img' ? o.sourceSampleId : undefined) ?? null;
     if (parentId && !(await this.ctx.store.samples.get(parentId))) throw new ApiError('not_found', `No gallery sample ${parentId}.`);
-    return this.runSampling(
-      { checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine, provider: req.provider, guidance: { class: req.class, scale: req.guidance } },
-      onProgress,
-    );
+    const lora = await this.resolveLora(checkpoint, req.lora, req.loraScale);
+    return this.runSampling({ checkpoint, source, sampler: req.sampler ?? 'ddim', steps: req.steps, options: req.options ?? {}, seeds, origins, sourceImage, parentId, engine: req.engine, provider: req.provider, guidance: { class: req.class, scale: req.guidance }, lora }, onProgress);
+  }
+
+  /**
+   * The LoRA adapter a request applies, checked before any job: a file given (`lora`, any of ours,
+   * at `scale` default 1) or, with only `scale`, the adapter of the LoRA run that wrote the
+   * checkpoint (the .lora.safetensors beside it). Also used by reproduce, which names the file by sha256.
+   */
+  async resolveLora(checkpoint: StoredCheckpoint, file: string | undefined, scale: number | undefined, sha256?: string): Promise<SampleSpecParams['lora']> {
+    if (file === undefined && scale === undefined) return undefined;
+    if (scale !== undefined && !Number.isFinite(scale)) throw new ApiError('bad_request', `loraScale must be a finite number (e.g. 0.5 or 1), got ${scale}.`, { field: 'loraScale' });
+    if (checkpoint.file.endsWith('.onnx')) throw new ApiError('bad_request', 'An imported ONNX model has no weights to add a LoRA adapter to; sample a checkpoint or bundled model.', { field: 'lora' });
+    let abs: string;
+    let label: string;
+    let bytes: Buffer;
+    if (file !== undefined) {
+      abs = file;
+      label = file;
+      bytes = await readUserFile(file, 512 * 1024 * 1024, 'lora');
+    } else {
+      const rel = adapterFileOf(checkpoint.file);
+      abs = this.ctx.library.abs(rel);
+      label = rel;
+      bytes = await fs.readFile(abs).catch(() => {
+        throw new ApiError('bad_request', `Checkpoint ${checkpoint.id} is not from a LoRA run (no adapter file ${rel}); give an adapter file with --lora FILE, or sample without --lora-scale.`, { field: 'loraScale' });
+      });
+    }
+    try {
+      decodeAdapterFile(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), label);
+    } catch (e) {
+      throw toApiError(e);
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 && digest !== sha256) throw new ApiError('conflict', `The LoRA adapter ${label} has changed since the image was made (sha256 ${sha256.slice(0, 12)}…); it cannot be reproduced exactly.`, { field: 'lora' });
+    return { abs, record: { sha256: digest, file: label, scale: scale ?? 1 } };
   }
 
   /** Pixels of an image-to-image source at the model size, NCHW in [-1, 1], with its reference. */
@@ -206,6 +242,7 @@ export class SamplingService {
       origins: p.origins,
       sourceImage: p.sourceImage,
       captureFrames: p.frames?.what,
+      ...(p.lora ? { lora: { file: p.lora.abs, scale: p.lora.record.scale } } : {}),
       record: {
         sampler,
         samplerOptions: options,
@@ -218,6 +255,7 @@ export class SamplingService {
         appVersion: APP_VERSION,
         parentId: p.parentId,
         ...(guidance ? { guidance } : {}),
+        ...(p.lora ? { lora: p.lora.record } : {}),
       },
     };
     return { spec, steps };

@@ -6,6 +6,10 @@ import type { LossWeighting, Objective, OrtProviderChoice, ScheduleJson, TrainBa
 import { SCHEDULE_PRESETS } from '../diffusion/schedules/presets';
 import { DiffusionConfigError, validateScheduleSpec } from '../diffusion/index';
 import { DomainError } from '../api/errors';
+import { adapterParamCount, LoraConfigError, loraAdapterSpecs, validateLoraConfig } from '../network/lora';
+import { paramCountOf } from '../network/architecture';
+import type { UNetConfig } from '../network/config';
+import { AUGMENT_DIM } from './augment';
 
 /** Settings that may be absent (unconditional runs, runs written before they existed). */
 export const OPTIONAL_TRAIN_KEYS = ['classConditional', 'condDropout', 'classes'] as const;
@@ -116,7 +120,8 @@ export function resolveSchedule(v: unknown): ScheduleJson {
 
 /** Merge overrides onto the defaults and validate everything; `datasetSize` checks the batch. */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<string, unknown> = {}, datasetSize?: number): TrainConfig {
-  const known = new Set([...Object.keys(DEFAULT_TRAIN_CONFIG), ...OPTIONAL_TRAIN_KEYS]);
+  // `lora` is optional too (absent from the defaults: a run without it trains every weight)
+  const known = new Set([...Object.keys(DEFAULT_TRAIN_CONFIG), ...OPTIONAL_TRAIN_KEYS, 'lora']);
   for (const k of Object.keys(overrides)) {
     if (!known.has(k)) throw new TrainConfigError(k, `Unknown training setting "${k}". Known settings: ${[...known].join(', ')}.`);
   }
@@ -195,6 +200,15 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
     if (!c.classConditional) throw new TrainConfigError('classes', 'classes only apply to class-conditional runs (--class-conditional).');
   }
   if (c.classConditional && c.condDropout === undefined) c.condDropout = DEFAULT_COND_DROPOUT;
+  if (c.lora === undefined || c.lora === null) delete c.lora;
+  else {
+    try {
+      c.lora = validateLoraConfig(c.lora);
+    } catch (e) {
+      if (e instanceof LoraConfigError) throw new TrainConfigError(`lora.${e.field}`, e.message);
+      throw e;
+    }
+  }
 
   // Architecture constraints (the UNet halves the resolution between levels).
   const levels = c.channelMults.length;
@@ -216,6 +230,15 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
       throw new TrainConfigError('groups', `GroupNorm groups (${c.groups}) must divide every channel count (base ${c.baseChannels} x ${c.channelMults.join(',')}).`);
     }
   }
+  if (c.lora) {
+    // rank ≤ min(in, out) of every adapted module, checked here so a bad rank fails before any compute
+    try {
+      loraAdapterSpecs(unetConfigOf(c), c.lora);
+    } catch (e) {
+      if (e instanceof LoraConfigError) throw new TrainConfigError(`lora.${e.field}`, e.message);
+      throw e;
+    }
+  }
   if (datasetSize !== undefined && c.batchSize > datasetSize) {
     throw new TrainConfigError('batchSize', `batchSize ${c.batchSize} is larger than the dataset (${datasetSize} images); use --batch ${datasetSize} or fewer, or add images.`);
   }
@@ -224,4 +247,32 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> | Record<stri
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The UNet config of a training config (RGB in and out). */
+export function unetConfigOf(c: TrainConfig): UNetConfig {
+  return {
+    imageSize: c.imageSize,
+    inChannels: 3,
+    baseChannels: c.baseChannels,
+    channelMults: c.channelMults.slice(),
+    resBlocks: c.resBlocks,
+    attentionResolutions: c.attentionResolutions.slice(),
+    groups: c.groups,
+    dropout: c.dropout,
+    timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
+    // unconditional configs keep their old shape (no numClasses key), so their checkpoints and
+    // exports are byte-identical to before class conditioning existed
+    ...(c.classConditional ? { numClasses: (c.classes ?? []).length } : {}),
+    // the augmentation-label input exists only in runs that augment (older configs stay as they were)
+    ...((c.augment ?? 0) > 0 ? { augmentDim: AUGMENT_DIM } : {}),
+  };
+}
+
+/** trainableParams / totalParams of a run (`runs show`): LoRA trains only its adapters. */
+export function runParamCounts(c: TrainConfig): { trainableParams: number; totalParams: number } {
+  const base = paramCountOf(unetConfigOf(c));
+  if (!c.lora) return { trainableParams: base, totalParams: base };
+  const adapters = adapterParamCount(loraAdapterSpecs(unetConfigOf(c), c.lora));
+  return { trainableParams: adapters, totalParams: base + adapters };
 }

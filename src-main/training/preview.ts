@@ -4,6 +4,7 @@
  */
 import type { TrainConfig } from '../api/types';
 import { guidedNetwork, isVpType, sampleSeeds, type Process, type SamplerSettings } from '../diffusion/index';
+import type * as tf from '@tensorflow/tfjs';
 import type { UNet } from '../network/unet';
 import type { EMA } from '../network/ema';
 import { tfjsNetwork } from '../network/tfjs-network';
@@ -20,16 +21,17 @@ export function previewSampler(process: Process): SamplerSettings {
 }
 
 /**
- * Sample the preview images from the EMA weights and lay them out as a 2x2 grid PNG (2 px
- * gutters); `samples` are the images themselves, NHWC in the model range (memorisation.ts).
+ * Sample the preview images from the EMA weights (or the given weights: LoRA previews) and lay
+ * them out as a 2x2 grid PNG (2 px gutters); `samples` are the images themselves, NHWC in the
+ * model range (memorisation.ts).
  */
-export async function previewGrid(model: UNet, ema: EMA, config: TrainConfig, process: Process): Promise<{ png: Buffer; samples: Float32Array }> {
+export async function previewGrid(model: UNet, ema: EMA | readonly tf.Tensor[], config: TrainConfig, process: Process): Promise<{ png: Buffer; samples: Float32Array }> {
   const size = config.imageSize;
   const C = 3;
   const shape = [PREVIEW_SEEDS.length, C, size, size];
   const K = model.config.numClasses ?? 0;
   // class-conditional: the previews cycle through the classes (plain conditional, W = 1)
-  const net = tfjsNetwork(model, ema.shadows());
+  const net = tfjsNetwork(model, Array.isArray(ema) ? ema : (ema as EMA).shadows());
   const network = K > 0 ? guidedNetwork(net, { labels: Int32Array.from(PREVIEW_SEEDS, (_, i) => i % K), nullClass: K, scale: 1 }) : net;
   const denoiser = familyDenoiser(network, config.schedule, config.objective, process);
   const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: PREVIEW_SEEDS, shape });

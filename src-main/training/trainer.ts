@@ -31,6 +31,11 @@ import { OrtStepEngine } from './onnx/step-engine';
 import type { OrtProvider } from '../onnx/session';
 import { byteToModel } from '../diffusion/pixels';
 import { AUGMENT_DIM, augmentImage, drawAugment, encodeAugment, isIdentity } from './augment';
+import { unetConfigOf } from './config';
+import { adapterTensorSpecs, initAdapters, mergeAdapters, LoraConfigError, loraAdapterSpecs, loraScale, validateLoraConfig, type AdapterSpec, type LoraConfig } from '../network/lora';
+import { loraWeightsTf } from '../network/lora-tf';
+import { LORA_BASE_PREFIX } from '../network/lora-file';
+import { shardLoss } from './parallel/shards';
 
 /** the augmentation labels' map (network/architecture.ts), absent from models trained without --augment */
 const AUG_WEIGHT = 'aug.weight';
@@ -50,6 +55,9 @@ export const OPT_M_PREFIX = 'opt.m.';
 export const OPT_V_PREFIX = 'opt.v.';
 export const CHECKPOINT_KIND = 'sfumato-checkpoint';
 export const CHECKPOINT_VERSION = 1;
+export { LORA_BASE_PREFIX } from '../network/lora-file';
+
+let loraCounter = 0;
 
 export interface TrainingData {
   /** prepared pixels, NHWC uint8, count * size * size * channels */
@@ -69,24 +77,7 @@ export interface StepResult {
   lr: number;
 }
 
-export function unetConfigOf(c: TrainConfig): UNetConfig {
-  return {
-    imageSize: c.imageSize,
-    inChannels: 3,
-    baseChannels: c.baseChannels,
-    channelMults: c.channelMults.slice(),
-    resBlocks: c.resBlocks,
-    attentionResolutions: c.attentionResolutions.slice(),
-    groups: c.groups,
-    dropout: c.dropout,
-    timeInput: c.schedule.kind === 'discrete' ? 'discrete' : 'continuous',
-    // unconditional configs keep their old shape (no numClasses key), so their checkpoints and
-    // exports are byte-identical to before class conditioning existed
-    ...(c.classConditional ? { numClasses: (c.classes ?? []).length } : {}),
-    // the augmentation-label input exists only in runs that augment (older configs stay as they were)
-    ...((c.augment ?? 0) > 0 ? { augmentDim: AUGMENT_DIM } : {}),
-  };
-}
+export { unetConfigOf } from './config';
 
 /**
  * Label dropout of classifier-free guidance training (Ho & Salimans 2022, Algorithm 1: "c ← ∅ with
@@ -161,6 +152,9 @@ export class Trainer {
   readonly gradients: 'tfjs' | 'onnxruntime';
   /** optimiser steps completed */
   step = 0;
+  /** LoRA fine-tuning (config.lora): the adapters, their scale α/r and their tf.Variables (the
+   *  trainable state: Adam and EMA run over these; the UNet's variables hold the frozen base) */
+  readonly lora: { config: LoraConfig; adapters: AdapterSpec[]; scale: number; vars: tf.Variable[] } | undefined;
 
   constructor(
     readonly config: TrainConfig,
@@ -179,19 +173,36 @@ export class Trainer {
       if (data.labels.some((l) => l < 0 || l > K)) throw new Error(`Training labels must lie in 0..${K} (${K} = unlabelled).`);
     }
     this.process = processOf(config.schedule);
-    this.tfModel = new UNet(unetConfigOf(config), { seed });
     const parsed = init.init?.parsed;
+    if (config.lora) {
+      // checked before any allocation: LoRA adapts an existing model
+      if (!parsed) throw new LoraConfigError('init', 'LoRA fine-tunes an existing model: give --init-model ID or --init-checkpoint ID (or resume a LoRA run)');
+      if (init.resume && !hasPrefix(parsed, LORA_BASE_PREFIX)) throw new LoraConfigError('resume', 'the checkpoint is not from a LoRA run (it has no base weights); resume it without --lora-rank');
+      if (init.gradients === 'onnxruntime' && init.stepEngine === 'tfjs-optimizer') throw new LoraConfigError('stepEngine', "LoRA trains on the one-graph ONNX Runtime engine or on tfjs; use the default step engine");
+    }
+    this.tfModel = new UNet(unetConfigOf(config), { seed });
     // Fine-tuning a model trained without augmentation labels with --augment: its aug.weight starts
     // at zero, so the network starts exactly as the base model (the labels' map then grows from 0).
-    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? '' : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT]);
+    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? (config.lora ? LORA_BASE_PREFIX : '') : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
-    this.tfEma = new EMA(this.tfModel.variables(), {
+    if (config.lora) {
+      const lc = validateLoraConfig(config.lora);
+      const adapters = loraAdapterSpecs(this.tfModel.config, lc);
+      const specs = adapterTensorSpecs(adapters);
+      const values = initAdapters(adapters, seed);
+      this.lora = { config: lc, adapters, scale: loraScale(lc), vars: specs.map((t, i) => tf.variable(tf.tensor(values[i], t.shape, 'float32'), true, `lora${loraCounter}/${t.name}`)) };
+      loraCounter++;
+      if (init.resume) this.loadInto(specs.map((t, i) => ({ name: t.name, variable: this.lora!.vars[i] })), parsed!, '');
+    } else this.lora = undefined;
+    const trainVars = this.trainVariables();
+    this.tfEma = new EMA(trainVars, {
       decay: config.ema,
       warmup: config.emaWarmup,
       updates: init.resume ? Number(meta.emaUpdates ?? 0) : 0,
     });
-    const decayMask = this.tfModel.specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
-    this.tfOptimizer = new Adam(this.tfModel.variables(), {
+    // LoRA: decay on every adapter tensor (kohya's default optimiser setup); else conv/linear weights
+    const decayMask = this.lora ? trainVars.map(() => true) : this.tfModel.specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
+    this.tfOptimizer = new Adam(trainVars, {
       weightDecay: config.optimizer === 'adamw' ? config.weightDecay : 0,
       decayMask,
     });
@@ -199,7 +210,7 @@ export class Trainer {
       this.step = Number(meta.step ?? 0);
       this.restoreEma(parsed);
       this.restoreOptimizer(parsed, Number(meta.optimizerStep ?? this.step));
-    } else if (parsed && init.keepOptimizer && hasPrefix(parsed, OPT_M_PREFIX)) {
+    } else if (parsed && init.keepOptimizer && !this.lora && hasPrefix(parsed, OPT_M_PREFIX)) {
       this.restoreOptimizer(parsed, Number(meta.optimizerStep ?? 0));
     }
     // Data-parallel workers (config.workers: 0 = one per physical core on wasm, in-process elsewhere).
@@ -224,6 +235,7 @@ export class Trainer {
           epsilon: this.tfOptimizer.epsilon,
           weightDecay: this.tfOptimizer.weightDecay,
           decayMask,
+          lora: this.lora ? { adapters: this.lora.adapters, scale: this.lora.scale } : undefined,
         }).catch(failed);
         this.ortStep.catch(() => {}); // surfaced by the first trainStep
       } else {
@@ -231,7 +243,7 @@ export class Trainer {
         this.ort.catch(() => {}); // surfaced by the first trainStep
       }
       this.shards = 1;
-    } else if (workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
+    } else if (!this.lora && workers > 1 && (backend === 'wasm' || backend === 'cpu')) {
       const localShard = !!init.parallel?.localShard;
       this.parallel = new DataParallel(this.tfModel, { workers: localShard ? workers - 1 : workers, backend, localShard });
       this.shards = workers;
@@ -256,8 +268,18 @@ export class Trainer {
     });
   }
 
+  /** The trainable variables: the adapters (LoRA) or the UNet's weights. */
+  private trainVariables(): tf.Variable[] {
+    return this.lora ? this.lora.vars.slice() : this.tfModel.variables();
+  }
+
+  /** Names of trainVariables(): kohya adapter names (LoRA) or state_dict keys. */
+  private trainNames(): string[] {
+    return this.lora ? adapterTensorSpecs(this.lora.adapters).map((t) => t.name) : this.tfModel.specs.map((s) => s.name);
+  }
+
   private restoreEma(parsed: ParsedWeights): void {
-    const named = this.tfModel.namedVariables();
+    const named = this.trainNames().map((name) => ({ name }));
     const shadows = this.tfEma.shadows();
     this.loadInto(
       named.map(({ name }, i) => ({ name, variable: shadows[i] })),
@@ -268,7 +290,7 @@ export class Trainer {
 
   private restoreOptimizer(parsed: ParsedWeights, step: number): void {
     const byName = new Map(parsed.tensors.map((t) => [t.name, t.data]));
-    const names = this.tfModel.specs.map((s) => s.name);
+    const names = this.trainNames();
     const m = names.map((n) => byName.get(OPT_M_PREFIX + n));
     const v = names.map((n) => byName.get(OPT_V_PREFIX + n));
     if (m.some((x) => !x) || v.some((x) => !x)) throw new Error('The checkpoint has no complete optimiser state; resume needs one (or fine-tune with resetOptimizer).');
@@ -372,7 +394,9 @@ export class Trainer {
       for (let micro = 0; micro < c.gradAccum; micro++) {
         const mb = this.microBatch(this.step, micro);
         const seedOf = (shard: number) => shardDropoutSeed(this.seed, k, micro, shard, this.shards);
-        const { loss, grads: list } = engine
+        const { loss, grads: list } = this.lora
+          ? this.loraLossAndGrads(mb, seedOf(0))
+          : engine
           ? await this.ortLossAndGrads(engine, weights!, mb, seedOf(0))
           : this.parallel
             ? await this.parallel.lossAndGrads(mb, B, seedOf)
@@ -426,7 +450,8 @@ export class Trainer {
       // first step: the state comes from tfjs (fresh init, fine-tune or resume loaded it there)
       const st = this.tfOptimizer.state();
       const read = (list: readonly tf.Tensor[]) => list.map((t) => t.dataSync() as Float32Array);
-      engine.setState({ params: read(this.tfModel.variables()), m: read(st.m), v: read(st.v), ema: read(this.tfEma.shadows()) }, { adamStep: this.tfOptimizer.step, emaUpdates: this.tfEma.updates });
+      if (this.lora) engine.setFrozen(read(this.tfModel.variables()));
+      engine.setState({ params: read(this.trainVariables()), m: read(st.m), v: read(st.v), ema: read(this.tfEma.shadows()) }, { adamStep: this.tfOptimizer.step, emaUpdates: this.tfEma.updates });
     }
     const r = await engine.step({
       lr,
@@ -452,7 +477,7 @@ export class Trainer {
     const engine = this.resolvedStep;
     if (!engine) throw new Error('Trainer: the one-graph engine is not ready (internal error)');
     const st = engine.getState();
-    const vars = this.tfModel.variables();
+    const vars = this.trainVariables();
     tf.tidy(() => {
       vars.forEach((v, i) => v.assign(tf.tensor(st.params[i], v.shape, 'float32')));
       this.tfEma.setShadows(
@@ -482,6 +507,31 @@ export class Trainer {
     return this.tfOptimizer;
   }
 
+  /**
+   * LoRA on tfjs: loss and adapter gradients of one micro-batch through UNet.apply's `weights`
+   * (each adapted weight W + scale·up·down, network/lora.ts loraWeightsTf); the base is constant.
+   */
+  private loraLossAndGrads(mb: BatchArrays, dropoutSeed: number): { loss: number; grads: tf.Tensor[] } {
+    const lora = this.lora!;
+    const model = this.tfModel;
+    const { imageSize: S, inChannels: C } = model.config;
+    const B = this.config.batchSize;
+    const base = model.variables();
+    const { value, grads } = tf.tidy(() => {
+      const xT = tf.tensor4d(mb.xIn, [B, S, S, C]);
+      const tT = tf.tensor1d(mb.time);
+      const yT = tf.tensor4d(mb.target, [B, S, S, C]);
+      const wT = tf.tensor4d(mb.weight, [B, 1, 1, 1]);
+      return tf.variableGrads(() => {
+        const weights = loraWeightsTf(base, model.specs, lora.adapters, lora.vars, lora.scale);
+        return shardLoss(model.apply(xT, tT, { training: true, dropoutSeed, weights }), yT, wT, B);
+      }, lora.vars);
+    });
+    const loss = value.dataSync()[0];
+    value.dispose();
+    return { loss, grads: lora.vars.map((v) => grads[v.name]) };
+  }
+
   private async ortLossAndGrads(engine: OrtGradientEngine, weights: Float32Array[], mb: BatchArrays, dropoutSeed: number): Promise<{ loss: number; grads: tf.Tensor[] }> {
     const r = await engine.lossAndGrads(weights, mb, this.config.batchSize, dropoutSeed);
     const vars = this.tfModel.variables();
@@ -490,6 +540,7 @@ export class Trainer {
 
   /** Named weights of the model, its EMA and the optimiser moments. */
   namedState(): NamedTensorData[] {
+    if (this.lora) return this.loraNamedState();
     const named = this.model.namedVariables();
     const tensors: NamedTensorData[] = readTensors(named.map(({ name, variable }) => ({ name, tensor: variable })));
     const shadows = this.ema.shadows();
@@ -500,8 +551,84 @@ export class Trainer {
     return tensors;
   }
 
+  /**
+   * LoRA checkpoint tensors: the merged model (base + α/r·up·down) under the plain names and its
+   * EMA-adapter merge under `ema.` (so every reader of checkpoints samples the adapted model at
+   * strength 1), the frozen base under `base.`, and the adapters (kohya names), their EMA and
+   * Adam moments for an exact resume.
+   */
+  private loraNamedState(): NamedTensorData[] {
+    const lora = this.lora!;
+    this.syncTfjs();
+    const specs = this.tfModel.specs;
+    const base = this.tfModel.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+    const names = this.trainNames();
+    const shapes = adapterTensorSpecs(lora.adapters).map((t) => t.shape);
+    const read = (list: readonly tf.Tensor[]) => list.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const adapters = read(this.trainVariables());
+    const emaAdapters = read(this.ema.shadows());
+    const st = this.optimizer.state();
+    const cfg = this.tfModel.config;
+    const merged = mergeAdapters(cfg, base, lora.adapters, adapters, lora.scale);
+    const mergedEma = mergeAdapters(cfg, base, lora.adapters, emaAdapters, lora.scale);
+    const out: NamedTensorData[] = [];
+    specs.forEach((s, i) => out.push({ name: s.name, shape: s.shape.slice(), data: merged[i] }));
+    specs.forEach((s, i) => out.push({ name: EMA_PREFIX + s.name, shape: s.shape.slice(), data: mergedEma[i] }));
+    specs.forEach((s, i) => out.push({ name: LORA_BASE_PREFIX + s.name, shape: s.shape.slice(), data: base[i] }));
+    const m = read(st.m);
+    const v = read(st.v);
+    names.forEach((n, i) => {
+      out.push({ name: n, shape: shapes[i], data: adapters[i] });
+      out.push({ name: EMA_PREFIX + n, shape: shapes[i], data: emaAdapters[i] });
+      out.push({ name: OPT_M_PREFIX + n, shape: shapes[i], data: m[i] });
+      out.push({ name: OPT_V_PREFIX + n, shape: shapes[i], data: v[i] });
+    });
+    return out;
+  }
+
+  /** LoRA: the adapters (kohya names, PyTorch layout) — `ema` for the averaged ones. */
+  adapterTensors(source: 'model' | 'ema' = 'model'): NamedTensorData[] {
+    const lora = this.lora;
+    if (!lora) throw new Error('Trainer.adapterTensors: not a LoRA run');
+    this.syncTfjs();
+    const shapes = adapterTensorSpecs(lora.adapters).map((t) => t.shape);
+    const list = source === 'ema' ? this.ema.shadows() : this.trainVariables();
+    return this.trainNames().map((name, i) => ({ name, shape: shapes[i], data: Float32Array.from(list[i].dataSync() as Float32Array) }));
+  }
+
+  /** LoRA: sha256 of the (non-averaged) adapter tensors (weightsDigest rule); exact resume keeps it. */
+  adapterDigest(): string {
+    return weightsDigest(this.adapterTensors('model'));
+  }
+
+  /** Trainable values of this run (the adapters with LoRA) and all values of the model (+ adapters). */
+  paramCounts(): { trainableParams: number; totalParams: number } {
+    const base = this.tfModel.paramCount();
+    const trainable = this.trainVariables().reduce((n, v) => n + v.size, 0);
+    return { trainableParams: trainable, totalParams: this.lora ? base + trainable : base };
+  }
+
+  /**
+   * Weights for previews (the EMA, merged with the base under LoRA), in variables() order. The
+   * caller calls `release` when done (it frees the merged copies; the EMA's own are kept).
+   */
+  previewWeights(): { weights: tf.Tensor[]; release: () => void } {
+    const lora = this.lora;
+    if (!lora) return { weights: this.ema.shadows(), release: () => {} };
+    this.syncTfjs();
+    const shadows = this.ema.shadows();
+    const weights = tf.tidy(() => loraWeightsTf(this.tfModel.variables(), this.tfModel.specs, lora.adapters, shadows, lora.scale).map((t) => tf.keep(t)));
+    const own = new Set(this.tfModel.variables() as tf.Tensor[]);
+    return { weights, release: () => weights.forEach((t) => !own.has(t) && t.dispose()) };
+  }
+
   /** sha256 of the model weights as float32, tensors in name order (weights only, not EMA/optimiser). */
   weightsDigest(): string {
+    if (this.lora) {
+      const specs = this.tfModel.specs;
+      const plain = new Set(specs.map((sp) => sp.name));
+      return weightsDigest(this.loraNamedState().filter((t) => plain.has(t.name)));
+    }
     const named = this.model.namedVariables();
     return weightsDigest(readTensors(named.map(({ name, variable }) => ({ name, tensor: variable }))));
   }
@@ -525,11 +652,13 @@ export class Trainer {
       dataPosition: this.step * this.config.gradAccum * this.config.batchSize,
       rng: { generator: 'philox4x32-10', streams: TRAIN_STREAMS },
       weightsDigest: this.weightsDigest(),
+      ...(this.lora ? { lora: { ...this.lora.config, scale: this.lora.scale }, adapterDigest: this.adapterDigest(), ...this.paramCounts() } : {}),
     });
   }
 
   /** Releases the tensors and terminates the gradient workers (resolves when their threads have exited). */
   dispose(): Promise<void> {
+    this.lora?.vars.forEach((v) => v.dispose());
     this.tfOptimizer.dispose();
     this.tfEma.dispose();
     this.tfModel.dispose();

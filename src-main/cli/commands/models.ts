@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { call, type CliContext } from '../context';
-import { parseScheduleArg, UsageError } from '../parse';
+import { parseNum, parseScheduleArg, UsageError } from '../parse';
 
 export function register(program: Command, ctx: CliContext): void {
   const models = program.command('models').description('bundled base models and imported ONNX UNets');
@@ -24,6 +24,22 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.withService(async (s, out) => {
         const r = await call(s, out, 'models:export', { checkpointId: id, to: o.out });
         out.result({ file: r.path, bytes: r.bytes, checkpoint: r.checkpointId }, () => `wrote ${r.path} (${r.bytes} bytes)`);
+      }),
+    );
+  models
+    .command('merge')
+    .description('bake a LoRA adapter into a model at a strength: a new model (sample it with --model, listed on the Models page)')
+    .option('--run <id>', 'a LoRA run: its latest checkpoint and its own adapter')
+    .option('--checkpoint <id>', 'a checkpoint (of a LoRA run, or any with --lora)')
+    .option('--model <id>', 'a bundled base model (with --lora)')
+    .option('--lora <file.safetensors>', 'an adapter file (default: the LoRA run\'s own)')
+    .option('--scale <s>', 'strength (default 1 = as trained)', parseNum('scale'))
+    .option('--name <name>', 'display name')
+    .action((o: { run?: string; checkpoint?: string; model?: string; lora?: string; scale?: number; name?: string }) =>
+      ctx.withService(async (s, out) => {
+        if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say which model to merge into: --run <id>, --checkpoint <id> or --model <id>');
+        const r = await call(s, out, 'models:merge', { runId: o.run, checkpointId: o.checkpoint, modelId: o.model, lora: o.lora, scale: o.scale, name: o.name });
+        out.result(r, () => `merged into ${r.model.id} "${r.model.name}"; sample it with: sfumato sample --model ${r.model.id}`);
       }),
     );
   models

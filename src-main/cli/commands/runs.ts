@@ -24,6 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
             runLine(r.run),
             ...r.run.checkpoints.map((c) => `  checkpoint ${c.id} step ${c.step} ${c.file}`),
             `  weights digest: ${r.run.weightsDigest ?? '(no checkpoint)'}`,
+            `  parameters: ${r.run.trainableParams.toLocaleString('en')} trained of ${r.run.totalParams.toLocaleString('en')}${r.run.config.lora ? ` (LoRA rank ${r.run.config.lora.rank}, alpha ${r.run.config.lora.alpha}, ${r.run.config.lora.targets.join(',')}; adapter file beside each checkpoint: .lora.safetensors)` : ''}`,
           ].join('\n'),
         );
       }),

@@ -65,7 +65,9 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--seed <n>', 'seed of the first image (the others use seed+1, seed+2, …)', parseIntStrict('seed'))
       .option('--preset <name>', 'a saved sampling preset of the library (sampler, steps, settings, count); flags given override it')
       .option('--class <name>', 'class-conditional models: the class to sample (default: unconditional)')
-      .option('--guidance <w>', 'class-conditional models: classifier-free guidance scale W ≥ 0 (1 = plain conditional, 0 = unconditional, 2–5 = stronger class likeness; default 1)', parseNum('guidance')),
+      .option('--guidance <w>', 'class-conditional models: classifier-free guidance scale W ≥ 0 (1 = plain conditional, 0 = unconditional, 2–5 = stronger class likeness; default 1)', parseNum('guidance'))
+      .option('--lora-scale <s>', "apply the LoRA run's adapter (or --lora FILE) at this strength (1 = as trained, 0 = the base model)", parseNum('lora-scale'))
+      .option('--lora <file.safetensors>', 'a LoRA adapter file of Sfumato to apply (strength --lora-scale, default 1)'),
   ).action((o: Record<string, unknown>, cmd: Command) =>
     ctx.withService(async (s, out) => {
       if (!o.run && !o.checkpoint && !o.model) throw new UsageError('say what to sample from: --run <id>, --checkpoint <id> or --model <id>');
@@ -81,6 +83,8 @@ export function register(program: Command, ctx: CliContext): void {
         runId: o.run as string | undefined,
         checkpointId: o.checkpoint as string | undefined,
         modelId: o.model as string | undefined,
+        ...(o.lora !== undefined ? { lora: String(o.lora) } : {}),
+        ...(o.loraScale !== undefined ? { loraScale: o.loraScale as number } : {}),
         ...(preset ? withPreset(preset, flags, (key) => cmd.getOptionValueSource(key) === 'cli') : flags),
         ...(o.class !== undefined ? { class: String(o.class) } : {}),
         ...(o.guidance !== undefined ? { guidance: o.guidance as number } : {}),

@@ -67,6 +67,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--class-conditional', cliHelp('classConditional', 'the dataset needs labels: datasets import --labels subfolders'))
     .option('--cond-dropout <p>', cliHelp('condDropout', 'in [0, 1), default 0.1'), parseNum('cond-dropout'))
     .option('--eval-likelihood-every <n>', "measure held-out bits/dim (16 images, PF-ODE) at every checkpoint whose step is a multiple of n; the run needs held-out images (exclude some from the dataset before starting)", parseIntStrict('eval-likelihood-every'))
+    .option('--lora-rank <r>', cliHelp('lora', 'LoRA rank r; needs --init-model or --init-checkpoint; base weights frozen'), parseIntStrict('lora-rank'))
+    .option('--lora-alpha <a>', 'LoRA alpha (ΔW = alpha/rank · up·down; default: the rank)', parseNum('lora-alpha'))
+    .option('--lora-targets <list>', 'LoRA targets: comma list of attn, conv, linear (default attn,conv)')
     .action((o: Record<string, unknown>) =>
       ctx.withService(async (s, out) => {
         const onProgress = (p: JobProgress) => out.progress(p);
@@ -132,6 +135,16 @@ function readConfigFile(file: string | undefined): Record<string, unknown> {
   return config as Record<string, unknown>;
 }
 
+/** --lora-rank/--lora-alpha/--lora-targets as the `lora` setting (validated by resolveTrainConfig). */
+function loraFlags(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (o.loraRank === undefined) {
+    if (o.loraAlpha !== undefined || o.loraTargets !== undefined) throw new UsageError('--lora-alpha and --lora-targets need --lora-rank (e.g. --lora-rank 8)');
+    return undefined;
+  }
+  const targets = o.loraTargets === undefined ? undefined : String(o.loraTargets).split(',').map((t) => t.trim()).filter(Boolean);
+  return { rank: o.loraRank, alpha: o.loraAlpha, targets };
+}
+
 /** The training flags given, as TrainConfig fields (flags override the --config file). */
 function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
   const flags: Record<string, unknown> = {
@@ -167,6 +180,7 @@ function flagConfig(o: Record<string, unknown>): Record<string, unknown> {
     workers: o.workers,
     classConditional: o.classConditional === true ? true : undefined,
     condDropout: o.condDropout,
+    lora: loraFlags(o),
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
 }

@@ -78,6 +78,12 @@ export function a1111Parameters(record: SampleRecord, extra: A1111Extra = {}): s
   items.push(['Model hash', record.checkpoint.sha256.slice(0, 10)]);
   items.push(['Model', extra.modelName ?? record.runId ?? record.checkpoint.id]);
   if (typeof opts.eta === 'number') items.push([record.sampler === 'ddim' ? 'Eta DDIM' : 'Eta', opts.eta]);
+  if (record.lora) {
+    // A1111's extra-networks key: "name: shorthash" (12 hex digits), then the strength
+    const name = record.lora.file.split(/[\\/]/).pop()!.replace(/\.safetensors$/, '');
+    items.push(['Lora hashes', `${name}: ${record.lora.sha256.slice(0, 12)}`]);
+    items.push(['Lora scale', record.lora.scale]);
+  }
   items.push(['Sfumato sampler', record.sampler]);
   items.push(['Sfumato sampler options', JSON.stringify(record.samplerOptions ?? {})]);
   items.push(['Sfumato schedule', JSON.stringify(record.schedule ?? {})]);

@@ -158,6 +158,18 @@ const checkpointRef: Check<{ id: string; sha256: string }> = (v) => {
   return ok({ id: id.value, sha256: sha.value });
 };
 
+/** A LoRA applied at sampling: {sha256, file, scale}; the file is only a label (never opened from here). */
+const loraRef: Check<{ sha256: string; file: string; scale: number }> = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad(`expected {sha256, file, scale}, got ${typeOf(v)}`);
+  const o = v as Record<string, unknown>;
+  const sha = str(64, /^[0-9a-f]{64}$/)(o.sha256);
+  if (!sha.ok) return bad('sha256 must be 64 lowercase hex digits');
+  const file = str(4096)(o.file);
+  if (!file.ok) return bad(`file ${file.why}`);
+  if (typeof o.scale !== 'number' || !Number.isFinite(o.scale) || Math.abs(o.scale) > 1e6) return bad('scale must be a finite number');
+  return ok({ sha256: sha.value, file: file.value, scale: o.scale });
+};
+
 const nullableId: Check<string | null> = (v) => (v === null ? ok(null) : str(80, ID_RE)(v));
 
 const GRID_AXIS_KINDS: readonly string[] = ['seed', 'sampler', 'steps', 'checkpoint', 'spacing', 'class', 'guidance'];
@@ -227,6 +239,7 @@ const OPTIONAL_FIELDS = {
   kind: ((v) => (v === 'grid' ? ok('grid' as const) : bad('must be "grid"'))) as Check<'grid'>,
   grid: gridCheck,
   guidance: guidanceCheck,
+  lora: loraRef,
 };
 
 /**

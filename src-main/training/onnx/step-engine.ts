@@ -14,6 +14,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
+import type { AdapterSpec } from '../../network/lora';
 import { hwioToOihw, transpose2d } from '../../onnx/export';
 import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession, type OrtSessionOptions } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
@@ -77,6 +78,9 @@ export interface OrtStepEngineOptions {
   /** let ORT write each step's new state into the previous step's input buffers (two sets of
    *  state buffers swapped every step) instead of allocating four new vectors a step (default true) */
   preallocate?: boolean;
+  /** LoRA: the state (params, moments, EMA) is the adapters' down/up tensors (adapterTensorSpecs
+   *  order, PyTorch/kohya layout, no conversion); the base weights are frozen inputs (setFrozen) */
+  lora?: { adapters: readonly AdapterSpec[]; scale: number };
 }
 
 export interface OrtStepInput {
@@ -115,6 +119,8 @@ export class OrtStepEngine {
   private spare: State | undefined;
   /** write outputs into preallocated buffers (OrtStepEngineOptions.preallocate) */
   private readonly preallocate: boolean;
+  /** LoRA: the frozen base weights as ORT tensors (graph.frozen order) */
+  private frozenFeeds: Ort.Tensor[] | undefined;
   /** Adam steps taken (k of the bias corrections) */
   adamStep = 0;
   /** EMA updates made */
@@ -134,6 +140,7 @@ export class OrtStepEngine {
     private readonly grad: { graph: StepGraph; session: OrtSession } | undefined,
     private readonly specs: ParamSpec[],
     o: Required<Pick<OrtStepEngineOptions, 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'gradAccum' | 'preallocate'>>,
+    private readonly baseSpecs: ParamSpec[],
   ) {
     this.preallocate = o.preallocate;
     this.beta1 = o.beta1;
@@ -147,24 +154,39 @@ export class OrtStepEngine {
   static async create(config: UNetConfig, rows: number, opts: OrtStepEngineOptions = {}): Promise<OrtStepEngine> {
     const gradAccum = opts.gradAccum ?? 1;
     if (!Number.isInteger(gradAccum) || gradAccum < 1) throw new Error(`OrtStepEngine: gradAccum must be a positive integer, got ${gradAccum}`);
-    const specs = unetParamSpecs(config);
+    const base = unetParamSpecs(config);
+    // LoRA adapters travel in PyTorch layout on both sides: specs whose layout conversion is a copy
+    const specs: ParamSpec[] = opts.lora
+      ? opts.lora.adapters.flatMap((a) => [
+          { name: a.down, shape: a.downShape, torchShape: a.downShape, kind: 'norm' as const, role: 'weight' as const, fanIn: a.fanIn },
+          { name: a.up, shape: a.upShape, torchShape: a.upShape, kind: 'norm' as const, role: 'weight' as const, fanIn: a.downShape[0] },
+        ])
+      : base;
     const weightDecay = opts.weightDecay ?? 0;
-    const decayMask = opts.decayMask ?? specs.map((s) => s.role === 'weight' && s.kind !== 'norm');
+    const decayMask = opts.decayMask ?? (opts.lora ? specs.map(() => true) : specs.map((s) => s.role === 'weight' && s.kind !== 'norm'));
     const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum, preallocate: opts.preallocate ?? true };
-    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1, maxFanIn: maxFanInFor(opts.provider) });
+    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora });
     const sessionOpts = { ...opts.session, provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
     let grad: { graph: StepGraph; session: OrtSession } | undefined;
     try {
       if (gradAccum > 1) {
-        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, maxFanIn: maxFanInFor(opts.provider) });
+        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora });
         grad = { graph: g, session: await createOrtSession(g.model, sessionOpts) };
       }
     } catch (e) {
       await session.dispose();
       throw e;
     }
-    return new OrtStepEngine(config, rows, graph, session, grad, specs, o);
+    return new OrtStepEngine(config, rows, graph, session, grad, specs, o, base);
+  }
+
+  /** LoRA engines: the frozen base weights (tfjs layout, unetParamSpecs order), fed to every run. */
+  setFrozen(base: readonly Float32Array[]): void {
+    const ort = this.session.ort;
+    if (this.graph.frozen.length === 0) throw new Error('OrtStepEngine.setFrozen: this engine has no frozen weights (not a LoRA engine)');
+    if (base.length !== this.baseSpecs.length) throw new Error(`OrtStepEngine.setFrozen: ${base.length} tensors for ${this.baseSpecs.length} base parameters`);
+    this.frozenFeeds = this.graph.frozen.map((f, i) => new ort.Tensor('float32', toTorchLayout(this.baseSpecs[i], base[i]), f.dims));
   }
 
   get threads(): number {
@@ -221,6 +243,8 @@ export class OrtStepEngine {
     const st = this.requireState();
     const { graph, specs, rows, config } = this;
     const ort = this.session.ort;
+    if (graph.frozen.length > 0 && !this.frozenFeeds) throw new Error('OrtStepEngine: a LoRA engine needs its base weights; call setFrozen first');
+    const feedFrozen = (feeds: Record<string, Ort.Tensor>) => graph.frozen.forEach((f, i) => (feeds[f.name] = this.frozenFeeds![i]));
     const scalar = (x: number) => new ort.Tensor('float32', new Float32Array([x]), []);
     let lossSum = 0;
     let acc: Float32Array | undefined;
@@ -229,6 +253,7 @@ export class OrtStepEngine {
       const g = this.grad!;
       const feeds = batchFeeds(ort, config, rows, g.graph.masks, batch, input.fullBatch, dropoutSeed, 'OrtStepEngine');
       feeds[FLAT.params] = st.params;
+      feedFrozen(feeds);
       const out = await g.session.run(feeds);
       lossSum += (out[TRAIN_GRAPH_LOSS].data as Float32Array)[0];
       const grad = out[FLAT.grad].data as Float32Array;
@@ -251,6 +276,7 @@ export class OrtStepEngine {
       feeds[STEP_INPUTS.accum] = scalar(this.gradAccum);
       feeds[FLAT.acc] = new ort.Tensor('float32', acc, [graph.layout.total]);
     }
+    feedFrozen(feeds);
     feeds[FLAT.params] = st.params;
     feeds[FLAT.m] = st.m;
     feeds[FLAT.v] = st.v;
@@ -282,6 +308,7 @@ export class OrtStepEngine {
   async dispose(): Promise<void> {
     this.state = undefined;
     this.spare = undefined;
+    this.frozenFeeds = undefined;
     await Promise.all([this.session.dispose(), this.grad?.session.dispose()]);
   }
 }

@@ -42,7 +42,7 @@ import type { UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { DiffGraph } from './autodiff';
-import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type EmittedTrainGraph, type TrainGraph } from './train-graph';
+import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type EmittedTrainGraph, type LoraGraphOptions, type TrainGraph } from './train-graph';
 
 export const STEP_INPUTS = {
   stepSize: 'step.step_size',
@@ -108,6 +108,8 @@ export interface StepGraphOptions {
   weightDecay: boolean;
   /** the most inputs + outputs one node may have (maxFanInFor(provider); default unlimited) */
   maxFanIn?: number;
+  /** LoRA: the trainable parameters are the adapters (train-graph.ts), the base weights frozen inputs */
+  lora?: LoraGraphOptions;
   /** take the earlier micro-batches' gradient sum as input (gradAccum > 1) */
   accumulate: boolean;
 }
@@ -116,6 +118,8 @@ export interface StepGraph {
   model: Uint8Array;
   layout: FlatLayout;
   masks: TrainGraph['masks'];
+  /** with `lora`: the frozen base-weight inputs (PyTorch layout), fed before the flat vectors */
+  frozen: TrainGraph['frozen'];
   nodeCount: number;
 }
 
@@ -182,23 +186,28 @@ function encode(g: DiffGraph, name: string, inputs: ReturnType<typeof valueInfo>
 }
 
 /** The gradient-only graph in the flat layout: batch + params [P] -> loss, grad [P]. */
-export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[]; maxFanIn?: number } = {}): StepGraph {
+export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[]; maxFanIn?: number; lora?: LoraGraphOptions } = {}): StepGraph {
   const g = new DiffGraph();
-  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch' });
-  const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? defaultDecayMask(config));
+  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch', lora: opts.lora });
+  const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? decayMaskOf(config, e, opts.lora));
   const { input, grad } = flattenParams(g, e, layout, opts.maxFanIn ?? Number.POSITIVE_INFINITY);
   const out = g.raw('Identity', [grad], {}, FLAT.grad);
   if (out !== FLAT.grad || e.loss !== TRAIN_GRAPH_LOSS) throw new Error('buildFlatGradGraph: output names are taken (internal error)');
   const f32 = (name: string, dims: number[]) => valueInfo(name, DataType.FLOAT, dims);
-  const { model, nodeCount } = encode(g, 'sfumato_unet_flat_gradients', [...batchInputInfos(e, config, rows), f32(input, [layout.total])], [f32(e.loss, []), f32(out, [layout.total])], 'Sfumato UNet training loss and its gradient, parameters and gradient as flat vectors', opts.producerVersion);
-  return { model, layout, masks: e.masks, nodeCount };
+  const { model, nodeCount } = encode(g, 'sfumato_unet_flat_gradients', [...batchInputInfos(e, config, rows), ...e.frozen.map((fz) => f32(fz.name, fz.dims)), f32(input, [layout.total])], [f32(e.loss, []), f32(out, [layout.total])], 'Sfumato UNet training loss and its gradient, parameters and gradient as flat vectors', opts.producerVersion);
+  return { model, layout, masks: e.masks, frozen: e.frozen, nodeCount };
+}
+
+/** The default decay mask of an emitted graph: every adapter tensor with LoRA, else defaultDecayMask. */
+function decayMaskOf(config: UNetConfig, e: EmittedTrainGraph, lora: LoraGraphOptions | undefined): boolean[] {
+  return lora ? e.params.map(() => true) : defaultDecayMask(config);
 }
 
 /** Builds the one-graph training step of `config` for micro-batches of `rows` images. */
 export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraphOptions): StepGraph {
   const g = new DiffGraph();
-  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch' });
-  const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? defaultDecayMask(config));
+  const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch', lora: opts.lora });
+  const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? decayMaskOf(config, e, opts.lora));
   const P = layout.total;
   const { input: p, grad: gLast } = flattenParams(g, e, layout, opts.maxFanIn ?? Number.POSITIVE_INFINITY);
   const exact = (v: string, name: string) => {
@@ -249,9 +258,9 @@ export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraph
 
   const f32 = (name: string, dims: number[]) => valueInfo(name, DataType.FLOAT, dims);
   const scalars = [STEP_INPUTS.stepSize, STEP_INPUTS.sqrtBc2, ...(decay ? [STEP_INPUTS.decay] : []), STEP_INPUTS.clip, STEP_INPUTS.emaDecay, STEP_INPUTS.emaKeep, ...(accum ? [STEP_INPUTS.accum] : [])];
-  const inputs = [...batchInputInfos(e, config, rows), ...scalars.map((n) => f32(n, [])), ...(acc ? [f32(acc, [P])] : []), f32(p, [P]), f32(mIn, [P]), f32(vIn, [P]), f32(emaIn, [P])];
+  const inputs = [...batchInputInfos(e, config, rows), ...scalars.map((n) => f32(n, [])), ...e.frozen.map((fz) => f32(fz.name, fz.dims)), ...(acc ? [f32(acc, [P])] : []), f32(p, [P]), f32(mIn, [P]), f32(vIn, [P]), f32(emaIn, [P])];
   const outputs = [f32(e.loss, []), f32(gradNorm, []), f32(pNew, [P]), f32(m, [P]), f32(v, [P]), f32(ema, [P])];
   if (e.loss !== TRAIN_GRAPH_LOSS) throw new Error('buildStepGraph: the loss output is misnamed (internal error)');
   const { model, nodeCount } = encode(g, 'sfumato_unet_optimizer_step', inputs, outputs, 'Sfumato UNet optimiser step: loss, gradients, global-norm clipping, Adam(W) and EMA in one graph', opts.producerVersion);
-  return { model, layout, masks: e.masks, nodeCount };
+  return { model, layout, masks: e.masks, frozen: e.frozen, nodeCount };
 }

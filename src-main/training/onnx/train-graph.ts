@@ -29,6 +29,7 @@ import { validateUNetConfig, type UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
+import type { AdapterSpec } from '../../network/lora';
 import { DiffGraph } from './autodiff';
 
 export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot', augment: 'augment' } as const;
@@ -45,6 +46,8 @@ export interface TrainGraph {
   grads: string[];
   /** dropout mask inputs in network order, with their dims (without the rows axis) */
   masks: { name: string; dims: [number, number, number] }[];
+  /** with `lora`: frozen base-weight inputs (PyTorch layout), fed like parameters but without gradients */
+  frozen: { name: string; dims: number[] }[];
   nodeCount: number;
 }
 
@@ -58,6 +61,16 @@ export interface TrainGraphOptions {
   groupNorm?: 'decomposed' | 'layernorm';
   /** default 'tfjs' (the contract above) */
   layout?: ParamLayout;
+  /** LoRA (network/lora.ts; layout 'torch' only): the base weights become non-differentiable
+   *  inputs (`frozen`), each adapted weight W + scale·reshape(MatMul(up, down)), and the trainable
+   *  parameters (`params`, their gradients) are the adapters' down/up tensors, adapter order */
+  lora?: LoraGraphOptions;
+}
+
+export interface LoraGraphOptions {
+  adapters: readonly AdapterSpec[];
+  /** α/r */
+  scale: number;
 }
 
 /** The forward + loss + backward part of a training graph, emitted into `g` (shared with step-graph.ts). */
@@ -79,14 +92,20 @@ export interface EmittedTrainGraph {
   /** gradient values, aligned with `params` (a value may be an input or repeat: see buildTrainGraph) */
   grads: string[];
   masks: TrainGraph['masks'];
+  /** with `lora`: the frozen base-weight inputs (unetParamSpecs order) and their dims */
+  frozen: { name: string; dims: number[] }[];
 }
 
 /** Emits the UNet, the weighted MSE and every parameter gradient of `rows`-row micro-batches into `g`. */
-export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, opts: { groupNorm?: 'decomposed' | 'layernorm'; layout?: ParamLayout } = {}): EmittedTrainGraph {
+export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, opts: { groupNorm?: 'decomposed' | 'layernorm'; layout?: ParamLayout; lora?: LoraGraphOptions } = {}): EmittedTrainGraph {
   const cfg = validateUNetConfig(config);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`buildTrainGraph: rows must be a positive integer, got ${rows}`);
   unetPlan(cfg); // validates the plan (attention resolutions etc.)
   const layout = opts.layout ?? 'tfjs';
+  const lora = opts.lora;
+  if (lora && layout !== 'torch') throw new Error('buildTrainGraph: LoRA graphs take the PyTorch layout (internal error)');
+  const adapterOf = new Map((lora?.adapters ?? []).map((a) => [a.param, a]));
+  const adapterInputs = new Map<string, string>();
   const { imageSize: S, inChannels: C } = cfg;
   const sample = g.input(TRAIN_GRAPH_INPUTS.sample, [rows, C, S, S], false);
   const timestep = g.input(TRAIN_GRAPH_INPUTS.timestep, [rows], false);
@@ -111,8 +130,24 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
       entry = { input, value: g.op('Transpose', [input], { perm: spec.kind === 'conv' ? [3, 2, 0, 1] : [1, 0] }, `${name}/torch_layout`), dims: spec.shape };
     } else {
       const d = dims ?? spec.torchShape;
-      const input = g.input(name, d, true);
+      const input = g.input(name, d, !lora);
       entry = { input, value: input, dims: d };
+      const a = adapterOf.get(name);
+      if (lora && a) {
+        // Hu et al. 2021 eq. (3): W0 + (α/r)·B·A, B = up [out, r], A = down [r, fanIn] (LoCon: A a k×k conv)
+        const r = a.downShape[0];
+        const exactInput = (n: string, dd: number[]) => {
+          const v = g.input(n, dd, true);
+          if (v !== n) throw new Error(`buildTrainGraph: adapter name ${n} is taken (internal error)`);
+          adapterInputs.set(n, v);
+          return v;
+        };
+        const down = exactInput(a.down, a.downShape);
+        const up = exactInput(a.up, a.upShape);
+        const ba = g.op('MatMul', [g.op('Reshape', [up, g.constant('int64', [a.out, r])], {}, `${a.key}/up2d`), g.op('Reshape', [down, g.constant('int64', [r, a.fanIn])], {}, `${a.key}/down2d`)], {}, `${a.key}/ba`);
+        const delta = g.op('Reshape', [g.op('Mul', [ba, g.constant('float', [lora.scale], [])], {}, `${a.key}/scaled`), g.constant('int64', d)], {}, `${a.key}/delta`);
+        entry = { input, value: g.op('Add', [input, delta], {}, `${a.key}/merged`), dims: d };
+      }
     }
     if (entry.input !== name) throw new Error(`buildTrainGraph: parameter name ${name} is taken (internal error)`);
     paramValue.set(name, entry);
@@ -139,11 +174,20 @@ export function emitTrainGraph(g: DiffGraph, config: UNetConfig, rows: number, o
   const diff = g.raw('Sub', [out, target], {}, 'loss/diff');
   const loss = g.raw('ReduceSum', [g.raw('Mul', [g.raw('Mul', [diff, diff], {}, 'loss/sq'), coef], {}, 'loss/weighted')], { keepdims: 0 }, TRAIN_GRAPH_LOSS);
   const dOut = g.raw('Mul', [diff, g.raw('Mul', [coef, g.constant('float', [2], [])], {}, 'loss/2coef')], {}, 'loss/dout');
-  const params = specs.map((s) => s.name);
-  for (const name of params) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
+  const baseNames = specs.map((s) => s.name);
+  for (const name of baseNames) if (!paramValue.has(name)) throw new Error(`buildTrainGraph: parameter ${name} is not used by the graph (internal error)`);
+  if (lora) {
+    const params = lora.adapters.flatMap((a) => [a.down, a.up]);
+    const paramDims = lora.adapters.flatMap((a) => [a.downShape, a.upShape]);
+    for (const n of params) if (!adapterInputs.has(n)) throw new Error(`buildTrainGraph: adapter ${n} is not used by the graph (internal error)`);
+    const grads = g.backward(new Map([[out, dOut]]), params);
+    const frozen = baseNames.map((n) => ({ name: n, dims: paramValue.get(n)!.dims }));
+    return { sample, timestep, target, coef, classOneHot, augment, loss, params, paramDims, grads, masks, frozen };
+  }
+  const params = baseNames;
   const grads = g.backward(new Map([[out, dOut]]), params.map((n) => paramValue.get(n)!.input));
   const paramDims = params.map((n) => paramValue.get(n)!.dims);
-  return { sample, timestep, target, coef, classOneHot, augment, loss, params, paramDims, grads, masks };
+  return { sample, timestep, target, coef, classOneHot, augment, loss, params, paramDims, grads, masks, frozen: [] };
 }
 
 /** Graph inputs of the batch and dropout masks (the first inputs of every training graph). */
@@ -165,7 +209,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: TrainGra
   const g = new DiffGraph();
   const e = emitTrainGraph(g, config, rows, opts);
   const { loss, params, paramDims, grads, masks } = e;
-  const inputs = [...batchInputInfos(e, config, rows), ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i]))];
+  const inputs = [...batchInputInfos(e, config, rows), ...e.frozen.map((f) => valueInfo(f.name, DataType.FLOAT, f.dims)), ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i]))];
   // A parameter whose adjoint is another output's value (or an input) would give two outputs one
   // name; ORT also rejects an input listed as an output. Copy those through Identity.
   const seen = new Set<string>([loss]);
@@ -187,5 +231,5 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: TrainGra
     producerVersion: opts.producerVersion ?? '0',
     graph,
   });
-  return { model, params, paramDims, grads: outNames, masks, nodeCount: graph.node?.length ?? 0 };
+  return { model, params, paramDims, grads: outNames, masks, frozen: e.frozen, nodeCount: graph.node?.length ?? 0 };
 }

@@ -22,6 +22,7 @@ describe('contract channels', () => {
       'models:list',
       'models:import',
       'models:export',
+      'models:merge',
       'checkpoints:list',
       'sample:generate',
       'gallery:query',

@@ -245,7 +245,7 @@ describe('SampleRepo.emptyTrash', () => {
   });
 });
 
-describe('dataset class labels (migration 10)', () => {
+describe('dataset class labels (migration 11)', () => {
   const item = (id: string, file: string, cls: string | null) => ({ id, file, format: 'png', width: 8, height: 8, sha256: id.padEnd(64, '0'), thumb: `t/${id}.png`, class: cls });
 
   it('stores each item class, lists the classes with counts, renames and merges them; run labels survive', async () => {

@@ -25,7 +25,7 @@ export function run(id: string, over: Partial<Run> = {}): Run {
 }
 
 export function runDetail(id: string, over: Partial<RunDetail> = {}): RunDetail {
-  return { ...run(id), weightsDigest: null, previews: [], checkpoints: [], losses: [], likelihood: [], ...over };
+  return { ...run(id), weightsDigest: null, previews: [], checkpoints: [], losses: [], likelihood: [], trainableParams: 1000, totalParams: 1000, ...over };
 }
 
 export function checkpoint(id: string, runId: string, step: number, createdAt = '2026-03-01T10:00:00.000Z'): Checkpoint {
