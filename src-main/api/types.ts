@@ -223,11 +223,26 @@ export interface PreviewMemorisation {
   copyShare: number;
 }
 
+/**
+ * Held-out quality of a training preview (training/heldout-quality.ts): pixel SWD and feature
+ * MMD² between n fresh samples and n images the run never trained on, each beside its floor (the
+ * same measure between n training images and those held-out images). Lower is closer.
+ */
+export interface PreviewHeldOut {
+  n: number;
+  swd: number;
+  mmd: number;
+  floorSwd: number;
+  floorMmd: number;
+}
+
 export interface RunPreview {
   step: number;
   /** library-relative path of the grid PNG */
   file: string;
   memorisation?: PreviewMemorisation;
+  /** runs with held-out images (at least 8 excluded before the run started) */
+  heldOut?: PreviewHeldOut;
 }
 
 /** LoRA settings of a run: rank r, alpha α (ΔW = α/r · up·down) and the adapted module kinds. */
@@ -494,6 +509,8 @@ export interface JobProgress {
   preview?: string;
   /** training: the copying signal of that preview's samples */
   memorisation?: PreviewMemorisation;
+  /** training: held-out quality at that preview (runs with held-out images) */
+  heldOut?: PreviewHeldOut;
   stepsPerSec?: number;
   etaSec?: number;
   /** sampling: ids of samples finished so far */

@@ -286,4 +286,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE samples ADD COLUMN lora_json TEXT;
   `,
+  // 15: the held-out quality of each training preview (training/heldout-quality.ts): pixel SWD and
+  // feature MMD² of fresh samples against images the run never trained on, with their floors (JSON).
+  `
+  ALTER TABLE run_previews ADD COLUMN heldout_json TEXT;
+  `,
 ];

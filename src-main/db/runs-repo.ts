@@ -1,5 +1,5 @@
 /** Repository: Training runs, their losses and previews (moved whole from db/repositories.ts; SQL in, plain contract types out). */
-import type { PreviewMemorisation, Run, RunPreview, RunStatus, TrainConfig } from '../api/types';
+import type { PreviewHeldOut, PreviewMemorisation, Run, RunPreview, RunStatus, TrainConfig } from '../api/types';
 import { deleteRunRows, type RunDeletion } from './run-delete';
 import type { Db } from './db';
 import { now } from './datasets-repo';
@@ -127,13 +127,28 @@ export class RunRepo {
     await this.db.run('DELETE FROM run_losses WHERE run_id = ? AND step > ?', [id, step]);
   }
 
-  async addPreview(id: string, step: number, file: string, memorisation?: PreviewMemorisation): Promise<void> {
-    await this.db.run('INSERT OR REPLACE INTO run_previews (run_id, step, file, nn_ratio, copy_share) VALUES (?, ?, ?, ?, ?)', [id, step, file, memorisation?.nnRatio ?? null, memorisation?.copyShare ?? null]);
+  async addPreview(id: string, step: number, file: string, memorisation?: PreviewMemorisation, heldOut?: PreviewHeldOut): Promise<void> {
+    await this.db.run('INSERT OR REPLACE INTO run_previews (run_id, step, file, nn_ratio, copy_share, heldout_json) VALUES (?, ?, ?, ?, ?, ?)', [
+      id,
+      step,
+      file,
+      memorisation?.nnRatio ?? null,
+      memorisation?.copyShare ?? null,
+      heldOut ? JSON.stringify(heldOut) : null,
+    ]);
   }
 
   async previews(id: string): Promise<RunPreview[]> {
-    const rows = await this.db.all<{ step: number; file: string; nn_ratio: number | null; copy_share: number | null }>('SELECT step, file, nn_ratio, copy_share FROM run_previews WHERE run_id = ? ORDER BY step', [id]);
-    return rows.map((r) => ({ step: r.step, file: r.file, ...(r.nn_ratio !== null && r.copy_share !== null ? { memorisation: { nnRatio: r.nn_ratio, copyShare: r.copy_share } } : {}) }));
+    const rows = await this.db.all<{ step: number; file: string; nn_ratio: number | null; copy_share: number | null; heldout_json: string | null }>(
+      'SELECT step, file, nn_ratio, copy_share, heldout_json FROM run_previews WHERE run_id = ? ORDER BY step',
+      [id],
+    );
+    return rows.map((r) => ({
+      step: r.step,
+      file: r.file,
+      ...(r.nn_ratio !== null && r.copy_share !== null ? { memorisation: { nnRatio: r.nn_ratio, copyShare: r.copy_share } } : {}),
+      ...(r.heldout_json ? { heldOut: JSON.parse(r.heldout_json) as PreviewHeldOut } : {}),
+    }));
   }
 }
 

@@ -2,7 +2,7 @@
  * Messages between the main side and a job process. Plain JSON-serialisable objects only: the
  * same messages cross child_process IPC (CLI, web mode) and Electron's utilityProcess port.
  */
-import type { ApiErrorShape, ExportResult, GridRef, LikelihoodJobResult, OrtProviderChoice, ProvidersInfo, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
+import type { ApiErrorShape, ExportResult, GridRef, LikelihoodJobResult, OrtProviderChoice, PreviewHeldOut, ProvidersInfo, SampleOrigin, SampleRecord, SamplerName, SamplerOptions, TrainConfig } from '../api/types';
 
 /** The parts of a sample record the main side knows before the job runs. */
 export type SampleRecordBase = Omit<SampleRecord, 'id' | 'file' | 'seed' | 'nfe' | 'backend' | 'createdAt' | 'steps' | 'origin'>;
@@ -153,7 +153,8 @@ export type FromJob =
     }
   | { type: 'checkpoint'; step: number; file: string; sha256: string; weightsDigest: string; loss: number | null }
   /** memorisation: the copying signal of the preview samples (training/memorisation.ts) */
-  | { type: 'preview'; step: number; file: string; memorisation?: { nnRatio: number; copyShare: number } }
+  /** heldOut: held-out quality of fresh samples (training/heldout-quality.ts), runs with held-out images */
+  | { type: 'preview'; step: number; file: string; memorisation?: { nnRatio: number; copyShare: number }; heldOut?: PreviewHeldOut }
   /** sampling progress in image-steps: `done` of `total` = images x sampler steps */
   | { type: 'sample-progress'; done: number; total: number }
   /** an image is written; `record` is exactly what its PNG carries */

@@ -17,8 +17,9 @@ import { gradientEngineOf } from '../training/backends/ladder';
 import { Trainer } from '../training/trainer';
 import { chooseTrainingProvider } from '../training/onnx/provider-probe';
 import type { OrtProvider } from '../onnx/session';
-import { previewGrid } from '../training/preview';
-import { MemorisationProbe } from '../training/memorisation';
+import { previewGrid, sampleWithWeights } from '../training/preview';
+import { MemorisationProbe, nchwToNhwc } from '../training/memorisation';
+import { HELD_OUT_SEEDS, HeldOutProbe } from '../training/heldout-quality';
 import { adapterFileOf, encodeAdapterFile } from '../network/lora-file';
 
 /** Progress messages are batched to at most this rate; every step's loss is still reported. */
@@ -136,6 +137,7 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   let lastCheckpointStep = trainer.step;
   /** the copying signal's reference set, built at the first preview (null: too few images) */
   let probe: MemorisationProbe | null | undefined;
+  let heldOutProbe: HeldOutProbe | null | undefined;
   try {
     while (trainer.step < total) {
       if (ctx.signal.aborted) throw new AbortError();
@@ -155,12 +157,21 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       }
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
         const pw = trainer.previewWeights();
-        const { png, samples } = await previewGrid(trainer.model, pw.weights, spec.config, trainer.process).finally(pw.release);
+        // runs with held-out images: fresh samples against them (training/heldout-quality.ts)
+        heldOutProbe ??= HeldOutProbe.fromCache(whole, spec.datasetIndices) ?? null;
+        const hp = heldOutProbe;
+        const { png, samples, heldOutSamples } = await (async () => {
+          const grid = await previewGrid(trainer.model, pw.weights, spec.config, trainer.process);
+          const seeds = hp ? HELD_OUT_SEEDS.slice(0, hp.n) : [];
+          const extra = hp ? nchwToNhwc(await sampleWithWeights(trainer.model, pw.weights, spec.config, trainer.process, seeds), seeds.length, 3, spec.config.imageSize) : undefined;
+          return { ...grid, heldOutSamples: extra };
+        })().finally(pw.release);
         const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
         await writeFileAtomic(join(spec.previewDir, name), png, { folder: libraryRootOf(spec.previewDir, spec.previewDirRel) });
         probe ??= MemorisationProbe.fromData(trainer.data) ?? null;
         const memorisation = probe ? probe.measure(samples) : undefined;
-        ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}`, ...(memorisation ? { memorisation } : {}) });
+        const heldOut = hp && heldOutSamples ? hp.measure(heldOutSamples) : undefined;
+        ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}`, ...(memorisation ? { memorisation } : {}), ...(heldOut ? { heldOut } : {}) });
       }
       // Let the cancel message through between steps.
       await new Promise((r) => setImmediate(r));

@@ -277,12 +277,12 @@ export class RunService {
             break;
           case 'preview':
             try {
-              await this.ctx.store.runs.addPreview(runId, msg.step, msg.file, msg.memorisation);
+              await this.ctx.store.runs.addPreview(runId, msg.step, msg.file, msg.memorisation, msg.heldOut);
             } catch (e) {
               await dropFile(msg.file);
               throw e;
             }
-            emitProgress(this.ctx, { ...base, state: 'running', done: msg.step, total: config.steps, preview: msg.file, ...(msg.memorisation ? { memorisation: msg.memorisation } : {}) });
+            emitProgress(this.ctx, { ...base, state: 'running', done: msg.step, total: config.steps, preview: msg.file, ...(msg.memorisation ? { memorisation: msg.memorisation } : {}), ...(msg.heldOut ? { heldOut: msg.heldOut } : {}) });
             break;
           case 'log':
             emitProgress(this.ctx, { ...base, state: 'running', done: -1, total: config.steps, message: msg.message });

@@ -21,6 +21,22 @@ export function previewSampler(process: Process): SamplerSettings {
 }
 
 /**
+ * Images sampled with the preview sampler from the given weights (the EMA shadows, or LoRA preview
+ * weights) for `seeds`, NCHW in the model range. Class-conditional models cycle through the
+ * classes (plain conditional, W = 1).
+ */
+export async function sampleWithWeights(model: UNet, weights: EMA | readonly tf.Tensor[], config: TrainConfig, process: Process, seeds: readonly number[]): Promise<Float32Array> {
+  const size = config.imageSize;
+  const shape = [seeds.length, 3, size, size];
+  const K = model.config.numClasses ?? 0;
+  const net = tfjsNetwork(model, Array.isArray(weights) ? weights : (weights as EMA).shadows());
+  const network = K > 0 ? guidedNetwork(net, { labels: Int32Array.from(seeds, (_, i) => i % K), nullClass: K, scale: 1 }) : net;
+  const denoiser = familyDenoiser(network, config.schedule, config.objective, process);
+  const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: [...seeds], shape });
+  return x;
+}
+
+/**
  * Sample the preview images from the EMA weights (or the given weights: LoRA previews) and lay
  * them out as a 2x2 grid PNG (2 px gutters); `samples` are the images themselves, NHWC in the
  * model range (memorisation.ts).
@@ -28,13 +44,7 @@ export function previewSampler(process: Process): SamplerSettings {
 export async function previewGrid(model: UNet, ema: EMA | readonly tf.Tensor[], config: TrainConfig, process: Process): Promise<{ png: Buffer; samples: Float32Array }> {
   const size = config.imageSize;
   const C = 3;
-  const shape = [PREVIEW_SEEDS.length, C, size, size];
-  const K = model.config.numClasses ?? 0;
-  // class-conditional: the previews cycle through the classes (plain conditional, W = 1)
-  const net = tfjsNetwork(model, Array.isArray(ema) ? ema : (ema as EMA).shadows());
-  const network = K > 0 ? guidedNetwork(net, { labels: Int32Array.from(PREVIEW_SEEDS, (_, i) => i % K), nullClass: K, scale: 1 }) : net;
-  const denoiser = familyDenoiser(network, config.schedule, config.objective, process);
-  const { x } = await sampleSeeds({ denoiser, process, sampler: previewSampler(process), seeds: PREVIEW_SEEDS, shape });
+  const x = await sampleWithWeights(model, ema, config, process, PREVIEW_SEEDS);
   const cols = 2;
   const gap = 2;
   const W = cols * size + (cols + 1) * gap;

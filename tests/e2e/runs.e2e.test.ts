@@ -99,6 +99,24 @@ describe('runs and models you manage (web mode)', () => {
     await view.getByTestId('compare-close').click();
   });
 
+  it('a run with held-out images shows the held-out check beside its preview; one without says how to get it', async () => {
+    const info = await service!.api['system:info']({});
+    const { dataset } = await service!.importDataset({ dir: info.demoDatasetDir!, imageSize: 16, name: 'Demo emoji held-out' });
+    const items = (await service!.datasets.get(dataset.id)).items;
+    await service!.datasets.exclude(dataset.id, items.slice(100).map((i) => i.id), true);
+    const { done } = await service!.runs.start({ datasetId: dataset.id, seed: 5, config: { ...tinyTrainConfig(4), previewEvery: 4 } });
+    const run = await done;
+    expect(run.status).toBe('completed');
+    await page.goto(server!.url + '#/train');
+    await page.locator(`[data-testid="run-row"][data-run-id="${run.id}"]`).getByTestId('run-name').click();
+    const line = page.getByTestId('preview-heldout');
+    await line.waitFor({ timeout: 20_000 });
+    expect(await line.textContent()).toMatch(/Held-out check \(16 fresh samples against 16 pictures the run never trained on\): pixel SWD \d+\.\d{3}, floor \d+\.\d{3}/);
+    await page.locator(`[data-testid="run-row"][data-run-id="${runB.id}"]`).getByTestId('run-name').click();
+    await page.getByTestId('preview-heldout-none').waitFor({ timeout: 20_000 });
+    await service!.api['runs:delete']({ id: run.id }); // the next test counts the runs
+  });
+
   it('deletes a run after confirming; the checkpoint its gallery image came from is kept and the image still reproduces', async () => {
     const ck = (await service!.api['gallery:get']({ id: sampleId })).sample.checkpoint;
     const ckFile = (await service!.store.checkpoints.get(ck.id))!.file;

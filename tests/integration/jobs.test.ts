@@ -70,6 +70,8 @@ describe('job runner', () => {
     expect(m.copyShare).toBeGreaterThanOrEqual(0);
     expect(m.copyShare).toBeLessThanOrEqual(1);
     expect(copying).toEqual([m]);
+    // every image trained on: no held-out images, no held-out check
+    expect(previews[0].heldOut).toBeUndefined();
   });
 
   it('kill -9 of the job after a checkpoint: the run becomes interrupted and the DB stays intact', async () => {

@@ -246,7 +246,7 @@ export const useRunsStore = defineStore('runs', () => {
     }
     if (p.preview && !isLog) {
       const list = livePreviews.get(p.runId) ?? [];
-      if (!list.some((x) => x.file === p.preview)) list.push({ step: Math.max(0, p.done), file: p.preview, ...(p.memorisation ? { memorisation: p.memorisation } : {}) });
+      if (!list.some((x) => x.file === p.preview)) list.push({ step: Math.max(0, p.done), file: p.preview, ...(p.memorisation ? { memorisation: p.memorisation } : {}), ...(p.heldOut ? { heldOut: p.heldOut } : {}) });
       livePreviews.set(p.runId, list);
     }
     // Status changes (started, finished) and runs started elsewhere: reload the list.
