@@ -525,7 +525,8 @@ export function providerNote(unavailable: Record<string, string>): string | null
 
 /**
  * Class-conditional runs: sets `config.classes` (the dataset's class names, sorted; or, when
- * fine-tuning a class-conditional model, that model's classes) and returns each training image's
+ * fine-tuning a class-conditional model, that model's classes; an unconditional starting model
+ * learns the dataset's classes) and returns each training image's
  * label (index into them; unlabelled images get K, the null class). Undefined for other runs.
  */
 export function classLabels(config: TrainConfig, dataset: { id: string; name: string }, imageClasses: readonly (string | null)[], initConfig?: TrainConfig): number[] | undefined {
@@ -537,16 +538,15 @@ export function classLabels(config: TrainConfig, dataset: { id: string; name: st
   }
   const found = [...new Set(imageClasses.filter((c): c is string => c !== null))].sort();
   let classes: string[];
-  if (initConfig) {
-    if (!initConfig.classConditional) {
-      throw new ApiError('bad_request', 'The starting model is unconditional; class conditioning needs a new model (train from scratch with --class-conditional).', { field: 'classConditional' });
-    }
+  if (initConfig?.classConditional) {
     classes = (initConfig.classes ?? []).slice();
     const unknown = found.filter((c) => !classes.includes(c));
     if (unknown.length) {
       throw new ApiError('bad_request', `Dataset ${dataset.name} has classes the starting model does not know: ${unknown.join(', ')} (it knows ${classes.join(', ')}); rename or merge them on the dataset page.`, { field: 'classes' });
     }
   } else {
+    // from scratch, or from an unconditional model: its class table starts at zero (trainer.ts), so
+    // the run starts as exactly that model and learns the classes on top of it
     if (found.length === 0) {
       throw new ApiError('bad_request', `Dataset ${dataset.name} (${dataset.id}) has no class labels; import its folder with --labels subfolders (one subfolder per class) to train a class-conditional model.`, { field: 'classConditional' });
     }

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../api/types';
 import { normals, uniforms, type Process } from '../diffusion/index';
 import { UNet } from '../network/unet';
+import { CLASS_EMBEDDING } from '../network/architecture';
 import type { UNetConfig } from '../network/config';
 import { EMA, emaDecayAt } from '../network/ema';
 import { EMA_PREFIX, readTensors, serializeWeights, weightsDigest, type NamedTensorData, type ParsedWeights, type WeightsMeta } from '../network/weights';
@@ -181,9 +182,10 @@ export class Trainer {
       if (init.gradients === 'onnxruntime' && init.stepEngine === 'tfjs-optimizer') throw new LoraConfigError('stepEngine', "LoRA trains on the one-graph ONNX Runtime engine or on tfjs; use the default step engine");
     }
     this.tfModel = new UNet(unetConfigOf(config), { seed });
-    // Fine-tuning a model trained without augmentation labels with --augment: its aug.weight starts
-    // at zero, so the network starts exactly as the base model (the labels' map then grows from 0).
-    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? (config.lora ? LORA_BASE_PREFIX : '') : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT]);
+    // Fine-tuning a model trained without augmentation labels with --augment, or an unconditional
+    // model with --class-conditional: its aug.weight / cemb.weight start at zero, so the network
+    // starts exactly as the base model (the new maps then grow from 0).
+    if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? (config.lora ? LORA_BASE_PREFIX : '') : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT, CLASS_EMBEDDING]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
     if (config.lora) {
       const lc = validateLoraConfig(config.lora);

@@ -13,6 +13,11 @@ import type { BundledModel, Dataset, Run, SampleRecord, TrainConfig } from '../.
  */
 export const FIRST_RUN_SAMPLER = 'dpmpp-2m' as const;
 export const FIRST_RUN_STEPS = 12;
+/** classifier-free guidance of the first images of a class-conditional model (Ho & Salimans 2022
+ *  show class likeness rising steeply up to W ≈ 3 and images losing variety beyond) */
+export const FIRST_RUN_GUIDANCE = 3;
+/** the category picked first when the model has it (faces read at a glance) */
+export const FIRST_RUN_CATEGORY = 'smileys';
 export const FALLBACK_TRAIN: Partial<TrainConfig> = {
   batchSize: 8,
   baseChannels: 16,
@@ -55,7 +60,12 @@ export const useFirstRunStore = defineStore('firstRun', () => {
   const elapsedMs = ref(0);
 
   const empty = computed(() => loaded.value && datasets.value.length === 0 && runs.value.length === 0 && sampleTotal.value === 0);
-  const model = computed(() => models.value[0] ?? null);
+  // a class-conditional bundled model first: the first images can then be of a chosen category
+  const model = computed(() => models.value.find((m) => (m.trainConfig.classes?.length ?? 0) > 0 && m.trainConfig.classConditional) ?? models.value[0] ?? null);
+  const classes = computed(() => (model.value?.trainConfig.classConditional ? (model.value.trainConfig.classes ?? []) : []));
+  /** the category asked for ('' = any: the unconditional model) and the guidance scale */
+  const category = ref('');
+  const guidance = ref(FIRST_RUN_GUIDANCE);
   const busy = computed(() => stage.value === 'import' || stage.value === 'train' || stage.value === 'sample');
 
   useJobProgress(
@@ -86,6 +96,7 @@ export const useFirstRunStore = defineStore('firstRun', () => {
       recent.value = g.samples;
       sampleTotal.value = g.total;
       models.value = m.models;
+      if (!category.value && classes.value.length) category.value = classes.value.includes(FIRST_RUN_CATEGORY) ? FIRST_RUN_CATEGORY : classes.value[0];
       loadError.value = null;
     } catch (e) {
       loadError.value = errorMessage(e);
@@ -137,7 +148,8 @@ export const useFirstRunStore = defineStore('firstRun', () => {
       }
       setStage('sample', 'Denoising four images');
       const s = firstSampler.value;
-      const res = await api['sample:generate']({ ...source, count: 4, seed: randomSeed(), sampler: s.name, steps: s.steps, options: s.options });
+      const cls = 'modelId' in source && category.value && classes.value.includes(category.value) ? { class: category.value, guidance: guidance.value } : {};
+      const res = await api['sample:generate']({ ...source, count: 4, seed: randomSeed(), sampler: s.name, steps: s.steps, options: s.options, ...cls });
       results.value = res.samples;
       setStage('done', 'Your first images');
       await load();
@@ -168,6 +180,9 @@ export const useFirstRunStore = defineStore('firstRun', () => {
     loadError,
     empty,
     model,
+    classes,
+    category,
+    guidance,
     busy,
     stage,
     stageText,
