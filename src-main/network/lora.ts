@@ -24,6 +24,7 @@
 import { DomainError } from '../api/errors';
 import { unetParamSpecs, type ParamSpec } from './architecture';
 import type { UNetConfig } from './config';
+import { tensorStream } from './init-rng';
 
 export const LORA_TARGETS = ['attn', 'conv', 'linear'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -152,23 +153,6 @@ export function adapterParamCount(adapters: readonly AdapterSpec[]): number {
   return adapterTensorSpecs(adapters).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-function fnv1a(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Initial adapters: `down` as PyTorch's default conv/linear init (kaiming_uniform_(a=√5), i.e.
  * U(±1/√fan_in), what kohya's LoRAModule does), `up` zero, so ΔW = 0 at step 0 (Hu et al. 2021
@@ -178,7 +162,7 @@ export function initAdapters(adapters: readonly AdapterSpec[], seed: number): Fl
   return adapters.flatMap((a) => {
     const down = new Float32Array(a.downShape.reduce((x, y) => x * y, 1));
     const bound = 1 / Math.sqrt(a.fanIn);
-    const rand = mulberry32(fnv1a(a.down, fnv1a(String(seed >>> 0))));
+    const rand = tensorStream(a.down, seed);
     for (let i = 0; i < down.length; i++) down[i] = (2 * rand() - 1) * bound;
     return [down, new Float32Array(a.upShape.reduce((x, y) => x * y, 1))];
   });

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { validateUNetConfig, type UNetConfig } from './config';
 import { CLASS_EMBEDDING, unetParamSpecs, unetPlan, type BlockPlan, type ParamSpec, type ResBlockPlan, type UNetPlan } from './architecture';
 import { attention, conv2d, groupNorm, linear, silu, timestepEmbedding, upsampleNearest2x } from './layers';
+import { tensorStream } from './init-rng';
 
 export { paramCountOf, unetParamSpecs, forwardFlops } from './architecture';
 
@@ -56,25 +57,6 @@ export interface NamedVariable {
 
 let instanceCounter = 0;
 
-/** 32-bit FNV-1a hash of a string (Fowler–Noll–Vo). */
-function fnv1a(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** mulberry32 (Tommy Ettinger): a small 32-bit PRNG, good enough for weight initialisation. */
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Initial value of one parameter, PyTorch's default reset_parameters(): conv/linear weight by
  * kaiming_uniform_(a=sqrt(5)) whose bound gain*sqrt(3/fan_in) = sqrt(1/3)*sqrt(3/fan_in) =
@@ -87,7 +69,7 @@ export function initialValue(spec: ParamSpec, seed: number): Float32Array {
     if (spec.role === 'weight') out.fill(1);
     return out;
   }
-  const rand0 = mulberry32(fnv1a(spec.name, fnv1a(String(seed >>> 0))));
+  const rand0 = tensorStream(spec.name, seed);
   if (spec.kind === 'embedding') {
     // torch.nn.Embedding.reset_parameters: N(0, 1) (Box–Muller over the same per-name stream)
     for (let i = 0; i < n; i += 2) {

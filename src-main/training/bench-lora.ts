@@ -6,12 +6,13 @@
  * as the trainer runs them. The LoRA step computes only the adapters' gradients (the base weights
  * are graph inputs without gradients) and runs Adam/EMA over the adapters only.
  */
-import { makeDiscreteSchedule, normals, uniforms } from '../diffusion/index';
+import { makeDiscreteSchedule, normals } from '../diffusion/index';
 import { initialValue } from '../network/unet';
 import { unetParamSpecs, paramCountOf } from '../network/architecture';
 import type { UNetConfig } from '../network/config';
 import { adapterParamCount, initAdapters, loraAdapterSpecs, loraScale, type LoraConfig } from '../network/lora';
 import { OrtStepEngine } from './onnx/step-engine';
+import { benchBatch } from './bench-train';
 
 export interface LoraBenchOptions {
   config: UNetConfig;
@@ -64,21 +65,7 @@ export async function benchLoraStep(o: LoraBenchOptions): Promise<LoraBenchResul
     const per = S * S * config.inChannels;
     const schedule = makeDiscreteSchedule({ kind: 'discrete', beta: 'linear', betaStart: 1e-4, betaEnd: 0.02, trainSteps: 1000 });
     const x0 = normals(0, 1, B * per, 0).map((v) => Math.max(-1, Math.min(1, 0.5 * v)));
-    const ones = new Float32Array(B).fill(1);
-    const batchAt = (k: number) => {
-      const u = uniforms(0, 2, B, k * B);
-      const eps = normals(0, 3, B * per, k * B * per);
-      const xt = new Float32Array(B * per);
-      const t = new Float32Array(B);
-      for (let b = 0; b < B; b++) {
-        const ti = Math.min(999, Math.floor(u[b] * 1000));
-        t[b] = ti;
-        const a = Math.sqrt(schedule.alphasCumprod[ti]);
-        const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
-        for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
-      }
-      return { xIn: xt, time: t, target: eps, weight: ones };
-    };
+    const batchAt = (k: number) => benchBatch(k, B, per, x0, schedule.alphasCumprod);
     const timed = async (e: OrtStepEngine, k: number) => {
       const batch = batchAt(k);
       const t0 = performance.now();

@@ -119,17 +119,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   let workerKernels: Record<string, number> | undefined;
 
   const step = async (k: number, profile = false) => {
-    const u = uniforms(0, 2, B, k * B);
-    const eps = normals(0, 3, B * per, k * B * per);
-    const xt = new Float32Array(B * per);
-    const t = new Float32Array(B);
-    for (let b = 0; b < B; b++) {
-      const ti = Math.min(999, Math.floor(u[b] * 1000));
-      t[b] = ti;
-      const a = Math.sqrt(schedule.alphasCumprod[ti]);
-      const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
-      for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
-    }
+    const { xIn: xt, time: t, target: eps } = benchBatch(k, B, per, x0, schedule.alphasCumprod);
     if (og) {
       const t0 = performance.now();
       const r = await og.step({ lr: 2e-4, clip: 0, emaDecay: 0.999, fullBatch: B, micro: () => ({ batch: { xIn: xt, time: t, target: eps, weight: ones } }) });
@@ -272,4 +262,23 @@ function medianOf(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   if (!sorted.length) return NaN;
   return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
+
+/**
+ * Micro-batch k of the train benches: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (Ho et al. 2020,
+ * eq. 4) at seeded timesteps and noise (streams 2 and 3 of seed 0), eps the target, weights 1.
+ */
+export function benchBatch(k: number, B: number, per: number, x0: Float32Array, alphasCumprod: ArrayLike<number>): BatchArrays {
+  const u = uniforms(0, 2, B, k * B);
+  const eps = normals(0, 3, B * per, k * B * per);
+  const xt = new Float32Array(B * per);
+  const t = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    const ti = Math.min(999, Math.floor(u[b] * 1000));
+    t[b] = ti;
+    const a = Math.sqrt(alphasCumprod[ti]);
+    const s = Math.sqrt(1 - alphasCumprod[ti]);
+    for (let i = b * per; i < (b + 1) * per; i++) xt[i] = a * x0[i] + s * eps[i];
+  }
+  return { xIn: xt, time: t, target: eps, weight: new Float32Array(B).fill(1) };
 }

@@ -5,27 +5,16 @@
  * scale -> reproduce is identical; bad values fail before any compute with exit 2; a class rename
  * on the dataset leaves the run's recorded labels alone.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseA1111Parameters, readSampleMetadata } from '../../src-main/gallery/metadata';
-import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
+import { EMOJI_DIR, tempDir, runCli } from '../helpers/library';
 
-const run = promisify(execFile);
 let lib: ReturnType<typeof tempDir>;
 let src: ReturnType<typeof tempDir>;
 
-async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sfumato = (args: string[]) => runCli(lib.dir, args);
 const json = <T>(out: string): T => {
   const lines = out.trim().split('\n');
   expect(lines).toHaveLength(1);

@@ -3,24 +3,13 @@
  * app refuses is refused by `sfumato` with the same message (exit code 2), before anything runs;
  * integer flags that cannot be negative say so, naming the flag.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { CLI, tempDir } from '../helpers/library';
+import { tempDir, runCli } from '../helpers/library';
 
-const run = promisify(execFile);
 let lib: ReturnType<typeof tempDir>;
 
-async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sfumato = (args: string[]) => runCli(lib.dir, args);
 
 /** The message the app's validated entry point gives for this request. */
 async function appMessage(req: Parameters<Sfumato['api']['sample:generate']>[0]): Promise<string> {

@@ -2,14 +2,11 @@
  * The `sfumato` command as a user runs it (bin/sfumato.mjs through tsx), on a fresh library folder
  * and real images: import -> train -> sample -> gallery list, with --json and exit codes.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
+import { EMOJI_DIR, tempDir, runCli } from '../helpers/library';
 
-const run = promisify(execFile);
 
 let lib: ReturnType<typeof tempDir>;
 /** a checkpoint trained by the pipeline test (the models export test uses it) */
@@ -17,15 +14,7 @@ let pipelineCheckpoint: string | undefined;
 /** the run trained by the pipeline test (the runs rename/delete test uses it) */
 let pipelineRun: string | undefined;
 
-async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sfumato = (args: string[]) => runCli(lib.dir, args);
 
 /** With --json, stdout is exactly one JSON object. */
 function json(out: string): Record<string, unknown> {

@@ -6,28 +6,17 @@
  * a gallery image's typicality is stored with it; --json shapes are pinned; bad input fails before
  * any compute with a message naming the problem.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
+import { EMOJI_DIR, tempDir, runCli } from '../helpers/library';
 
-const run = promisify(execFile);
 let lib: ReturnType<typeof tempDir>;
 let datasetId = '';
 let runId = '';
 
-async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sfumato = (args: string[]) => runCli(lib.dir, args);
 
 function json<T>(out: string): T {
   const lines = out.trim().split('\n');

@@ -2,25 +2,14 @@
  * `sfumato train --lora-*` and `sample --lora-scale`: bad values exit 2 with a message naming the
  * setting and the fix, before any job starts (no run is recorded).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sfumato } from '../../src-main/services/sfumato';
-import { CLI, EMOJI_DIR, tempDir } from '../helpers/library';
+import { EMOJI_DIR, tempDir, runCli } from '../helpers/library';
 
-const run = promisify(execFile);
 let lib: ReturnType<typeof tempDir>;
 let datasetId: string;
 
-async function sfumato(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, '--data-dir', lib.dir, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sfumato = (args: string[]) => runCli(lib.dir, args);
 
 beforeAll(async () => {
   lib = tempDir('sfumato-lora-cli-');

@@ -18,21 +18,12 @@ import { buildTrainGraph, TRAIN_GRAPH_LOSS } from '../../../src-main/training/on
 import { batchFeeds } from '../../../src-main/training/onnx/engine';
 import { createOrtSession } from '../../../src-main/onnx/session';
 import { normals } from '../../../src-main/diffusion/index';
+import { relDiff } from '../../helpers/numeric';
 
 // every layer type: attention at 8 and 4 and in the middle, skip convs, down/up sampling
 const CFG: UNetConfig = { imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, attentionResolutions: [8, 4], groups: 4, dropout: 0, timeInput: 'discrete' };
 const LORA: LoraConfig = { rank: 2, alpha: 3, targets: ['attn', 'conv', 'linear'] };
 const B = 2;
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 /** Adapters with a non-zero `up` (the initial ones have up = 0, which would test nothing). */
 function trainedAdapters(): Float32Array[] {

@@ -16,6 +16,7 @@ import { adapterParamCount, loraAdapterSpecs, loraScale, mergeAdapters } from '.
 import { resolveTrainConfig, runParamCounts, TrainConfigError } from '../../../src-main/training/config';
 import { LORA_BASE_PREFIX, Trainer, unetConfigOf, type TrainingData } from '../../../src-main/training/trainer';
 import { EMOJI_DIR, tempDir } from '../../helpers/library';
+import { relDiff } from '../../helpers/numeric';
 
 let lib: ReturnType<typeof tempDir>;
 let data: TrainingData;
@@ -23,16 +24,6 @@ const SMALL: Partial<TrainConfig> = { imageSize: 8, baseChannels: 8, channelMult
 const LORA = { rank: 2, alpha: 4, targets: ['attn', 'conv', 'linear'] as ('attn' | 'conv' | 'linear')[] };
 
 let baseParsed: ParsedWeights;
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 beforeAll(async () => {
   tf.enableProdMode();

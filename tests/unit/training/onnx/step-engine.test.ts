@@ -20,6 +20,7 @@ import { buildTrainGraph } from '../../../../src-main/training/onnx/train-graph'
 import { decodeModel } from '../../../../src-main/onnx/proto';
 import { Trainer, unetConfigOf, type TrainingData } from '../../../../src-main/training/trainer';
 import { EMOJI_DIR, tempDir } from '../../../helpers/library';
+import { relDiff } from '../../../helpers/numeric';
 
 let lib: ReturnType<typeof tempDir>;
 let data: TrainingData;
@@ -41,17 +42,6 @@ beforeAll(async () => {
   base = data;
 });
 afterAll(() => lib.cleanup());
-
-/** ‖a - b‖ / ‖b‖ over one tensor (0 when both are 0). */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 function stateOf(t: Trainer) {
   const read = (list: readonly tf.Tensor[]) => list.map((x) => x.dataSync() as Float32Array);
