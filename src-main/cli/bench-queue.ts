@@ -25,7 +25,8 @@ export interface QueueBenchOptions {
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'sfumato.mjs');
 
-function freePort(): Promise<number> {
+/** A free TCP port on the loopback interface (the OS picks one; closed again before use). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

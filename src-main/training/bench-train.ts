@@ -226,34 +226,38 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
 }
 
 /** One warm-up and three profiled runs of the one-graph step on a separate profiling session. */
-async function profileOneGraphStep(config: UNetConfig, B: number, threads: number | undefined, state: TfjsLayoutState, batch: BatchArrays): Promise<OrtProfile> {
-  const dir = mkdtempSync(join(tmpdir(), 'sfumato-ort-profile-'));
-  const engine = await OrtStepEngine.create(config, B, { threads, profilePrefix: join(dir, 'step') });
-  try {
-    engine.setState(state, { adamStep: 10, emaUpdates: 10 });
-    for (let k = 0; k < 4; k++) await engine.step({ lr: 2e-4, clip: 0, emaDecay: 0.999, fullBatch: B, micro: () => ({ batch }) });
-    engine.endProfiling();
-    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    if (!file) throw new Error(`ONNX Runtime wrote no profile into ${dir}`);
-    return readOrtProfile(join(dir, file));
-  } finally {
-    await engine.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function profileOneGraphStep(config: UNetConfig, B: number, threads: number | undefined, state: TfjsLayoutState, batch: BatchArrays): Promise<OrtProfile> {
+  return profileRuns(
+    async (prefix) => {
+      const engine = await OrtStepEngine.create(config, B, { threads, profilePrefix: prefix });
+      engine.setState(state, { adamStep: 10, emaUpdates: 10 });
+      return engine;
+    },
+    (engine) => engine.step({ lr: 2e-4, clip: 0, emaDecay: 0.999, fullBatch: B, micro: () => ({ batch }) }),
+  );
 }
 
 /** One warm-up and three profiled runs of the gradient graph on a separate profiling session. */
-async function profileOrtStep(config: UNetConfig, B: number, threads: number | undefined, weights: Float32Array[], batch: BatchArrays): Promise<OrtProfile> {
+function profileOrtStep(config: UNetConfig, B: number, threads: number | undefined, weights: Float32Array[], batch: BatchArrays): Promise<OrtProfile> {
+  return profileRuns(
+    (prefix) => OrtGradientEngine.create(config, B, { threads, profilePrefix: prefix }),
+    (engine) => engine.lossAndGrads(weights, batch, B),
+  );
+}
+
+/** Four runs of an engine created with ORT's profiler on, then its trace read back. */
+async function profileRuns<E extends { endProfiling(): void; dispose(): Promise<void> }>(create: (profilePrefix: string) => Promise<E>, run: (engine: E) => Promise<unknown>): Promise<OrtProfile> {
   const dir = mkdtempSync(join(tmpdir(), 'sfumato-ort-profile-'));
-  const engine = await OrtGradientEngine.create(config, B, { threads, profilePrefix: join(dir, 'train') });
+  let engine: E | undefined;
   try {
-    for (let k = 0; k < 4; k++) await engine.lossAndGrads(weights, batch, B);
+    engine = await create(join(dir, 'step'));
+    for (let k = 0; k < 4; k++) await run(engine);
     engine.endProfiling();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) throw new Error(`ONNX Runtime wrote no profile into ${dir}`);
     return readOrtProfile(join(dir, file));
   } finally {
-    await engine.dispose();
+    await engine?.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

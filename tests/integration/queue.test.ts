@@ -12,13 +12,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FromJob } from '../../src-main/jobs/protocol';
 import { startWebServer, type WebServer } from '../../src-main/server/http';
 import { Sfumato } from '../../src-main/services/sfumato';
 import { CLI, EMOJI_DIR, TINY_CONFIG, tempDir } from '../helpers/library';
+import { freePort } from '../../src-main/cli/bench-queue';
 
 const HAVE_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 if (!HAVE_REDIS) console.warn('queue.test.ts skipped: redis-server is not installed (apt-get install redis-server)');
@@ -27,17 +27,6 @@ const TOKEN = 'a'.repeat(32);
 const WORKER_TOKEN = 'w'.repeat(32);
 /** the test server's cap on one uploaded file (a tiny model's checkpoint is far below) */
 const UPLOAD_CAP = 1 << 20;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const t0 = Date.now();
