@@ -88,4 +88,28 @@ describe('fine-tuning from the Train page (web mode)', () => {
     expect(await field('Base channels').isDisabled()).toBe(false);
     expect(consoleErrors).toEqual([]);
   });
+  it('a LoRA fine-tune from the Train page: rank chosen, base frozen, recorded by the run', async () => {
+    const field = (label: string) => page.getByLabel(label, { exact: true });
+    await page.getByTestId('train-init').selectOption('model:emoji-32');
+    expect(await page.getByTestId('train-lora-rank').count()).toBe(0);
+    await page.getByTestId('train-lora').check();
+    await page.getByTestId('train-lora-rank').fill('4');
+    await field('Steps').fill('2');
+    await page.getByTestId('train-batch').fill('4');
+    await field('Checkpoint every (steps)').fill('2');
+    await field('Preview every (steps)').fill('0');
+    await page.getByTestId('train-lr').fill('0.0001');
+    const id = page.getByTestId('live-run-id');
+    const idNow = async () => ((await id.count()) ? (await id.textContent())!.trim() : '');
+    const before = await idNow(); // the previous test's run may still be shown
+    await page.getByTestId('train-start').click();
+    await expect.poll(idNow, { timeout: 30_000 }).not.toBe(before);
+    const runId = (await id.textContent())!.trim();
+    const status = page.locator('[data-testid="live-run"] [data-testid="run-status"]');
+    await expect.poll(() => status.textContent(), { timeout: 150_000, interval: 500 }).toBe('completed');
+    const { run } = await service!.api['runs:get']({ id: runId });
+    expect(run.config.lora).toEqual({ rank: 4, alpha: 4, targets: ['attn', 'conv'] });
+    expect(run.trainableParams).toBeLessThan(run.totalParams / 10);
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -94,6 +94,9 @@ export interface TrainForm {
   classConditional: boolean;
   condDropout: number;
   augment: number;
+  /** fine-tuning only: LoRA adapters of this rank (alpha = rank, attention and conv layers) instead of every weight */
+  lora: boolean;
+  loraRank: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   previewEvery: number;
@@ -143,6 +146,8 @@ export const useRunsStore = defineStore('runs', () => {
     classConditional: false,
     condDropout: 0.1,
     augment: 0,
+    lora: false,
+    loraRank: 8,
     checkpointEvery: 100,
     keepCheckpoints: 3,
     previewEvery: 50,
@@ -309,6 +314,9 @@ export const useRunsStore = defineStore('runs', () => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name}: give a whole number of at least ${min}.`);
     }
     if (typeof form.lr !== 'number' || !(form.lr > 0)) throw new Error('learning rate: give a number above 0, e.g. 0.001.');
+    if (fineTune && form.lora && (typeof form.loraRank !== 'number' || !Number.isInteger(form.loraRank) || form.loraRank < 1 || form.loraRank > 256)) {
+      throw new Error('LoRA rank: give a whole number from 1 to 256, e.g. 8.');
+    }
     if (form.classConditional && (typeof form.condDropout !== 'number' || !(form.condDropout >= 0 && form.condDropout < 1))) {
       throw new Error('label dropout: give a number from 0 up to (not including) 1, e.g. 0.1.');
     }
@@ -334,6 +342,8 @@ export const useRunsStore = defineStore('runs', () => {
       backend: form.backend,
       workers: form.workers,
       ...(form.classConditional ? { classConditional: true, condDropout: form.condDropout } : {}),
+      // LoRA / LoCon (network/lora.ts): the base weights stay frozen; alpha = rank (scale 1)
+      ...(fineTune && form.lora ? { lora: { rank: form.loraRank, alpha: form.loraRank, targets: ['attn', 'conv'] as ('attn' | 'conv')[] } } : {}),
     };
     if (!fineTune) {
       const choice = scheduleChoices(usePresetsStore().schedules).find((c) => c.id === form.schedule);

@@ -95,6 +95,25 @@ describe('runs store: starting a run', () => {
     expect(req.config).not.toHaveProperty('schedule');
   });
 
+  it('a LoRA fine-tune sends its rank (alpha = rank, attention and conv); a bad rank names the field; scratch runs never send it', async () => {
+    fake.on('runs:start', () => ({ run: run('r') }));
+    fake.on('runs:get', ({ id }) => ({ run: runDetail(id) }));
+    const s = useRunsStore();
+    s.form.datasetId = 'ds_a';
+    s.form.init = 'model:emoji-32';
+    s.form.lora = true;
+    s.form.loraRank = 0;
+    await s.start();
+    expect(s.startError).toMatch(/LoRA rank: give a whole number from 1 to 256/);
+    expect(fake.requests('runs:start')).toEqual([]);
+    s.form.loraRank = 4;
+    await s.start();
+    expect(fake.requests('runs:start')[0].config).toMatchObject({ lora: { rank: 4, alpha: 4, targets: ['attn', 'conv'] } });
+    s.form.init = '';
+    await s.start();
+    expect(fake.requests('runs:start')[1].config).not.toHaveProperty('lora');
+  });
+
   it("shows the service's error message", async () => {
     fake.on('runs:start', () => {
       throw new ApiError('conflict', 'Dataset ds_a is being deleted; pick another.');
