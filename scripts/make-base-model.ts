@@ -4,7 +4,8 @@
  * steps and loss, and a 4x4 sample grid.
  *   npx tsx scripts/make-base-model.ts --checkpoint LIB/runs/run_x/checkpoints/step-N.sfwt \
  *     --id emoji-32 --name "Emoji 32 px" --dataset "…" --licence "…" [--prior-steps N]
- * (--prior-steps: steps of the run(s) the checkpoint's run was fine-tuned from, added to `steps`)
+ * (--prior-steps: steps of the run(s) the checkpoint's run was fine-tuned from, added to `steps`;
+ * class-conditional models get a grid of one row per class, 4 images each at --guidance W)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ const { values: a } = parseArgs({
     'sampler-steps': { type: 'string', default: '20' },
     // the checkpoint's run fine-tuned an earlier run: its steps count towards the model's total
     'prior-steps': { type: 'string', default: '0' },
+    // class-conditional models: the sample grid's guidance scale (one row of 4 per class)
+    guidance: { type: 'string', default: '3' },
   },
 });
 if (!a.checkpoint || !a.id || !a.name) throw new Error('--checkpoint, --id and --name are required');
@@ -71,8 +74,17 @@ writeFileSync(join(models, 'manifest.json'), JSON.stringify(manifest, null, 2) +
 const lib = mkdtempSync(join(tmpdir(), 'sfumato-base-'));
 const s = await Sfumato.open({ libraryPath: lib, mode: 'cli' });
 try {
-  const r = await s.generate({ modelId: a.id, count: 16, seed: 0, sampler: entry.sampler.name, steps: entry.sampler.steps });
-  const png = await contactSheet(r.samples.map((record) => ({ record, absFile: s.library.abs(record.file) })), { columns: 4, cellSize: 96, captions: false, gap: 4, background: '#16171b' });
+  const classes = trainConfig.classConditional ? (trainConfig.classes ?? []) : [];
+  const records = [];
+  if (classes.length) {
+    for (const [i, name] of classes.entries()) {
+      const r = await s.generate({ modelId: a.id, count: 4, seed: 100 * i, sampler: entry.sampler.name, steps: entry.sampler.steps, class: name, guidance: Number(a.guidance) });
+      records.push(...r.samples);
+    }
+  } else {
+    records.push(...(await s.generate({ modelId: a.id, count: 16, seed: 0, sampler: entry.sampler.name, steps: entry.sampler.steps })).samples);
+  }
+  const png = await contactSheet(records.map((record) => ({ record, absFile: s.library.abs(record.file) })), { columns: 4, cellSize: 96, captions: false, gap: 4, background: '#16171b' });
   writeFileSync(join(models, entry.sampleGrid), png);
 } finally {
   await s.close();
