@@ -137,7 +137,8 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
   let lastCheckpointStep = trainer.step;
   /** the copying signal's reference set, built at the first preview (null: too few images) */
   let probe: MemorisationProbe | null | undefined;
-  let heldOutProbe: HeldOutProbe | null | undefined;
+  // runs with held-out images: built once, at the start (training/heldout-quality.ts)
+  const heldOutProbe = spec.config.previewEvery > 0 ? HeldOutProbe.fromCache(whole, spec.datasetIndices) : undefined;
   try {
     while (trainer.step < total) {
       if (ctx.signal.aborted) throw new AbortError();
@@ -157,20 +158,24 @@ export async function runTrainJob(spec: TrainJobSpec, ctx: JobContext): Promise<
       }
       if (spec.config.previewEvery > 0 && (trainer.step % spec.config.previewEvery === 0 || trainer.step === total)) {
         const pw = trainer.previewWeights();
-        // runs with held-out images: fresh samples against them (training/heldout-quality.ts)
-        heldOutProbe ??= HeldOutProbe.fromCache(whole, spec.datasetIndices) ?? null;
-        const hp = heldOutProbe;
-        const { png, samples, heldOutSamples } = await (async () => {
-          const grid = await previewGrid(trainer.model, pw.weights, spec.config, trainer.process);
-          const seeds = hp ? HELD_OUT_SEEDS.slice(0, hp.n) : [];
-          const extra = hp ? nchwToNhwc(await sampleWithWeights(trainer.model, pw.weights, spec.config, trainer.process, seeds), seeds.length, 3, spec.config.imageSize) : undefined;
-          return { ...grid, heldOutSamples: extra };
-        })().finally(pw.release);
+        let grid: Awaited<ReturnType<typeof previewGrid>>;
+        let heldOutSamples: Float32Array | undefined;
+        try {
+          grid = await previewGrid(trainer.model, pw.weights, spec.config, trainer.process);
+          // runs with held-out images: fresh samples against them (training/heldout-quality.ts)
+          if (heldOutProbe) {
+            const seeds = HELD_OUT_SEEDS.slice(0, heldOutProbe.n);
+            heldOutSamples = nchwToNhwc(await sampleWithWeights(trainer.model, pw.weights, spec.config, trainer.process, seeds), seeds.length, 3, spec.config.imageSize);
+          }
+        } finally {
+          pw.release();
+        }
+        const { png, samples } = grid;
         const name = `step-${String(trainer.step).padStart(8, '0')}.png`;
         await writeFileAtomic(join(spec.previewDir, name), png, { folder: libraryRootOf(spec.previewDir, spec.previewDirRel) });
         probe ??= MemorisationProbe.fromData(trainer.data) ?? null;
         const memorisation = probe ? probe.measure(samples) : undefined;
-        const heldOut = hp && heldOutSamples ? hp.measure(heldOutSamples) : undefined;
+        const heldOut = heldOutProbe && heldOutSamples ? heldOutProbe.measure(heldOutSamples) : undefined;
         ctx.post({ type: 'preview', step: trainer.step, file: `${spec.previewDirRel}/${name}`, ...(memorisation ? { memorisation } : {}), ...(heldOut ? { heldOut } : {}) });
       }
       // Let the cancel message through between steps.

@@ -20,7 +20,7 @@
  */
 import type { PreviewHeldOut } from '../api/types';
 import { byteToModel } from '../diffusion/pixels';
-import { kernelMmd2, pixelSwd, randomConvFeatures } from './quality/metrics';
+import { kernelMmd2, medianBandwidth, pixelSwd, randomConvFeatures } from './quality/metrics';
 
 /** samples and held-out images compared at each preview */
 export const HELD_OUT_SAMPLES = 16;
@@ -73,7 +73,8 @@ export class HeldOutProbe {
     const feats = (x: Float32Array) => randomConvFeatures(x, n, cache.size, 3);
     const heldF = feats(held);
     const trainF = feats(train);
-    const bandwidth = medianPairDistance(trainF, heldF, FEATURES);
+    // one bandwidth for the whole run (the median heuristic on training vs held-out features)
+    const bandwidth = medianBandwidth(trainF, heldF, FEATURES);
     const floor = { swd: pixelSwd(train, held, D), mmd: kernelMmd2(trainF, heldF, FEATURES, bandwidth) };
     return new HeldOutProbe(held, heldF, cache.size, n, bandwidth, floor);
   }
@@ -96,17 +97,3 @@ export class HeldOutProbe {
 
 /** random-convolution features per image (randomConvFeatures' default F = 32: mean and max) */
 const FEATURES = 64;
-
-/** Median distance between rows of `a` and rows of `b` (the MMD kernel's bandwidth, fixed per run). */
-function medianPairDistance(a: Float32Array, b: Float32Array, D: number): number {
-  const d: number[] = [];
-  for (let i = 0; i < a.length / D; i++) {
-    for (let j = 0; j < b.length / D; j++) {
-      let s = 0;
-      for (let k = 0; k < D; k++) s += (a[i * D + k] - b[j * D + k]) ** 2;
-      d.push(s);
-    }
-  }
-  d.sort((x, y) => x - y);
-  return Math.sqrt(Math.max(1e-12, d[d.length >> 1]));
-}

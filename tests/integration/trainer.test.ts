@@ -3,15 +3,13 @@
  * uninterrupted run exactly, no tensor leaks across steps, every objective/schedule trains.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../src-main/api/types';
-import { importFolder } from '../../src-main/datasets/import';
-import { readCache } from '../../src-main/datasets/cache';
 import { parseWeights } from '../../src-main/network/weights';
 import { resolveTrainConfig } from '../../src-main/training/config';
 import { Trainer, type TrainingData } from '../../src-main/training/trainer';
-import { EMOJI_DIR, tempDir } from '../helpers/library';
+import { tempDir } from '../helpers/library';
+import { emojiTrainingData } from '../helpers/emoji-data';
 
 let lib: ReturnType<typeof tempDir>;
 let data: TrainingData;
@@ -29,8 +27,7 @@ beforeAll(async () => {
   tf.enableProdMode();
   await tf.setBackend('cpu');
   lib = tempDir();
-  await importFolder(EMOJI_DIR, { size: 8, thumbDir: join(lib.dir, 'thumbs'), cachePath: join(lib.dir, 'cache.bin') });
-  data = await readCache(join(lib.dir, 'cache.bin'));
+  data = await emojiTrainingData(lib.dir);
 });
 afterAll(() => lib.cleanup());
 

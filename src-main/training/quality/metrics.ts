@@ -58,19 +58,25 @@ function sqDist(a: Float32Array, i: number, b: Float32Array, j: number, D: numbe
 }
 
 /**
+ * The median heuristic's kernel bandwidth: the median distance between rows of `a` and rows of
+ * `b` (the first 200 of each).
+ */
+export function medianBandwidth(a: Float32Array, b: Float32Array, D: number): number {
+  const d: number[] = [];
+  for (let i = 0; i < Math.min(a.length / D, 200); i++) for (let j = 0; j < Math.min(b.length / D, 200); j++) d.push(sqDist(a, i, b, j, D));
+  d.sort((x, y) => x - y);
+  return Math.sqrt(Math.max(1e-12, d[Math.floor(d.length / 2)]));
+}
+
+/**
  * Unbiased squared MMD with a Gaussian kernel (Gretton et al. 2012, "A kernel two-sample test",
- * eq. 3), bandwidth by the median heuristic on the pooled sample. 0 when the distributions match.
+ * eq. 3), bandwidth by default from the median heuristic between the two samples. 0 when the
+ * distributions match.
  */
 export function kernelMmd2(a: Float32Array, b: Float32Array, D: number, bandwidth?: number): number {
   const n = a.length / D;
   const m = b.length / D;
-  let h2 = bandwidth ? bandwidth * bandwidth : 0;
-  if (!h2) {
-    const d: number[] = [];
-    for (let i = 0; i < Math.min(n, 200); i++) for (let j = 0; j < Math.min(m, 200); j++) d.push(sqDist(a, i, b, j, D));
-    d.sort((x, y) => x - y);
-    h2 = Math.max(1e-12, d[Math.floor(d.length / 2)]);
-  }
+  const h2 = (bandwidth || medianBandwidth(a, b, D)) ** 2;
   const k = (x: Float32Array, i: number, y: Float32Array, j: number) => Math.exp(-sqDist(x, i, y, j, D) / (2 * h2));
   let kaa = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) kaa += 2 * k(a, i, a, j);

@@ -13,8 +13,9 @@ import type { BundledModel, Dataset, Run, SampleRecord, TrainConfig } from '../.
  */
 export const FIRST_RUN_SAMPLER = 'dpmpp-2m' as const;
 export const FIRST_RUN_STEPS = 12;
-/** classifier-free guidance of the first images of a class-conditional model (Ho & Salimans 2022
- *  show class likeness rising steeply up to W ≈ 3 and images losing variety beyond) */
+/** classifier-free guidance of the first images of a class-conditional model: a moderate scale
+ *  (higher W trades variety for class likeness, Ho & Salimans 2022; W = 3 measured 0.80 class
+ *  accuracy against 0.56 at W = 1 on Fashion-MNIST, docs/design-notes.md) */
 export const FIRST_RUN_GUIDANCE = 3;
 /** the category picked first when the model has it (faces read at a glance) */
 export const FIRST_RUN_CATEGORY = 'smileys';

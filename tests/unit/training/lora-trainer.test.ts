@@ -5,18 +5,16 @@
  * parameter counts, and the settings refused before any compute.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../../src-main/api/types';
-import { readCache } from '../../../src-main/datasets/cache';
-import { importFolder } from '../../../src-main/datasets/import';
 import { parseWeights, serializeUNet, type ParsedWeights } from '../../../src-main/network/weights';
 import { UNet } from '../../../src-main/network/unet';
 import { adapterParamCount, loraAdapterSpecs, loraScale, mergeAdapters } from '../../../src-main/network/lora';
 import { resolveTrainConfig, runParamCounts, TrainConfigError } from '../../../src-main/training/config';
 import { LORA_BASE_PREFIX, Trainer, unetConfigOf, type TrainingData } from '../../../src-main/training/trainer';
-import { EMOJI_DIR, tempDir } from '../../helpers/library';
+import { tempDir } from '../../helpers/library';
 import { relDiff } from '../../helpers/numeric';
+import { emojiTrainingData } from '../../helpers/emoji-data';
 
 let lib: ReturnType<typeof tempDir>;
 let data: TrainingData;
@@ -29,8 +27,7 @@ beforeAll(async () => {
   tf.enableProdMode();
   await tf.setBackend('cpu');
   lib = tempDir();
-  await importFolder(EMOJI_DIR, { size: 8, thumbDir: join(lib.dir, 'thumbs'), cachePath: join(lib.dir, 'cache.bin') });
-  data = await readCache(join(lib.dir, 'cache.bin'));
+  data = await emojiTrainingData(lib.dir);
   const base = new UNet(unetConfigOf(resolveTrainConfig(SMALL)), { seed: 77 });
   baseParsed = parseWeights(serializeUNet(base));
   base.dispose();
