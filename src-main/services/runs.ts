@@ -117,6 +117,15 @@ export class RunService {
         }
         (overrides as Record<string, unknown>)[k] = init.trainConfig[k];
       }
+      // A class-conditional starting model stays class-conditional (its class table is part of its
+      // architecture): images of the dataset's known classes train their class, unlabelled ones the
+      // null class, i.e. the unconditional half of guidance.
+      if (init.trainConfig.classConditional) {
+        if (req.config?.classConditional === false) {
+          throw new ApiError('bad_request', `The starting model is class-conditional (classes ${(init.trainConfig.classes ?? []).join(', ')}) and fine-tuning keeps that; drop the classConditional setting.`, { field: 'classConditional' });
+        }
+        overrides.classConditional = true;
+      }
       // Fine-tune defaults for what the request left out (lr, warm-up, EMA).
       for (const k of ['lr', 'warmupSteps', 'ema'] as const) if (req.config?.[k] === undefined) overrides[k] = FINE_TUNE_DEFAULTS[k];
     }
@@ -530,12 +539,7 @@ export function providerNote(unavailable: Record<string, string>): string | null
  * label (index into them; unlabelled images get K, the null class). Undefined for other runs.
  */
 export function classLabels(config: TrainConfig, dataset: { id: string; name: string }, imageClasses: readonly (string | null)[], initConfig?: TrainConfig): number[] | undefined {
-  if (!config.classConditional) {
-    if (initConfig?.classConditional) {
-      throw new ApiError('bad_request', `The starting model is class-conditional (classes ${(initConfig.classes ?? []).join(', ')}); fine-tune it with --class-conditional.`, { field: 'classConditional' });
-    }
-    return undefined;
-  }
+  if (!config.classConditional) return undefined;
   const found = [...new Set(imageClasses.filter((c): c is string => c !== null))].sort();
   let classes: string[];
   if (initConfig?.classConditional) {
@@ -545,8 +549,8 @@ export function classLabels(config: TrainConfig, dataset: { id: string; name: st
       throw new ApiError('bad_request', `Dataset ${dataset.name} has classes the starting model does not know: ${unknown.join(', ')} (it knows ${classes.join(', ')}); rename or merge them on the dataset page.`, { field: 'classes' });
     }
   } else {
-    // from scratch, or from an unconditional model: its class table starts at zero (trainer.ts), so
-    // the run starts as exactly that model and learns the classes on top of it
+    // from scratch, or from an unconditional model: its null class starts as exactly that model
+    // (trainer.ts) and the class rows are learned on top of it
     if (found.length === 0) {
       throw new ApiError('bad_request', `Dataset ${dataset.name} (${dataset.id}) has no class labels; import its folder with --labels subfolders (one subfolder per class) to train a class-conditional model.`, { field: 'classConditional' });
     }

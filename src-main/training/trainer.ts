@@ -182,9 +182,12 @@ export class Trainer {
       if (init.gradients === 'onnxruntime' && init.stepEngine === 'tfjs-optimizer') throw new LoraConfigError('stepEngine', "LoRA trains on the one-graph ONNX Runtime engine or on tfjs; use the default step engine");
     }
     this.tfModel = new UNet(unetConfigOf(config), { seed });
-    // Fine-tuning a model trained without augmentation labels with --augment, or an unconditional
-    // model with --class-conditional: its aug.weight / cemb.weight start at zero, so the network
-    // starts exactly as the base model (the new maps then grow from 0).
+    // Fine-tuning a model trained without augmentation labels with --augment: aug.weight starts at
+    // zero, so the network starts exactly as the base model. An unconditional model fine-tuned with
+    // --class-conditional keeps nn.Embedding's N(0, 1) rows for its classes but a zero null row, so
+    // the unconditional half of guidance starts exactly as the base model. (A zero class table
+    // was tried first: after 12,000 steps at lr 1e-4 its rows had grown only to RMS 0.01 and the
+    // emoji base model ignored the class, design-notes §class-conditional fine-tunes.)
     if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? (config.lora ? LORA_BASE_PREFIX : '') : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT, CLASS_EMBEDDING]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
     if (config.lora) {
@@ -252,13 +255,17 @@ export class Trainer {
     } else this.shards = 1;
   }
 
-  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string, zeroIfMissing: readonly string[] = []): void {
+  private loadInto(targets: { name: string; variable: tf.Variable }[], parsed: ParsedWeights, prefix: string, initIfMissing: readonly string[] = []): void {
     const byName = new Map(parsed.tensors.map((t) => [t.name, t]));
     tf.tidy(() => {
       for (const { name, variable } of targets) {
         const src = byName.get(prefix + name);
-        if (!src && zeroIfMissing.includes(name)) {
-          variable.assign(tf.zerosLike(variable));
+        if (!src && initIfMissing.includes(name)) {
+          if (name === CLASS_EMBEDDING) {
+            // rows 0..K-1 keep their initial values; row K (the null class) is zeroed
+            const rows = variable.shape[0];
+            variable.assign(tf.mul(variable, tf.concat([tf.ones([rows - 1, 1]), tf.zeros([1, 1])])));
+          } else variable.assign(tf.zerosLike(variable));
           continue;
         }
         if (!src) throw new Error(`The checkpoint has no weights for ${prefix + name}; it was trained with a different architecture.`);

@@ -79,6 +79,18 @@ describe('fine-tuning from the Train page (web mode)', () => {
     expect(await warning.textContent()).toContain('Learning rates above 1e-4 usually wreck a fine-tune');
     await warning.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(RESULTS, 'ui-train-finetune-warning.png') });
+    // The class-conditional bundled model: the fine-tune stays class-conditional (ticked, locked, said)
+    const classModel = await init.locator('option[value="model:emoji-32-classes"]').count();
+    expect(classModel).toBe(1);
+    const cc = page.getByTestId('train-class-conditional');
+    expect(await cc.isChecked()).toBe(false);
+    await init.selectOption('model:emoji-32-classes');
+    await expect.poll(() => cc.isChecked()).toBe(true);
+    expect(await cc.isDisabled()).toBe(true);
+    expect(await page.getByTestId('train-class-conditional-kept').textContent()).toContain('smileys');
+    await init.selectOption('model:emoji-32');
+    await expect.poll(() => cc.isChecked()).toBe(false);
+    expect(await cc.isDisabled()).toBe(false);
     // Back to scratch: no warning; the untouched warm-up and EMA return to the Tiny preset's.
     await init.selectOption('');
     await expect.poll(() => warning.count()).toBe(0);

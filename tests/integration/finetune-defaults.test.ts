@@ -49,6 +49,14 @@ describe('fine-tune defaults in the service', () => {
     expect(run.config).toMatchObject({ lr: 2e-5, warmupSteps: 0, ema: 0.99 });
   });
 
+  it('from the class-conditional bundled model on an unlabelled folder: the run stays class-conditional with the model’s classes (its images train the null class)', async () => {
+    const model = (await s.api['models:list']({})).models.find((m) => m.trainConfig.classConditional);
+    expect(model, 'a class-conditional bundled model').toBeDefined();
+    const run = await recordedConfig({ initModelId: model!.id });
+    expect(run.config).toMatchObject({ classConditional: true, condDropout: 0.1, classes: model!.trainConfig.classes });
+    await expect(s.startRun({ datasetId, seed: 1, initModelId: model!.id, config: { steps: 1, classConditional: false } })).rejects.toThrow(/starting model is class-conditional .*fine-tuning keeps that; drop the classConditional setting/);
+  });
+
   it('a run from scratch keeps the ordinary defaults', async () => {
     const run = await recordedConfig({ config: { baseChannels: 8, channelMults: [1, 2], attentionResolutions: [], groups: 4 } });
     expect(run.initFrom).toBeNull();

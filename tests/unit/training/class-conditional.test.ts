@@ -147,3 +147,34 @@ describe('class-conditional runs', () => {
     await c.dispose();
   }, 300_000);
 });
+
+describe('fine-tuning an unconditional model into a class-conditional one', () => {
+  it('class rows keep nn.Embedding’s N(0, 1) start, the null row is zero: the null class is exactly the base model, a class is not', async () => {
+    const data = dataset();
+    const base = new Trainer(resolveTrainConfig({ ...SMALL, steps: 1 }), 3, { ...data, labels: undefined });
+    const bytes = base.checkpointBytes({});
+    const tuned = new Trainer(resolveTrainConfig({ ...SMALL, classConditional: true, classes: ['a', 'b', 'c'], steps: 1 }), 4, data, { init: { parsed: parseWeights(bytes), preferEma: false } });
+    try {
+      const table = tuned.model.namedVariables().find((v) => v.name === 'cemb.weight')!.variable;
+      const [rows, cols] = table.shape;
+      const values = table.dataSync();
+      expect(rows).toBe(4);
+      expect(Array.from(values.subarray(3 * cols)).every((v) => v === 0)).toBe(true);
+      // the class rows are the fresh N(0, 1) init: RMS near 1 (3 x 32 draws)
+      const rms = Math.sqrt(Array.from(values.subarray(0, 3 * cols)).reduce((s, v) => s + v * v, 0) / (3 * cols));
+      expect(rms).toBeGreaterThan(0.7);
+      expect(rms).toBeLessThan(1.3);
+      const x = tf.tensor4d(Float32Array.from(uniforms(8, 0, 2 * 8 * 8 * 3)), [2, 8, 8, 3]);
+      const t = tf.tensor1d([100, 700]);
+      const plain = base.model.apply(x, t);
+      const nullClass = tuned.model.apply(x, t, { labels: tf.tensor1d([3, 3], 'int32') });
+      const someClass = tuned.model.apply(x, t, { labels: tf.tensor1d([0, 2], 'int32') });
+      expect(Array.from(nullClass.dataSync())).toEqual(Array.from(plain.dataSync()));
+      expect(tf.max(tf.abs(tf.sub(someClass, plain))).dataSync()[0]).toBeGreaterThan(1e-3);
+      tf.dispose([x, t, plain, nullClass, someClass]);
+    } finally {
+      await base.dispose();
+      await tuned.dispose();
+    }
+  }, 60_000);
+});
