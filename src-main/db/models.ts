@@ -61,6 +61,20 @@ export class ModelRepo {
     return (await this.get(m.id))!;
   }
 
+  /**
+   * A newer version of a bundled model (same id, other weights): the model row takes its name,
+   * sha256 and config, and a new checkpoint row holds its file. The earlier checkpoint rows stay
+   * (samples name them); the model's checkpoint is the one with its current sha256.
+   */
+  async upgradeBundled(m: { id: string; name: string; sha256: string; config: TrainConfig; checkpointId: string; file: string; step: number }): Promise<StoredModel> {
+    const t = new Date().toISOString();
+    await this.db.transaction(async () => {
+      await this.db.run("UPDATE models SET name = ?, sha256 = ?, config_json = ? WHERE id = ? AND kind = 'bundled'", [m.name, m.sha256, JSON.stringify(m.config), m.id]);
+      await this.db.run('INSERT INTO checkpoints (id, run_id, model_id, step, file, sha256, loss, weights_digest, created_at) VALUES (?, NULL, ?, ?, ?, ?, NULL, NULL, ?)', [m.checkpointId, m.id, m.step, m.file, m.sha256, t]);
+    });
+    return (await this.get(m.id))!;
+  }
+
   async get(id: string): Promise<StoredModel | undefined> {
     const r = await this.db.get<ModelRow>('SELECT * FROM models WHERE id = ?', [id]);
     return r && this.withCheckpoint(r);
@@ -79,7 +93,9 @@ export class ModelRepo {
   }
 
   private async withCheckpoint(r: ModelRow): Promise<StoredModel> {
-    const ck = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE model_id = ? ORDER BY step DESC LIMIT 1', [r.id]);
+    // the checkpoint of the model's current weights (a bundled model upgraded by a newer app keeps
+    // its earlier versions' rows for their samples)
+    const ck = await this.db.get<CheckpointRow>('SELECT * FROM checkpoints WHERE model_id = ? ORDER BY sha256 = ? DESC, created_at DESC, step DESC LIMIT 1', [r.id, r.sha256]);
     if (!ck) throw new Error(`The library database has model ${r.id} without its weights (no checkpoint row); import or reinstall the model again.`);
     return {
       id: r.id,

@@ -54,6 +54,11 @@ export class ModelService {
   /** The checkpoint to sample a model with: a bundled model's (copied in on first use) or an imported one's. */
   async checkpointOf(modelId: string): Promise<StoredCheckpoint> {
     const stored = await this.ctx.store.models.get(modelId);
+    if (stored?.kind === 'bundled') {
+      // this app version may ship other weights under the id (bundledCheckpoint upgrades the copy)
+      const shipped = (await listBundledModels()).find((m) => m.id === modelId);
+      return shipped && shipped.sha256 !== stored.sha256 ? this.bundledCheckpoint(modelId) : stored.checkpoint;
+    }
     if (stored) return stored.checkpoint;
     if (modelId.startsWith('model_')) throw notImported(modelId);
     return this.bundledCheckpoint(modelId);
@@ -66,12 +71,20 @@ export class ModelService {
   async bundledCheckpoint(modelId: string): Promise<StoredCheckpoint> {
     const m = await findBundledModel(modelId);
     const existing = await this.ctx.store.models.get(m.id);
-    if (existing) return existing.checkpoint;
+    if (existing?.sha256 === m.sha256) return existing.checkpoint;
     const { library } = this.ctx;
-    const rel = library.rel('models', `${m.id}.sfwt`);
-    // Atomic (a full disk leaves no half-copied model); the file is keyed by model id, so a copy
-    // whose rows could not be written is simply reused next time.
+    // Atomic (a full disk leaves no half-copied model); the file is keyed by model id (and, for a
+    // newer version of a model this library already holds, its sha256), so a copy whose rows could
+    // not be written is simply reused next time.
+    const rel = library.rel('models', existing ? `${m.id}-${m.sha256.slice(0, 12)}.sfwt` : `${m.id}.sfwt`);
     await writeFileAtomic(library.abs(rel), await fs.readFile(m.file), { folder: library.root });
+    if (existing) {
+      // This version of the app ships other weights under the same id: sample with those from now
+      // on, and keep the earlier version's checkpoint row and file, which its samples name (their
+      // reproduce must draw the same images).
+      const stored = await this.ctx.store.models.upgradeBundled({ id: m.id, name: m.name, sha256: m.sha256, config: m.trainConfig, checkpointId: newId('ckpt'), file: rel, step: m.trainConfig.steps });
+      return stored.checkpoint;
+    }
     const stored = await this.ctx.store.models.insert({
       id: m.id,
       kind: 'bundled',
