@@ -156,7 +156,9 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .addOption(new Option('--step-engine <name>', 'onnxruntime: one-graph (default: gradients, Adam and EMA in one ORT graph) or tfjs-optimizer (ORT gradients, Adam in tfjs)').choices(['one-graph', 'tfjs-optimizer']))
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
-    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; torch: boolean; torchRef?: string }) => {
+    .option('--rounds <n>', 'alternate ours and the PyTorch reference this many times; the ratio is the median of the rounds (a shared machine drifts between runs)', (v) => Number(v), 1)
+    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; torch: boolean; torchRef?: string; rounds: number }) => {
+      if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 20)) throw new BenchInputError('rounds', `--rounds must be an integer from 1 to 20, got ${o.rounds}`);
       const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
       const { benchTrainStep } = await import('../training/bench-train');
       const { physicalCores } = await import('../training/parallel/cores');
@@ -169,31 +171,48 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
       process.stderr.write(
         `[bench] training backend ${sel.active} (${sel.provider})${onOrt ? '' : `, ${workers} gradient worker${workers > 1 ? 's' : ''}${o.localShard && workers > 1 ? ' (one shard on the coordinator)' : ''}`}\n`,
       );
-      const ours = await benchTrainStep({
-        batch: o.batch,
-        steps: o.steps,
-        warmup: o.warmup,
-        profile: !!o.profile,
-        workers,
-        localShard: !!o.localShard && workers > 1,
-        gradients: gradientEngineOf(sel.active),
-        threads: onOrt ? o.workers : undefined,
-        stepEngine: o.stepEngine,
-      });
-      const line: Record<string, unknown> = { bench: 'train', impl: onOrt ? `sfumato-onnxruntime-${ours.step_engine}` : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
-      if (o.torch) {
-        const script = torchRefPath(o.torchRef);
-        if (!script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';
-        else {
-          process.stderr.write(`[bench] PyTorch reference: ${script}\n`);
+      const script = o.torch ? torchRefPath(o.torchRef) : undefined;
+      if (script) process.stderr.write(`[bench] PyTorch reference: ${script}\n`);
+      const rounds: { ours_s: number; torch_s?: number; ratio?: number }[] = [];
+      let line: Record<string, unknown> = {};
+      for (let round = 0; round < o.rounds; round++) {
+        const ours = await benchTrainStep({
+          batch: o.batch,
+          steps: o.steps,
+          warmup: o.warmup,
+          profile: !!o.profile && round === 0,
+          workers,
+          localShard: !!o.localShard && workers > 1,
+          gradients: gradientEngineOf(sel.active),
+          threads: onOrt ? o.workers : undefined,
+          stepEngine: o.stepEngine,
+        });
+        if (round === 0) line = { bench: 'train', impl: onOrt ? `sfumato-onnxruntime-${ours.step_engine}` : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
+        const r: (typeof rounds)[number] = { ours_s: ours.train_step_s };
+        if (o.torch && !script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';
+        else if (script) {
           const ref = runTorchRef(script, ['--threads', String(o.threads), '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 3))]);
           if (ref.result) {
             process.stdout.write(JSON.stringify({ bench: 'train', ...ref.result }) + '\n');
-            const tts = Number(ref.result.train_step_s);
-            line.torch_train_step_s = tts;
-            line.ratio_torch_over_ours = tts / ours.train_step_s;
+            r.torch_s = Number(ref.result.train_step_s);
+            r.ratio = r.torch_s / ours.train_step_s;
           } else line.torch_error = ref.error;
         }
+        rounds.push(r);
+      }
+      const median = (v: number[]) => {
+        const s = [...v].sort((a, b) => a - b);
+        return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
+      };
+      const ratios = rounds.flatMap((r) => (r.ratio === undefined ? [] : [r.ratio]));
+      if (rounds.length > 1) {
+        line.rounds = rounds;
+        line.train_step_s = median(rounds.map((r) => r.ours_s));
+      }
+      if (ratios.length) {
+        line.torch_train_step_s = median(rounds.flatMap((r) => (r.torch_s === undefined ? [] : [r.torch_s])));
+        // the median of per-round ratios: each ratio compares runs made minutes apart
+        line.ratio_torch_over_ours = median(ratios);
       }
       process.stdout.write(JSON.stringify(line) + '\n');
     });

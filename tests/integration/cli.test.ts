@@ -177,4 +177,16 @@ describe('sfumato CLI', () => {
     expect(ve.code).toBe(2);
     expect(ve.err).toMatch(/ddim needs a VP-type schedule/);
   });
+
+  it('bench train --rounds: one line per round inside the result, the median step time; a bad count exits 2', async () => {
+    const bad = await sfumato(['bench', 'train', '--rounds', '0', '--no-torch']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--rounds must be an integer from 1 to 20, got 0/);
+    const r = await sfumato(['bench', 'train', '--rounds', '2', '--no-torch', '--batch', '2', '--steps', '1', '--warmup', '0']);
+    expect(r.code, r.err).toBe(0);
+    const line = JSON.parse(r.out.trim().split('\n').pop()!) as { rounds: { ours_s: number }[]; train_step_s: number; ratio_torch_over_ours?: number };
+    expect(line.rounds).toHaveLength(2);
+    expect(line.train_step_s).toBeCloseTo((line.rounds[0].ours_s + line.rounds[1].ours_s) / 2, 10);
+    expect(line.ratio_torch_over_ours).toBeUndefined();
+  }, 120_000);
 });
