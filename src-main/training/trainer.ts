@@ -187,7 +187,7 @@ export class Trainer {
     // --class-conditional keeps nn.Embedding's N(0, 1) rows for its classes but a zero null row, so
     // the unconditional half of guidance starts exactly as the base model. (A zero class table
     // was tried first: after 12,000 steps at lr 1e-4 its rows had grown only to RMS 0.01 and the
-    // emoji base model ignored the class, design-notes §class-conditional fine-tunes.)
+    // emoji base model ignored the class: docs/design-notes.md §Class conditioning.)
     if (parsed) this.loadInto(this.tfModel.namedVariables(), parsed, init.resume ? (config.lora ? LORA_BASE_PREFIX : '') : init.init!.preferEma && hasPrefix(parsed, EMA_PREFIX) ? EMA_PREFIX : '', init.resume ? [] : [AUG_WEIGHT, CLASS_EMBEDDING]);
     const meta = (parsed?.meta ?? {}) as Record<string, unknown>;
     if (config.lora) {
