@@ -160,7 +160,7 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; torch: boolean; torchRef?: string; rounds: number }) => {
       if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 20)) throw new BenchInputError('rounds', `--rounds must be an integer from 1 to 20, got ${o.rounds}`);
       const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
-      const { benchTrainStep } = await import('../training/bench-train');
+      const { benchTrainStep, medianOf: median } = await import('../training/bench-train');
       const { physicalCores } = await import('../training/parallel/cores');
       const tf = await import('@tensorflow/tfjs');
       tf.enableProdMode();
@@ -200,10 +200,6 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
         }
         rounds.push(r);
       }
-      const median = (v: number[]) => {
-        const s = [...v].sort((a, b) => a - b);
-        return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-      };
       const ratios = rounds.flatMap((r) => (r.ratio === undefined ? [] : [r.ratio]));
       if (rounds.length > 1) {
         line.rounds = rounds;

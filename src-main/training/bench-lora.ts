@@ -12,7 +12,7 @@ import { unetParamSpecs, paramCountOf } from '../network/architecture';
 import type { UNetConfig } from '../network/config';
 import { adapterParamCount, initAdapters, loraAdapterSpecs, loraScale, type LoraConfig } from '../network/lora';
 import { OrtStepEngine } from './onnx/step-engine';
-import { benchBatch } from './bench-train';
+import { benchBatch, medianOf } from './bench-train';
 
 export interface LoraBenchOptions {
   config: UNetConfig;
@@ -38,12 +38,6 @@ export interface LoraBenchResult {
   full_graph_nodes: number;
   lora_graph_nodes: number;
   ort_threads: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export async function benchLoraStep(o: LoraBenchOptions): Promise<LoraBenchResult> {
@@ -89,8 +83,8 @@ export async function benchLoraStep(o: LoraBenchOptions): Promise<LoraBenchResul
         tf.push(await timed(full, o.warmup + k));
       }
     }
-    const fs = median(tf);
-    const ls = median(tl);
+    const fs = medianOf(tf);
+    const ls = medianOf(tl);
     return {
       params: paramCountOf(config),
       trainable_params: adapterParamCount(adapters),

@@ -262,7 +262,8 @@ async function profileRuns<E extends { endProfiling(): void; dispose(): Promise<
   }
 }
 
-function medianOf(xs: readonly number[]): number {
+/** The median of a list (mean of the middle two for an even count; NaN for none). */
+export function medianOf(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   if (!sorted.length) return NaN;
   return sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
