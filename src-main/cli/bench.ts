@@ -147,17 +147,22 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
     .description('train-step time of the bench UNet vs the PyTorch reference in the same run (JSON lines)')
     .option('--backend <name>', 'training backend (default: the best available)')
     .option('--batch <n>', 'batch size', (v) => Number(v), 16)
-    .option('--steps <n>', 'timed steps (after warm-up)', (v) => Number(v), 5)
-    .option('--warmup <n>', 'untimed warm-up steps', (v) => Number(v), 2)
+    .option('--steps <n>', 'timed steps (after warm-up), ours and the PyTorch reference', (v) => Number(v), 8)
+    // Our first ~5 one-graph steps are slower than the rest: onnxruntime-node copies every output
+    // into a fresh ArrayBuffer (4 x 17.7 MB of new state a step) and until glibc's malloc and V8's
+    // GC settle, those copies fault in new pages and trigger full GCs (docs/design-notes.md
+    // §One-graph training step). torch_ref.py's steps are flat after its own 2 warm-up steps.
+    .option('--warmup <n>', 'untimed warm-up steps of ours (torch_ref.py always runs 2)', (v) => Number(v), 6)
     .option('--threads <n>', 'threads for the PyTorch reference', (v) => Number(v), 2)
     .option('--profile', 'add per-kernel and per-op-class times of one step')
     .option('--workers <n>', 'wasm/cpu: data-parallel gradient worker threads; onnxruntime: intra-op threads (default: one per physical core)', (v) => Number(v))
     .option('--local-shard', 'with workers: the coordinator computes one shard too (workers - 1 threads + the coordinator)')
     .addOption(new Option('--step-engine <name>', 'onnxruntime: one-graph (default: gradients, Adam and EMA in one ORT graph) or tfjs-optimizer (ORT gradients, Adam in tfjs)').choices(['one-graph', 'tfjs-optimizer']))
+    .option('--no-nchwc', 'onnxruntime one-graph on CPU: plain Conv instead of ORT\'s NCHWc kernels (to measure the difference)')
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--torch-ref <file>', 'path of torch_ref.py')
     .option('--rounds <n>', 'alternate ours and the PyTorch reference this many times; the ratio is the median of the rounds (a shared machine drifts between runs)', (v) => Number(v), 1)
-    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; torch: boolean; torchRef?: string; rounds: number }) => {
+    .action(async (o: { backend?: string; batch: number; steps: number; warmup: number; threads: number; profile?: boolean; workers?: number; localShard?: boolean; stepEngine?: 'one-graph' | 'tfjs-optimizer'; nchwc: boolean; torch: boolean; torchRef?: string; rounds: number }) => {
       if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 20)) throw new BenchInputError('rounds', `--rounds must be an integer from 1 to 20, got ${o.rounds}`);
       const { selectTrainingBackend, gradientEngineOf } = await import('../training/backends/ladder');
       const { benchTrainStep, medianOf: median } = await import('../training/bench-train');
@@ -186,8 +191,9 @@ export function addBenchCommands(program: Command, json: () => boolean): void {
           gradients: gradientEngineOf(sel.active),
           threads: onOrt ? o.workers : undefined,
           stepEngine: o.stepEngine,
+          nchwc: o.nchwc,
         });
-        if (round === 0) line = { bench: 'train', impl: onOrt ? `sfumato-onnxruntime-${ours.step_engine}` : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, ...ours };
+        if (round === 0) line = { bench: 'train', impl: onOrt ? `sfumato-onnxruntime-${ours.step_engine}` : `sfumato-tfjs-${sel.active}`, backend: sel.active, provider: sel.provider, steps: o.steps, warmup: o.warmup, torch_warmup: 2, ...ours };
         const r: (typeof rounds)[number] = { ours_s: ours.train_step_s };
         if (o.torch && !script) line.torch_error = 'torch_ref.py not found (pass --torch-ref or set SFUMATO_TORCH_REF)';
         else if (script) {

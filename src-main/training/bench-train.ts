@@ -32,6 +32,8 @@ import type { BatchArrays } from './parallel/shards';
 import type { WorkerBackend } from './parallel/protocol';
 
 export interface TrainBenchOptions {
+  /** one-graph engine on CPU: ORT's NCHWc convolution kernels (default true) */
+  nchwc?: boolean;
   batch: number;
   steps: number;
   warmup: number;
@@ -57,6 +59,8 @@ export interface TrainBenchResult {
   batch: number;
   train_step_s: number;
   train_step_s_all: number[];
+  /** the untimed warm-up steps, in seconds (the one-graph engine's first few steps are slower: see the CLI's --warmup) */
+  warmup_step_s_all: number[];
   train_gflops: number;
   kernel_ms?: Record<string, number>;
   op_class_ms?: Record<string, number>;
@@ -107,7 +111,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
   if (workers > 1 && backend !== 'wasm' && backend !== 'cpu') throw new Error(`gradient workers run tfjs wasm or cpu replicas; the active backend is ${backend}`);
   const oneGraph = opts.gradients === 'onnxruntime' && (opts.stepEngine ?? 'one-graph') === 'one-graph';
   const ort = opts.gradients === 'onnxruntime' && !oneGraph ? await OrtGradientEngine.create(config, B, { threads: opts.threads, provider: opts.provider }) : undefined;
-  const og = oneGraph ? await OrtStepEngine.create(config, B, { threads: opts.threads, provider: opts.provider }) : undefined;
+  const og = oneGraph ? await OrtStepEngine.create(config, B, { threads: opts.threads, provider: opts.provider, nchwc: opts.nchwc }) : undefined;
   if (og) {
     const st = adam.state();
     const read = (list: readonly tf.Tensor[]) => list.map((x) => x.dataSync() as Float32Array);
@@ -162,7 +166,12 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
 
   try {
     if (dp) await dp.ready;
-    for (let k = 0; k < opts.warmup; k++) await step(k);
+    const warm: number[] = [];
+    for (let k = 0; k < opts.warmup; k++) {
+      const t0 = performance.now();
+      await step(k);
+      warm.push((performance.now() - t0) / 1000);
+    }
     shardMs.length = 0;
     const times: number[] = [];
     for (let k = 0; k < opts.steps; k++) {
@@ -178,6 +187,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       batch: B,
       train_step_s: median,
       train_step_s_all: times,
+      warmup_step_s_all: warm,
       train_gflops: (3 * fwd) / median,
       memory_mb: tf.memory().numBytes / 2 ** 20,
       workers: ort || og ? 1 : workers,
@@ -186,7 +196,7 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
       result.step_engine = 'one-graph';
       result.ort_threads = og.threads;
       result.gradient_s = medianOf(shardMs) / 1000;
-      if (opts.profile) result.ort_profile = await profileOneGraphStep(config, B, opts.threads, og.getState(), { xIn: x0, time: new Float32Array(B).fill(500), target: x0, weight: ones });
+      if (opts.profile) result.ort_profile = await profileOneGraphStep(config, B, opts.threads, og.getState(), { xIn: x0, time: new Float32Array(B).fill(500), target: x0, weight: ones }, opts.nchwc);
     }
     if (ort) {
       result.step_engine = 'tfjs-optimizer';
@@ -226,10 +236,10 @@ export async function benchTrainStep(opts: TrainBenchOptions): Promise<TrainBenc
 }
 
 /** One warm-up and three profiled runs of the one-graph step on a separate profiling session. */
-function profileOneGraphStep(config: UNetConfig, B: number, threads: number | undefined, state: TfjsLayoutState, batch: BatchArrays): Promise<OrtProfile> {
+function profileOneGraphStep(config: UNetConfig, B: number, threads: number | undefined, state: TfjsLayoutState, batch: BatchArrays, nchwc: boolean | undefined): Promise<OrtProfile> {
   return profileRuns(
     async (prefix) => {
-      const engine = await OrtStepEngine.create(config, B, { threads, profilePrefix: prefix });
+      const engine = await OrtStepEngine.create(config, B, { threads, profilePrefix: prefix, nchwc });
       engine.setState(state, { adamStep: 10, emaUpdates: 10 });
       return engine;
     },

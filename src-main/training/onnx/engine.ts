@@ -12,6 +12,7 @@ import type * as Ort from 'onnxruntime-node';
 import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import { dropoutMask } from '../../diffusion/index';
+import { nchwcBlockSize } from '../../onnx/nchwc';
 import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { buildTrainGraph, TRAIN_GRAPH_INPUTS, TRAIN_GRAPH_LOSS, type TrainGraph } from './train-graph';
@@ -37,8 +38,10 @@ export class OrtGradientEngine {
 
   /** Builds the graph for `rows` rows and opens its session (`provider`, default CPU, as chosen by
    *  provider-probe.ts; `threads` intra-op threads). */
-  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string; groupNorm?: 'decomposed' | 'layernorm'; provider?: OrtProvider } = {}): Promise<OrtGradientEngine> {
-    const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm });
+  static async create(config: UNetConfig, rows: number, opts: { threads?: number; appVersion?: string; profilePrefix?: string; groupNorm?: 'decomposed' | 'layernorm'; provider?: OrtProvider; nchwc?: boolean } = {}): Promise<OrtGradientEngine> {
+    // the same convolution kernels as the one-graph engine (step-engine.ts), so the two differ only in the optimiser
+    const nchwcBlock = (opts.provider ?? 'cpu') === 'cpu' && opts.nchwc !== false ? await nchwcBlockSize() : 0;
+    const graph = buildTrainGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, nchwcBlock });
     const session = await createOrtSession(graph.model, { provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false, profilePrefix: opts.profilePrefix });
     return new OrtGradientEngine(config, rows, graph, session, unetParamSpecs(config));
   }

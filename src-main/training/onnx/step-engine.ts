@@ -16,6 +16,7 @@ import { unetParamSpecs, type ParamSpec } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import type { AdapterSpec } from '../../network/lora';
 import { hwioToOihw, transpose2d } from '../../onnx/export';
+import { nchwcBlockSize } from '../../onnx/nchwc';
 import { createOrtSession, physicalCoreCount, type OrtProvider, type OrtSession, type OrtSessionOptions } from '../../onnx/session';
 import type { BatchArrays } from '../parallel/shards';
 import { batchFeeds } from './engine';
@@ -81,6 +82,9 @@ export interface OrtStepEngineOptions {
   /** LoRA: the state (params, moments, EMA) is the adapters' down/up tensors (adapterTensorSpecs
    *  order, PyTorch/kohya layout, no conversion); the base weights are frozen inputs (setFrozen) */
   lora?: { adapters: readonly AdapterSpec[]; scale: number };
+  /** CPU provider: convolutions on ORT's NCHWc kernels where this CPU has them (default true;
+   *  false keeps plain Conv, for A/B measurements) */
+  nchwc?: boolean;
 }
 
 export interface OrtStepInput {
@@ -165,13 +169,15 @@ export class OrtStepEngine {
     const weightDecay = opts.weightDecay ?? 0;
     const decayMask = opts.decayMask ?? (opts.lora ? specs.map(() => true) : specs.map((s) => s.role === 'weight' && s.kind !== 'norm'));
     const o = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, epsilon: opts.epsilon ?? 1e-8, weightDecay, gradAccum, preallocate: opts.preallocate ?? true };
-    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora });
+    // ORT's NCHWc convolution kernels exist on its CPU provider only
+    const nchwcBlock = (opts.provider ?? 'cpu') === 'cpu' && opts.nchwc !== false ? await nchwcBlockSize() : 0;
+    const graph = buildStepGraph(config, rows, { ...o, producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, weightDecay: weightDecay > 0, accumulate: gradAccum > 1, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora, nchwcBlock });
     const sessionOpts = { ...opts.session, provider: opts.provider ?? 'cpu', strict: true, intraOpThreads: opts.threads ?? physicalCoreCount(), reuse: false } as const;
     const session = await createOrtSession(graph.model, { ...sessionOpts, profilePrefix: opts.profilePrefix });
     let grad: { graph: StepGraph; session: OrtSession } | undefined;
     try {
       if (gradAccum > 1) {
-        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora });
+        const g = buildFlatGradGraph(config, rows, { producerVersion: opts.appVersion, groupNorm: opts.groupNorm, decayMask, maxFanIn: maxFanInFor(opts.provider), lora: opts.lora, nchwcBlock });
         grad = { graph: g, session: await createOrtSession(g.model, sessionOpts) };
       }
     } catch (e) {

@@ -41,7 +41,7 @@ import { unetParamSpecs } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
-import { DiffGraph } from './autodiff';
+import { DiffGraph, NCHWC_DOMAIN } from './autodiff';
 import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type EmittedTrainGraph, type LoraGraphOptions, type TrainGraph } from './train-graph';
 
 export const STEP_INPUTS = {
@@ -112,6 +112,8 @@ export interface StepGraphOptions {
   lora?: LoraGraphOptions;
   /** take the earlier micro-batches' gradient sum as input (gradAccum > 1) */
   accumulate: boolean;
+  /** CPU only: run the convolutions on ORT's NCHWc kernels with this block size (autodiff.ts DiffGraphOptions) */
+  nchwcBlock?: number;
 }
 
 export interface StepGraph {
@@ -182,12 +184,13 @@ export function maxFanInFor(provider: string | undefined): number {
 
 function encode(g: DiffGraph, name: string, inputs: ReturnType<typeof valueInfo>[], outputs: ReturnType<typeof valueInfo>[], doc: string, producerVersion: string | undefined) {
   const graph = g.b.graph(name, inputs, outputs, doc);
-  return { model: encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'sfumato', producerVersion: producerVersion ?? '0', graph }), nodeCount: graph.node?.length ?? 0 };
+  const opsetImport = [{ domain: '', version: 17 }, ...(g.usesNchwc ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
+  return { model: encodeModel({ irVersion: 8, opsetImport, producerName: 'sfumato', producerVersion: producerVersion ?? '0', graph }), nodeCount: graph.node?.length ?? 0 };
 }
 
 /** The gradient-only graph in the flat layout: batch + params [P] -> loss, grad [P]. */
-export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[]; maxFanIn?: number; lora?: LoraGraphOptions } = {}): StepGraph {
-  const g = new DiffGraph();
+export function buildFlatGradGraph(config: UNetConfig, rows: number, opts: { producerVersion?: string; groupNorm?: 'decomposed' | 'layernorm'; decayMask?: readonly boolean[]; maxFanIn?: number; lora?: LoraGraphOptions; nchwcBlock?: number } = {}): StepGraph {
+  const g = new DiffGraph({ nchwcBlock: opts.nchwcBlock });
   const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch', lora: opts.lora });
   const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? decayMaskOf(config, e, opts.lora));
   const { input, grad } = flattenParams(g, e, layout, opts.maxFanIn ?? Number.POSITIVE_INFINITY);
@@ -205,7 +208,7 @@ function decayMaskOf(config: UNetConfig, e: EmittedTrainGraph, lora: LoraGraphOp
 
 /** Builds the one-graph training step of `config` for micro-batches of `rows` images. */
 export function buildStepGraph(config: UNetConfig, rows: number, opts: StepGraphOptions): StepGraph {
-  const g = new DiffGraph();
+  const g = new DiffGraph({ nchwcBlock: opts.nchwcBlock });
   const e = emitTrainGraph(g, config, rows, { groupNorm: opts.groupNorm, layout: 'torch', lora: opts.lora });
   const layout = flatLayout(e.params, e.paramDims, opts.decayMask ?? decayMaskOf(config, e, opts.lora));
   const P = layout.total;

@@ -30,7 +30,7 @@ import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import type { AdapterSpec } from '../../network/lora';
-import { DiffGraph } from './autodiff';
+import { DiffGraph, NCHWC_DOMAIN } from './autodiff';
 
 export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot', augment: 'augment' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';
@@ -61,6 +61,8 @@ export interface TrainGraphOptions {
   groupNorm?: 'decomposed' | 'layernorm';
   /** default 'tfjs' (the contract above) */
   layout?: ParamLayout;
+  /** CPU only: convolutions on ORT's NCHWc kernels with this block size (autodiff.ts DiffGraphOptions) */
+  nchwcBlock?: number;
   /** LoRA (network/lora.ts; layout 'torch' only): the base weights become non-differentiable
    *  inputs (`frozen`), each adapted weight W + scale·reshape(MatMul(up, down)), and the trainable
    *  parameters (`params`, their gradients) are the adapters' down/up tensors, adapter order */
@@ -206,7 +208,7 @@ export function batchInputInfos(e: EmittedTrainGraph, config: UNetConfig, rows: 
 
 /** Builds the training-step graph of `config` for micro-batches (or shards) of `rows` images. */
 export function buildTrainGraph(config: UNetConfig, rows: number, opts: TrainGraphOptions = {}): TrainGraph {
-  const g = new DiffGraph();
+  const g = new DiffGraph({ nchwcBlock: opts.nchwcBlock });
   const e = emitTrainGraph(g, config, rows, opts);
   const { loss, params, paramDims, grads, masks } = e;
   const inputs = [...batchInputInfos(e, config, rows), ...e.frozen.map((f) => valueInfo(f.name, DataType.FLOAT, f.dims)), ...params.map((n, i) => valueInfo(n, DataType.FLOAT, paramDims[i]))];
@@ -226,7 +228,7 @@ export function buildTrainGraph(config: UNetConfig, rows: number, opts: TrainGra
   const graph = g.b.graph('sfumato_unet_train_step', inputs, outputs, 'Sfumato UNet training step: weighted MSE loss and its gradient for every parameter');
   const model = encodeModel({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: [{ domain: '', version: 17 }, ...(g.usesNchwc ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])],
     producerName: 'sfumato',
     producerVersion: opts.producerVersion ?? '0',
     graph,

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { normals } from '../../../../src-main/diffusion/index';
 import { valueInfo, type Attr } from '../../../../src-main/onnx/graph';
 import { DataType, encodeModel } from '../../../../src-main/onnx/proto';
-import { DiffGraph } from '../../../../src-main/training/onnx/autodiff';
+import { nchwcBlockSize } from '../../../../src-main/onnx/nchwc';
+import { DiffGraph, NCHWC_DOMAIN, type DiffGraphOptions } from '../../../../src-main/training/onnx/autodiff';
 
 interface Case {
   inputs: { name: string; dims: number[]; grad: boolean }[];
@@ -17,8 +18,8 @@ interface Case {
 }
 
 /** Builds y = f(inputs) and the adjoints of Σ r ⊙ y; returns a runner giving y and the gradients. */
-async function compile(c: Case) {
-  const g = new DiffGraph();
+async function compile(c: Case, options: DiffGraphOptions = {}) {
+  const g = new DiffGraph(options);
   const names = c.inputs.map((i) => g.input(i.name, i.dims, i.grad));
   const y = c.build(g, names);
   const yDims = g.shape(y);
@@ -28,7 +29,7 @@ async function compile(c: Case) {
   const grads = g.backward(new Map([[y, r]]), wrt).map((v, i) => g.raw('Identity', [v], {}, `grad_${wrt[i]}`));
   const model = encodeModel({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
+    opsetImport: [{ domain: '', version: 17 }, ...(g.usesNchwc ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])],
     graph: g.b.graph('t', [...c.inputs.map((i, k) => valueInfo(names[k], DataType.FLOAT, i.dims)), valueInfo(r, DataType.FLOAT, yDims)], [valueInfo(loss, DataType.FLOAT, []), ...grads.map((v, i) => valueInfo(v, DataType.FLOAT, c.inputs.filter((x) => x.grad)[i].dims))]),
   });
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
@@ -38,7 +39,7 @@ async function compile(c: Case) {
     const out = await session.run(feeds);
     return { loss: (out[loss].data as Float32Array)[0], grads: grads.map((v) => out[v].data as Float32Array) };
   };
-  return { run, yDims, session };
+  return { run, yDims, session, nchwcNodes: g.b.nodes.filter((n) => n.domain === NCHWC_DOMAIN).map((n) => n.opType) };
 }
 
 const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
@@ -113,6 +114,63 @@ describe('DiffGraph convolution gradients = the definition (float64 loops)', () 
       await c.session.release();
     });
   }
+});
+
+describe('DiffGraph convolutions on ORT NCHWc kernels (nchwcBlock) = the definition', async () => {
+  // the CPU's block size (16 with AVX-512, 8 with AVX2); 0 where ORT has no NCHWc kernels, and the
+  // training graph then keeps plain Conv (tested above)
+  const B = await nchwcBlockSize();
+  const cases: [string, number, number, number, number][] = [
+    ['3x3 stride 1 pad 1 (input gradient on NCHWc too)', 3, 1, 1, 6],
+    ['3x3 stride 2 pad 1 (input gradient by ConvTranspose)', 3, 2, 1, 8],
+    ['1x1', 1, 1, 0, 5],
+  ];
+  it('the probe finds a block size on this x64 CPU', () => {
+    if (process.arch === 'x64') expect([8, 16]).toContain(B);
+  });
+  for (const [label, k, s, p, S] of cases) {
+    it.runIf(B > 0)(label, async () => {
+      const [Ci, Co] = [B, 2 * B];
+      const xd = [2, Ci, S, S];
+      const wd = [Co, Ci, k, k];
+      const c = await compile(
+        {
+          inputs: [
+            { name: 'x', dims: xd, grad: true },
+            { name: 'w', dims: wd, grad: true },
+            { name: 'b', dims: [Co], grad: true },
+          ],
+          build: (g, [x, w, b]) => g.op('Conv', [x, w, b], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p] } as Record<string, Attr>),
+        },
+        { nchwcBlock: B },
+      );
+      // forward, and the input gradient where it is a stride-1 convolution
+      expect(c.nchwcNodes.filter((t) => t === 'Conv').length).toBe(s === 1 ? 2 : 1);
+      const x = normals(2, 1, size(xd));
+      const w = normals(2, 2, size(wd));
+      const b = normals(2, 3, Co);
+      const r = normals(2, 4, size(c.yDims));
+      const ref = naiveConvGrads(x, xd, w, wd, s, p, r);
+      expect(c.yDims).toEqual(ref.out);
+      const got = await c.run([x, w, b], r);
+      // the loss Σ r⊙(conv(x, w) + b) is linear in w and b: = <dw, w> + <db, b> (checks the forward)
+      let loss = 0;
+      for (let i = 0; i < w.length; i++) loss += ref.dw[i] * w[i];
+      for (let o = 0; o < Co; o++) loss += ref.db[o] * b[o];
+      expect(Math.abs(got.loss - loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(loss)));
+      expect(relErr(got.grads[0], ref.dx)).toBeLessThan(1e-5);
+      expect(relErr(got.grads[1], ref.dw)).toBeLessThan(1e-5);
+      expect(relErr(got.grads[2], ref.db)).toBeLessThan(1e-5);
+      await c.session.release();
+    });
+  }
+  it('channels that are not a multiple of the block keep plain Conv', () => {
+    const g = new DiffGraph({ nchwcBlock: 16 });
+    const x = g.input('x', [1, 3, 8, 8], true);
+    const w = g.input('w', [16, 3, 3, 3], true);
+    g.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    expect(g.usesNchwc).toBe(false);
+  });
 });
 
 describe('DiffGraph gradients of the other UNet ops = central finite differences', () => {
