@@ -312,6 +312,29 @@ export class DiffGraph implements OpSink {
 }
 
 const T = (g: DiffGraph, v: string, perm: number[], hint: string) => g.raw('Transpose', [v], { perm }, hint);
+
+/** Stride-1 convolutions with at most this many output pixels take smallConvWeightGrad. */
+const GATHER_MAX_PIXELS = 64;
+
+/**
+ * Weight gradient of a small stride-1 convolution (≤ 8x8 outputs) as one Gather and one GEMM:
+ * position-major columns cols[(n, h, w), (ky, kx, ci)] = x_pad[n, h+ky, w+kx, ci] gathered as whole
+ * rows of the padded NHWC input, then dW[co, (ky, kx, ci)] = dYᵀ · cols. At these sizes the
+ * shifted frames' k² GEMMs are tiny and their padding wastes up to 56% of the work (10x10 frames
+ * for 8x8 outputs); measured on the bench UNet's 8x8 convolutions (2 threads) this takes 1.3–1.9 ms
+ * against 2.1–3.8 ms for 128 -> 128 channels.
+ */
+function smallConvWeightGrad(g: DiffGraph, name: string, x: string, dy: string, [N, Ci, H, W]: number[], [Co, kh, kw]: number[], [Ho, Wo]: number[], p: number[]): string {
+  const Hp = H + p[0] + p[2];
+  const Wp = W + p[1] + p[3];
+  const xRows = g.raw('Reshape', [g.raw('Pad', [T(g, x, [0, 2, 3, 1], `${name}/xT_nhwc`), i64(g, 0, p[0], p[1], 0, 0, p[2], p[3], 0)], {}, `${name}/xpad_nhwc`), i64(g, N * Hp * Wp, Ci)], {}, `${name}/xpad_rows`);
+  const rows: number[] = [];
+  for (let n = 0; n < N; n++) for (let h = 0; h < Ho; h++) for (let w = 0; w < Wo; w++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) rows.push((n * Hp + h + ky) * Wp + w + kx);
+  const cols = g.raw('Reshape', [g.raw('Gather', [xRows, g.constant('int64', rows)], { axis: 0 }, `${name}/im2col`), i64(g, N * Ho * Wo, kh * kw * Ci)], {}, `${name}/cols`);
+  const dyRows = g.raw('Reshape', [T(g, dy, [0, 2, 3, 1], `${name}/dyT_nhwc`), i64(g, N * Ho * Wo, Co)], {}, `${name}/dy2d`);
+  const dw = g.raw('Gemm', [dyRows, cols], { transA: 1 }, `${name}/dw2d`); // [Co, (ky, kx, ci)]
+  return T(g, g.raw('Reshape', [dw, i64(g, Co, kh, kw, Ci)], {}, `${name}/dw4`), [0, 3, 1, 2], `${name}/dw`);
+}
 const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
 const i64 = (g: DiffGraph, ...v: number[]) => g.constant('int64', v);
 
@@ -454,10 +477,13 @@ const VJPS: Record<string, Vjp> = {
     if (bias && g.isLive(bias)) out[2] = g.raw('ReduceSum', [dy!, i64(g, 0, 2, 3)], { keepdims: 0 }, `${e.name}/db`);
     if (g.isLive(w)) {
       const dyT = () => g.raw('Reshape', [T(g, dy!, [1, 0, 2, 3], `${e.name}/dyT`), i64(g, Co, -1)], {}, `${e.name}/dy2d`);
-      const xT = T(g, x, [1, 0, 2, 3], `${e.name}/xT`); // [Ci, N, H, W]
+      const xT = () => T(g, x, [1, 0, 2, 3], `${e.name}/xT`); // [Ci, N, H, W]
       let cols: string;
-      if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && p[0] === 0 && p[1] === 0) cols = g.raw('Reshape', [xT, i64(g, Ci, -1)], {}, `${e.name}/x2d`);
-      else if (sh === 1 && sw === 1) {
+      if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && p[0] === 0 && p[1] === 0) cols = g.raw('Reshape', [xT(), i64(g, Ci, -1)], {}, `${e.name}/x2d`);
+      else if (sh === 1 && sw === 1 && Ho * Wo <= GATHER_MAX_PIXELS) {
+        out[1] = smallConvWeightGrad(g, e.name, x, dy!, [N, Ci, H, W], [Co, kh, kw], [Ho, Wo], p);
+        cols = '';
+      } else if (sh === 1 && sw === 1) {
         // Stride 1: shifted flat frames instead of im2col. Pad x to frames of Hp x Wp and put dY
         // at the top-left of the same frames (zeros elsewhere); flattened over (n, row, col), tap
         // (ky, kx) of the input is then the contiguous window starting at ky·Wp + kx: every
@@ -470,7 +496,7 @@ const VJPS: Record<string, Vjp> = {
         const K = (N - 1) * F + (Ho - 1) * Wp + Wo;
         const dyFrames = g.raw('Pad', [T(g, dy!, [1, 0, 2, 3], `${e.name}/dyT`), i64(g, 0, 0, 0, 0, 0, 0, Hp - Ho, Wp - Wo)], {}, `${e.name}/dypad`);
         const dyFlat = g.raw('Slice', [g.raw('Reshape', [dyFrames, i64(g, Co, N * F)], {}, `${e.name}/dyframes`), i64(g, 0), i64(g, K), i64(g, 1)], {}, `${e.name}/dyflat`);
-        const xFlat = g.raw('Reshape', [g.raw('Pad', [xT, i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`), i64(g, Ci, N * F)], {}, `${e.name}/xframes`);
+        const xFlat = g.raw('Reshape', [g.raw('Pad', [xT(), i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`), i64(g, Ci, N * F)], {}, `${e.name}/xframes`);
         const perTap: string[] = [];
         for (let ky = 0; ky < kh; ky++) {
           for (let kx = 0; kx < kw; kx++) {
@@ -482,7 +508,8 @@ const VJPS: Record<string, Vjp> = {
         out[1] = g.raw('Reshape', [g.raw('Concat', perTap, { axis: 2 }, `${e.name}/dwtaps`), i64(g, Co, Ci, kh, kw)], {}, `${e.name}/dw`);
         cols = '';
       } else {
-        const xp = p[0] || p[1] ? g.raw('Pad', [xT, i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`) : xT;
+        const xt = xT();
+        const xp = p[0] || p[1] ? g.raw('Pad', [xt, i64(g, 0, 0, p[0], p[1], 0, 0, p[2], p[3])], {}, `${e.name}/xpad`) : xt;
         const taps: string[] = [];
         for (let ky = 0; ky < kh; ky++) {
           for (let kx = 0; kx < kw; kx++) {

@@ -1,8 +1,9 @@
 /**
  * Vector-Jacobian products of DiffGraph (training/onnx/autodiff.ts) on single ops, run on ONNX
  * Runtime: convolutions against a naive float64 implementation of the definition (every
- * formulation: stride-1 shifted frames, stride-2 im2col and ConvTranspose, 1x1 GEMM), the other
- * ops against central finite differences of the graph's own forward pass.
+ * formulation: stride-1 shifted frames, the ≤ 8x8 Gather, stride-2 im2col and ConvTranspose, 1x1
+ * GEMM; and on ORT's NCHWc kernels), the other ops against central finite differences of the
+ * graph's own forward pass.
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -85,10 +86,12 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('DiffGraph convolution gradients = the definition (float64 loops)', () => {
   const cases: [string, number, number, number, number][] = [
     // label, k, stride, pad, size
-    ['3x3 stride 1 pad 1 (shifted frames)', 3, 1, 1, 6],
+    ['3x3 stride 1 pad 1, 9x9 (shifted frames)', 3, 1, 1, 9],
+    ['3x3 stride 1 pad 1, 6x6 (≤ 8x8: Gather + one GEMM)', 3, 1, 1, 6],
     ['3x3 stride 2 pad 1 (im2col; ConvTranspose for dx)', 3, 2, 1, 8],
     ['1x1 (one GEMM)', 1, 1, 0, 5],
-    ['3x3 stride 1 pad 0', 3, 1, 0, 7],
+    ['3x3 stride 1 pad 0, 9x9 outputs (shifted frames)', 3, 1, 0, 11],
+    ['3x3 stride 1 pad 0, 5x5 outputs (Gather)', 3, 1, 0, 7],
   ];
   for (const [label, k, s, p, S] of cases) {
     it(label, async () => {
