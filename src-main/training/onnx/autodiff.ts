@@ -34,8 +34,9 @@ interface TapeEntry {
   outputs: string[];
   attrs: Record<string, Attr>;
   name: string;
-  /** a Conv emitted as ONNX Runtime's NCHWc kernels (DiffGraphOptions.nchwcBlock) */
-  nchwc?: boolean;
+  /** a Conv emitted as ONNX Runtime's NCHWc kernels (DiffGraphOptions.nchwcBlock): its weight in
+   *  the blocked order, [Co/B, Ci/B, kh, kw, B, B], which the input gradient reuses */
+  nchwc?: string;
 }
 
 /** ONNX Runtime's CPU contrib domain of the NCHWc (channel-blocked) kernels. */
@@ -124,8 +125,8 @@ export class DiffGraph implements OpSink {
 
   opN(opType: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}, name = opType): string[] {
     const shapes = this.infer(opType, inputs, outputs, attrs);
-    const nchwc = opType === 'Conv' && this.nchwcFits(this.shape(inputs[1]), attrs);
-    const outs = nchwc ? [this.nchwcConv(inputs[0], inputs[1], this.shape(inputs[1]), inputs[2], attrs, name)] : this.b.opN(opType, inputs, outputs, attrs, name);
+    const nchwc = opType === 'Conv' && this.nchwcFits(this.shape(inputs[1]), attrs) ? this.blockWeight(inputs[1], this.shape(inputs[1]), name) : undefined;
+    const outs = nchwc ? [this.nchwcConv(inputs[0], nchwc, this.shape(inputs[1]), inputs[2], attrs, name)] : this.b.opN(opType, inputs, outputs, attrs, name);
     outs.forEach((o, i) => this.shapes.set(o, shapes[i]));
     if (inputs.some((i) => this.live.has(i))) {
       const entry: TapeEntry = { opType, inputs, outputs: outs, attrs, name, ...(nchwc ? { nchwc } : {}) };
@@ -150,16 +151,20 @@ export class DiffGraph implements OpSink {
     return B > 1 && plain && co % B === 0 && ci % B === 0;
   }
 
-  /**
-   * y = Conv(x, w, bias) (NCHW in and out, ONNX Conv attributes) on ORT's NCHWc kernels: x to the
-   * blocked layout [N, C/B, H, W, B], the weight to OIHWBiBo (w[o][i][ky][kx] at
-   * [o/B][i/B][ky][kx][i%B][o%B], the order ORT's own NCHWc transformer writes), then back.
-   */
-  nchwcConv(x: string, w: string, [co, ci, kh, kw]: readonly number[], bias: string | undefined, attrs: Record<string, Attr>, name: string): string {
+  /** An OIHW weight [Co, Ci, kh, kw] in ORT's NCHWc filter order OIHWBiBo: w[o][i][ky][kx] at
+   *  [o/B][i/B][ky][kx][i%B][o%B] (the order its own NCHWc transformer writes), as 6-D. */
+  blockWeight(w: string, [co, ci, kh, kw]: readonly number[], name: string): string {
     const B = this.options.nchwcBlock!;
-    const i64 = (...v: number[]) => this.constant('int64', v);
-    const blocked = this.raw('Transpose', [this.raw('Reshape', [w, i64(co / B, B, ci / B, B, kh, kw)], {}, `${name}/w_blocks`)], { perm: [0, 2, 4, 5, 3, 1] }, `${name}/w_oihwbibo`);
-    const wr = this.raw('Reshape', [blocked, i64(co, ci, kh, kw)], {}, `${name}/w_nchwc`);
+    return this.raw('Transpose', [this.raw('Reshape', [w, this.constant('int64', [co / B, B, ci / B, B, kh, kw])], {}, `${name}/w_blocks`)], { perm: [0, 2, 4, 5, 3, 1] }, `${name}/w_oihwbibo`);
+  }
+
+  /**
+   * y = Conv(x, w, bias) (NCHW in and out, ONNX Conv attributes) on ORT's NCHWc kernels, given the
+   * weight already in the blocked order (blockWeight): x to the blocked layout [N, C/B, H, W, B],
+   * the blocked convolution, then back.
+   */
+  nchwcConv(x: string, blocked: string, [co, ci, kh, kw]: readonly number[], bias: string | undefined, attrs: Record<string, Attr>, name: string): string {
+    const wr = this.raw('Reshape', [blocked, this.constant('int64', [co, ci, kh, kw])], {}, `${name}/w_nchwc`);
     const contrib = (opType: string, inputs: string[], a: Record<string, Attr>, hint: string) => {
       const out = this.b.op(opType, inputs, a, hint);
       this.b.nodes[this.b.nodes.length - 1].domain = NCHWC_DOMAIN;
@@ -525,11 +530,16 @@ const VJPS: Record<string, Vjp> = {
     if (g.isLive(x)) {
       if (sh === 1 && sw === 1) {
         // correlation with the flipped kernel, in/out channels swapped: [Ci, Co, kh, kw]
-        let wf = T(g, w, [1, 0, 2, 3], `${e.name}/wT`);
-        if (kh > 1 || kw > 1) wf = g.raw('Slice', [wf, i64(g, -1, -1), i64(g, -(2 ** 31), -(2 ** 31)), i64(g, 2, 3), i64(g, -1, -1)], {}, `${e.name}/wflip`);
+        const flip = (v: string, axes: number[], hint: string) => (kh > 1 || kw > 1 ? g.raw('Slice', [v, i64(g, -1, -1), i64(g, -(2 ** 31), -(2 ** 31)), i64(g, ...axes), i64(g, -1, -1)], {}, hint) : v);
         const q = [kh - 1 - p[0], kw - 1 - p[1]];
         const attrs = { kernel_shape: [kh, kw], pads: [q[0], q[1], q[0], q[1]] };
-        out[0] = e.nchwc ? g.nchwcConv(dy!, wf, [Ci, Co, kh, kw], undefined, attrs, `${e.name}/dx`) : g.raw('Conv', [dy!, wf], attrs, `${e.name}/dx`);
+        if (e.nchwc) {
+          // from the forward's blocked weight [Co/B, Ci/B, kh, kw, Bi, Bo]: swap the block pairs
+          // and flip the taps, which is this kernel's own blocked order (one pass fewer than
+          // transposing, flipping and blocking w again)
+          const swapped = T(g, e.nchwc, [1, 0, 2, 3, 5, 4], `${e.name}/dx/w_swap`);
+          out[0] = g.nchwcConv(dy!, flip(swapped, [2, 3], `${e.name}/dx/w_flip`), [Ci, Co, kh, kw], undefined, attrs, `${e.name}/dx`);
+        } else out[0] = g.raw('Conv', [dy!, flip(T(g, w, [1, 0, 2, 3], `${e.name}/wT`), [2, 3], `${e.name}/wflip`)], attrs, `${e.name}/dx`);
       } else {
         const op = [H - ((Ho - 1) * sh - 2 * p[0] + kh), W - ((Wo - 1) * sw - 2 * p[1] + kw)];
         out[0] = g.raw('ConvTranspose', [dy!, w], { kernel_shape: [kh, kw], strides: [sh, sw], pads: p, output_padding: op }, `${e.name}/dx`);
