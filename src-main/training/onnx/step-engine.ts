@@ -77,7 +77,10 @@ export interface OrtStepEngineOptions {
   /** ORT session knobs (onnx/session.ts defaults: optimisation level 'all', spinning threads) */
   session?: Pick<OrtSessionOptions, 'graphOptimizationLevel' | 'spin'>;
   /** let ORT write each step's new state into the previous step's input buffers (two sets of
-   *  state buffers swapped every step) instead of allocating four new vectors a step (default true) */
+   *  state buffers swapped every step) instead of its own output allocations (default true).
+   *  onnxruntime-node 1.30 still copies every output into a new ArrayBuffer on return (the state
+   *  the engine adopts), so four new 4·P-byte vectors a step remain (docs/design-notes.md
+   *  §One-graph training step) */
   preallocate?: boolean;
   /** LoRA: the state (params, moments, EMA) is the adapters' down/up tensors (adapterTensorSpecs
    *  order, PyTorch/kohya layout, no conversion); the base weights are frozen inputs (setFrozen) */
