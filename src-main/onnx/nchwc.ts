@@ -11,7 +11,8 @@ import { GraphBuilder, valueInfo } from './graph';
 import { DataType, encodeModel } from './proto';
 import { createOrtSession } from './session';
 
-const DOMAIN = 'com.microsoft.nchwc';
+/** ONNX Runtime's CPU contrib domain of the NCHWc (channel-blocked) kernels. */
+export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 let probe: Promise<number> | undefined;
 
 export function nchwcBlockSize(): Promise<number> {
@@ -21,9 +22,9 @@ export function nchwcBlockSize(): Promise<number> {
 async function probeBlockSize(): Promise<number> {
   const g = new GraphBuilder();
   const y = g.op('ReorderInput', ['x'], {}, 'blocked');
-  g.nodes[g.nodes.length - 1].domain = DOMAIN;
+  g.nodes[g.nodes.length - 1].domain = NCHWC_DOMAIN;
   const graph = g.graph('sfumato_nchwc_probe', [valueInfo('x', DataType.FLOAT, [1, 4, 1, 1])], [valueInfo(y, DataType.FLOAT, ['n', 'c', 'h', 'w'])]);
-  const model = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: DOMAIN, version: 1 }], producerName: 'sfumato', producerVersion: '0', graph });
+  const model = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: NCHWC_DOMAIN, version: 1 }], producerName: 'sfumato', producerVersion: '0', graph });
   try {
     const session = await createOrtSession(model, { provider: 'cpu', strict: true, intraOpThreads: 1, reuse: false, log: () => {} });
     try {

@@ -26,6 +26,7 @@
  * graph from 855 to 805 ms.
  */
 import { GraphBuilder, type Attr } from '../../onnx/graph';
+import { NCHWC_DOMAIN } from '../../onnx/nchwc';
 import type { OpSink } from '../../onnx/unet-graph';
 
 interface TapeEntry {
@@ -39,17 +40,15 @@ interface TapeEntry {
   nchwc?: string;
 }
 
-/** ONNX Runtime's CPU contrib domain of the NCHWc (channel-blocked) kernels. */
-export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
-
 export interface DiffGraphOptions {
   /**
-   * ONNX Runtime's CPU NCHWc block size (onnx/session.ts nchwcBlockSize: 16 with AVX-512, 8 with
+   * ONNX Runtime's CPU NCHWc block size (onnx/nchwc.ts nchwcBlockSize: 16 with AVX-512, 8 with
    * AVX2; 0 or absent: off). Convolutions whose input and output channels are multiples of it
    * then run as ReorderInput → com.microsoft.nchwc Conv → ReorderOutput, the direct blocked-layout
    * kernels ORT itself uses at inference (only for constant weights, so never in a training graph
    * where the weights are inputs); the weight is reordered in the graph each step (OIHWBiBo), and
-   * the stride-1 input gradient, itself a convolution, runs the same way. Measured on the bench
+   * the stride-1 input gradient, itself a convolution, runs the same way with a kernel derived
+   * from the forward's blocked weight. Measured on the bench
    * UNet's shapes (docs/design-notes.md §One-graph training step): 17–34% faster convolutions with
    * the reorders included. CPU provider only: no other provider has these kernels.
    */
@@ -318,6 +317,9 @@ export class DiffGraph implements OpSink {
 
 const T = (g: DiffGraph, v: string, perm: number[], hint: string) => g.raw('Transpose', [v], { perm }, hint);
 
+const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+const i64 = (g: DiffGraph, ...v: number[]) => g.constant('int64', v);
+
 /** Stride-1 convolutions with at most this many output pixels take smallConvWeightGrad. */
 const GATHER_MAX_PIXELS = 64;
 
@@ -340,8 +342,6 @@ function smallConvWeightGrad(g: DiffGraph, name: string, x: string, dy: string, 
   const dw = g.raw('Gemm', [dyRows, cols], { transA: 1 }, `${name}/dw2d`); // [Co, (ky, kx, ci)]
   return T(g, g.raw('Reshape', [dw, i64(g, Co, kh, kw, Ci)], {}, `${name}/dw4`), [0, 3, 1, 2], `${name}/dw`);
 }
-const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-const i64 = (g: DiffGraph, ...v: number[]) => g.constant('int64', v);
 
 const VJPS: Record<string, Vjp> = {
   Add(g, e, [dy]) {

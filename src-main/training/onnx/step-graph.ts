@@ -41,7 +41,8 @@ import { unetParamSpecs } from '../../network/architecture';
 import type { UNetConfig } from '../../network/config';
 import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
-import { DiffGraph, NCHWC_DOMAIN } from './autodiff';
+import { NCHWC_DOMAIN } from '../../onnx/nchwc';
+import { DiffGraph } from './autodiff';
 import { batchInputInfos, emitTrainGraph, TRAIN_GRAPH_LOSS, type EmittedTrainGraph, type LoraGraphOptions, type TrainGraph } from './train-graph';
 
 export const STEP_INPUTS = {

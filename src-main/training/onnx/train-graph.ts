@@ -30,7 +30,8 @@ import { valueInfo } from '../../onnx/graph';
 import { DataType, encodeModel } from '../../onnx/proto';
 import { emitUNet } from '../../onnx/unet-graph';
 import type { AdapterSpec } from '../../network/lora';
-import { DiffGraph, NCHWC_DOMAIN } from './autodiff';
+import { NCHWC_DOMAIN } from '../../onnx/nchwc';
+import { DiffGraph } from './autodiff';
 
 export const TRAIN_GRAPH_INPUTS = { sample: 'sample', timestep: 'timestep', target: 'target', coef: 'coef', classOneHot: 'class_onehot', augment: 'augment' } as const;
 export const TRAIN_GRAPH_LOSS = 'loss';

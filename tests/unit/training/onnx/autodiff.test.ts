@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { normals } from '../../../../src-main/diffusion/index';
 import { valueInfo, type Attr } from '../../../../src-main/onnx/graph';
 import { DataType, encodeModel } from '../../../../src-main/onnx/proto';
-import { nchwcBlockSize } from '../../../../src-main/onnx/nchwc';
-import { DiffGraph, NCHWC_DOMAIN, type DiffGraphOptions } from '../../../../src-main/training/onnx/autodiff';
+import { NCHWC_DOMAIN, nchwcBlockSize } from '../../../../src-main/onnx/nchwc';
+import { DiffGraph, type DiffGraphOptions } from '../../../../src-main/training/onnx/autodiff';
 
 interface Case {
   inputs: { name: string; dims: number[]; grad: boolean }[];

@@ -16,7 +16,7 @@ import { normals } from '../../../../src-main/diffusion/index';
 import { buildStepGraph } from '../../../../src-main/training/onnx/step-graph';
 import { buildTrainGraph } from '../../../../src-main/training/onnx/train-graph';
 import { decodeModel } from '../../../../src-main/onnx/proto';
-import { nchwcBlockSize } from '../../../../src-main/onnx/nchwc';
+import { NCHWC_DOMAIN, nchwcBlockSize } from '../../../../src-main/onnx/nchwc';
 import { Trainer, unetConfigOf, type TrainingData } from '../../../../src-main/training/trainer';
 import { tempDir } from '../../../helpers/library';
 import { relDiff } from '../../../helpers/numeric';
@@ -216,7 +216,7 @@ describe('OrtStepEngine state handling', () => {
         engine.setState({ params, m: zeros, v: zeros, ema: params }, { adamStep: 0, emaUpdates: 0 });
         const losses: number[] = [];
         for (let k = 0; k < 6; k++) losses.push((await engine.step(input)).loss);
-        return { losses, st: engine.getState(), blocked: (decodeModel(engine.graph.model).graph?.node ?? []).filter((n) => n.domain === 'com.microsoft.nchwc' && n.opType === 'Conv').length };
+        return { losses, st: engine.getState(), blocked: (decodeModel(engine.graph.model).graph?.node ?? []).filter((n) => n.domain === NCHWC_DOMAIN && n.opType === 'Conv').length };
       } finally {
         await engine.dispose();
       }
