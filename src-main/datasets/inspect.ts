@@ -124,6 +124,39 @@ export function checkPngChunks(data: Uint8Array): void {
   }
 }
 
+/**
+ * True when a JPEG reaches its end-of-image marker: the segments are walked from SOI to the first
+ * start-of-scan (so an EXIF thumbnail's own markers inside APP1 are skipped whole), then FF D9 is
+ * looked for in the rest (entropy-coded data never holds it: a data byte FF is stuffed as FF 00).
+ * Used only to word the error once the decoder has refused the file: libvips does not always pass
+ * libjpeg's "premature end" through (it can come back as "Unknown error" when decodes run
+ * concurrently), and a missing EOI says the same thing.
+ */
+export function jpegHasEnd(data: Uint8Array): boolean {
+  if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) return false;
+  let o = 2;
+  while (o + 4 <= data.length) {
+    if (data[o] !== 0xff) return false;
+    const m = data[o + 1];
+    if (m === 0xff) {
+      o++; // fill byte
+      continue;
+    }
+    if (m === 0xd9) return true;
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      o += 2; // standalone markers
+      continue;
+    }
+    const end = o + 2 + ((data[o + 2] << 8) | data[o + 3]);
+    if (m === 0xda) {
+      for (let i = end; i + 1 < data.length; i++) if (data[i] === 0xff && data[i + 1] === 0xd9) return true;
+      return false;
+    }
+    o = end;
+  }
+  return false;
+}
+
 /** True when a RIFF (WebP) file holds at least the bytes its header announces. */
 export function riffComplete(data: Uint8Array): boolean {
   if (data.length < 12) return false;
@@ -132,11 +165,12 @@ export function riffComplete(data: Uint8Array): boolean {
 }
 
 /** Turns a decoder error into the `corrupt` message for the user. */
-export function corruptMessage(format: ImageFormat | null, err: unknown): string {
+export function corruptMessage(format: ImageFormat | null, err: unknown, data?: Uint8Array): string {
   const raw = err instanceof Error ? err.message : String(err);
   const first = raw.split('\n')[0]!.replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format):?\s*/i, '').trim();
   const label = format ? `${formatLabel(format)} ` : '';
-  if (/premature end|unexpected end|truncat|ends early|bad seek|read error|out of data|end of (file|stream)|not enough data/i.test(raw))
+  const cutJpeg = format === 'jpeg' && data !== undefined && !jpegHasEnd(data);
+  if (cutJpeg || /premature end|unexpected end|truncat|ends early|bad seek|read error|out of data|end of (file|stream)|not enough data/i.test(raw))
     return `damaged or incomplete ${label}image: the data ends early (the file was probably cut off while copying or downloading). ${AGAIN}`;
   return `damaged ${label}image: it cannot be decoded (${first || 'unknown decoder error'}). ${AGAIN}`;
 }
@@ -157,7 +191,7 @@ export async function checkImageBytes(data: Uint8Array, name: string | undefined
   try {
     meta = await sharp(data, { failOn: 'error', limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new DatasetError('corrupt', corruptMessage(format, e));
+    throw new DatasetError('corrupt', corruptMessage(format, e, data));
   }
   if (meta.format !== SHARP_FORMAT[format])
     throw new DatasetError('corrupt', `damaged ${formatLabel(format)} image: it starts like ${formatLabel(format)} but the decoder reads it as ${meta.format ?? 'nothing it knows'}. ${AGAIN}`);
@@ -198,7 +232,7 @@ export async function decodeStrict(data: Uint8Array, format: ImageFormat, backgr
       throw new Error(`unexpected decoded layout: ${info.width}x${info.height}x${info.channels}`);
     return { data: px, width: info.width, height: info.height };
   } catch (e) {
-    throw new DatasetError('corrupt', corruptMessage(format, e));
+    throw new DatasetError('corrupt', corruptMessage(format, e, data));
   }
 }
 
