@@ -129,8 +129,8 @@ export function checkPngChunks(data: Uint8Array): void {
  * start-of-scan (so an EXIF thumbnail's own markers inside APP1 are skipped whole), then FF D9 is
  * looked for in the rest (entropy-coded data never holds it: a data byte FF is stuffed as FF 00).
  * Used only to word the error once the decoder has refused the file: libvips does not always pass
- * libjpeg's "premature end" through (it can come back as "Unknown error" when decodes run
- * concurrently), and a missing EOI says the same thing.
+ * libjpeg's "premature end" through (seen once in a full CI run as "Unknown error"; the cause
+ * inside libvips was not pinned down), and a missing EOI says the same thing.
  */
 export function jpegHasEnd(data: Uint8Array): boolean {
   if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) return false;
