@@ -1,7 +1,7 @@
 /**
  * The JPEG end-of-image check (datasets/inspect.ts jpegHasEnd) and the error wording it feeds: a
  * JPEG the decoder refuses is reported as cut off when its EOI marker is missing, whatever text
- * libvips passes through (it can lose libjpeg's "premature end" when decodes run concurrently).
+ * libvips passes through (one CI run got "Unknown error" instead of libjpeg's "premature end").
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
