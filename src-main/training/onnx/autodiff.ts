@@ -35,9 +35,9 @@ interface TapeEntry {
   outputs: string[];
   attrs: Record<string, Attr>;
   name: string;
-  /** a Conv emitted as ONNX Runtime's NCHWc kernels (DiffGraphOptions.nchwcBlock): its weight in
-   *  the blocked order, [Co/B, Ci/B, kh, kw, B, B], which the input gradient reuses */
-  nchwc?: string;
+  /** a Conv emitted as ONNX Runtime's NCHWc kernels (DiffGraphOptions.nchwcBlock); its stride-1
+   *  input gradient then runs on them too */
+  nchwc?: true;
 }
 
 export interface DiffGraphOptions {
@@ -128,7 +128,7 @@ export class DiffGraph implements OpSink {
     const outs = nchwc ? [this.nchwcConv(inputs[0], nchwc, this.shape(inputs[1]), inputs[2], attrs, name)] : this.b.opN(opType, inputs, outputs, attrs, name);
     outs.forEach((o, i) => this.shapes.set(o, shapes[i]));
     if (inputs.some((i) => this.live.has(i))) {
-      const entry: TapeEntry = { opType, inputs, outputs: outs, attrs, name, ...(nchwc ? { nchwc } : {}) };
+      const entry: TapeEntry = { opType, inputs, outputs: outs, attrs, name, ...(nchwc ? { nchwc: true as const } : {}) };
       this.tape.push(entry);
       for (const o of outs) {
         this.live.add(o);
@@ -151,10 +151,17 @@ export class DiffGraph implements OpSink {
   }
 
   /** An OIHW weight [Co, Ci, kh, kw] in ORT's NCHWc filter order OIHWBiBo: w[o][i][ky][kx] at
-   *  [o/B][i/B][ky][kx][i%B][o%B] (the order its own NCHWc transformer writes), as 6-D. */
+   *  [o/B][i/B][ky][kx][i%B][o%B] (the order its own NCHWc transformer writes), as
+   *  [Co/B·Ci/B, kh·kw, B, B]. */
   blockWeight(w: string, [co, ci, kh, kw]: readonly number[], name: string): string {
     const B = this.options.nchwcBlock!;
-    return this.raw('Transpose', [this.raw('Reshape', [w, this.constant('int64', [co / B, B, ci / B, B, kh, kw])], {}, `${name}/w_blocks`)], { perm: [0, 2, 4, 5, 3, 1] }, `${name}/w_oihwbibo`);
+    const i64 = (...v: number[]) => this.constant('int64', v);
+    // Two transposes instead of one 6-D permutation that moves the innermost axis, which ORT
+    // runs element by element (~2x slower on the bench UNet's weights; design-notes §One-graph
+    // training step): move o%B to the end ([o/B][o%B][i·k²] -> [o/B][i·k²][o%B]), then swap i%B
+    // and the taps, moving runs of B values.
+    const inner = this.raw('Transpose', [this.raw('Reshape', [w, i64(co / B, B, ci * kh * kw)], {}, `${name}/w_rows`)], { perm: [0, 2, 1] }, `${name}/w_bo_last`);
+    return this.raw('Transpose', [this.raw('Reshape', [inner, i64((co / B) * (ci / B), B, kh * kw, B)], {}, `${name}/w_blocks`)], { perm: [0, 2, 1, 3] }, `${name}/w_oihwbibo`);
   }
 
   /**
@@ -534,11 +541,21 @@ const VJPS: Record<string, Vjp> = {
         const q = [kh - 1 - p[0], kw - 1 - p[1]];
         const attrs = { kernel_shape: [kh, kw], pads: [q[0], q[1], q[0], q[1]] };
         if (e.nchwc) {
-          // from the forward's blocked weight [Co/B, Ci/B, kh, kw, Bi, Bo]: swap the block pairs
-          // and flip the taps, which is this kernel's own blocked order (one pass fewer than
-          // transposing, flipping and blocking w again)
-          const swapped = T(g, e.nchwc, [1, 0, 2, 3, 5, 4], `${e.name}/dx/w_swap`);
-          out[0] = g.nchwcConv(dy!, flip(swapped, [2, 3], `${e.name}/dx/w_flip`), [Ci, Co, kh, kw], undefined, attrs, `${e.name}/dx`);
+          // The input gradient's kernel in its own blocked order [Ci/B][Co/B][taps reversed][o%B][i%B],
+          // from the OIHW weight in two passes ORT runs fast (design-notes §One-graph training step):
+          // a plain 2-D transpose [Co·Ci, k²] -> [k², Co·Ci] (MLAS's tiled transpose), the taps
+          // reversed (whole rows), then a permutation that keeps runs of B values (i%B) contiguous.
+          // Deriving it from the forward's blocked weight instead needs a B x B swap inside every
+          // run, which ORT does element by element (~6x slower on the bench UNet's weights).
+          const B = g.options.nchwcBlock!;
+          const kk = kh * kw;
+          let taps = g.raw('Reshape', [w, i64(g, Co * Ci, kk)], {}, `${e.name}/dx/w_rows`);
+          if (kk > 1) {
+            taps = T(g, taps, [1, 0], `${e.name}/dx/w_taps`);
+            taps = g.raw('Slice', [taps, i64(g, -1), i64(g, -(2 ** 31)), i64(g, 0), i64(g, -1)], {}, `${e.name}/dx/w_flip`);
+          }
+          const blocked = T(g, g.raw('Reshape', [taps, i64(g, kk, Co / B, B, Ci / B, B)], {}, `${e.name}/dx/w_split`), [3, 1, 0, 2, 4], `${e.name}/dx/w_blocked`);
+          out[0] = g.nchwcConv(dy!, blocked, [Ci, Co, kh, kw], undefined, attrs, `${e.name}/dx`);
         } else out[0] = g.raw('Conv', [dy!, flip(T(g, w, [1, 0, 2, 3], `${e.name}/wT`), [2, 3], `${e.name}/wflip`)], attrs, `${e.name}/dx`);
       } else {
         const op = [H - ((Ho - 1) * sh - 2 * p[0] + kh), W - ((Wo - 1) * sw - 2 * p[1] + kw)];
