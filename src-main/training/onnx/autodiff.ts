@@ -331,6 +331,32 @@ const i64 = (g: DiffGraph, ...v: number[]) => g.constant('int64', v);
 const GATHER_MAX_PIXELS = 64;
 
 /**
+ * Weight gradient of a stride-1 Conv with fewer output than input channels (the decoder's
+ * convolutions over concatenated skips), shifting dY instead of x. From the definition
+ * y[n,o,h,w] = Σ W[o,i,ky,kx]·x[n,i,h+ky-p0,w+kx-p1] (ONNX Conv, zero padding), substituting
+ * h' = h + ky - p0 and w' = w + kx - p1:
+ *   dW[:, :, ky, kx] = Σ_{n,h',w'} dY[n, :, h' - ky + p0, w' - kx + p1] · x[n, :, h', w']ᵀ
+ * with dY zero outside its Ho x Wo. Each tap is one zero-filled shift of dY (a Pad whose negative
+ * pads crop) and one GEMM against the unpadded x, over exactly N·H·W positions: copies of the
+ * smaller operand, no frame padding (design-notes §One-graph training step has the timings).
+ */
+function shiftedDyWeightGrad(g: DiffGraph, name: string, x: string, dy: string, [N, Ci, H, W]: number[], [Co, kh, kw]: number[], [Ho, Wo]: number[], p: number[]): string {
+  const x2d = g.raw('Reshape', [T(g, x, [1, 0, 2, 3], `${name}/xT`), i64(g, Ci, N * H * W)], {}, `${name}/x2d`);
+  const dyT = T(g, dy, [1, 0, 2, 3], `${name}/dyT`); // [Co, N, Ho, Wo]
+  const perTap: string[] = [];
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      const [b0, b1] = [ky - p[0], kx - p[1]];
+      const [e0, e1] = [H - Ho - b0, W - Wo - b1];
+      const shifted = b0 || b1 || e0 || e1 ? g.raw('Pad', [dyT, i64(g, 0, 0, b0, b1, 0, 0, e0, e1)], {}, `${name}/dyshift`) : dyT;
+      const rows = g.raw('Reshape', [shifted, i64(g, Co, N * H * W)], {}, `${name}/dyrows`);
+      perTap.push(g.raw('Unsqueeze', [g.raw('Gemm', [rows, x2d], { transB: 1 }, `${name}/dwtap`), i64(g, 2)], {}, `${name}/dwtap1`));
+    }
+  }
+  return g.raw('Reshape', [g.raw('Concat', perTap, { axis: 2 }, `${name}/dwtaps`), i64(g, Co, Ci, kh, kw)], {}, `${name}/dw`);
+}
+
+/**
  * Weight gradient of a small stride-1 convolution (≤ 8x8 outputs) as one Gather and one GEMM:
  * position-major columns cols[(n, h, w), (ky, kx, ci)] = x_pad[n, h+ky, w+kx, ci] gathered as whole
  * rows of the padded NHWC input, then dW[co, (ky, kx, ci)] = dYᵀ · cols. At these sizes the
@@ -494,6 +520,9 @@ const VJPS: Record<string, Vjp> = {
       if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && p[0] === 0 && p[1] === 0) cols = g.raw('Reshape', [xT(), i64(g, Ci, -1)], {}, `${e.name}/x2d`);
       else if (sh === 1 && sw === 1 && Ho * Wo <= GATHER_MAX_PIXELS) {
         out[1] = smallConvWeightGrad(g, e.name, x, dy!, [N, Ci, H, W], [Co, kh, kw], [Ho, Wo], p);
+        cols = '';
+      } else if (sh === 1 && sw === 1 && Co < Ci) {
+        out[1] = shiftedDyWeightGrad(g, e.name, x, dy!, [N, Ci, H, W], [Co, kh, kw], [Ho, Wo], p);
         cols = '';
       } else if (sh === 1 && sw === 1) {
         // Stride 1: shifted flat frames instead of im2col. Pad x to frames of Hp x Wp and put dY

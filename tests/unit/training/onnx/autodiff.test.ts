@@ -1,8 +1,8 @@
 /**
  * Vector-Jacobian products of DiffGraph (training/onnx/autodiff.ts) on single ops, run on ONNX
  * Runtime: convolutions against a naive float64 implementation of the definition (every
- * formulation: stride-1 shifted frames, the ≤ 8x8 Gather, stride-2 im2col and ConvTranspose, 1x1
- * GEMM; and on ORT's NCHWc kernels), the other ops against central finite differences of the
+ * formulation: stride-1 shifted frames, stride-1 shifted dY (fewer output than input channels),
+ * the ≤ 8x8 Gather, stride-2 im2col and ConvTranspose, 1x1 GEMM; and on ORT's NCHWc kernels), the other ops against central finite differences of the
  * graph's own forward pass.
  */
 import * as ort from 'onnxruntime-node';
@@ -84,30 +84,32 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('DiffGraph convolution gradients = the definition (float64 loops)', () => {
-  const cases: [string, number, number, number, number][] = [
-    // label, k, stride, pad, size
+  const cases: [string, number, number, number, number, number?, number?][] = [
+    // label, k, stride, pad, size, input and output channels (3 -> 4 unless given)
     ['3x3 stride 1 pad 1, 9x9 (shifted frames)', 3, 1, 1, 9],
     ['3x3 stride 1 pad 1, 6x6 (≤ 8x8: Gather + one GEMM)', 3, 1, 1, 6],
     ['3x3 stride 2 pad 1 (im2col; ConvTranspose for dx)', 3, 2, 1, 8],
     ['1x1 (one GEMM)', 1, 1, 0, 5],
     ['3x3 stride 1 pad 0, 9x9 outputs (shifted frames)', 3, 1, 0, 11],
     ['3x3 stride 1 pad 0, 5x5 outputs (Gather)', 3, 1, 0, 7],
+    ['3x3 stride 1 pad 1, 9x9, 5 -> 3 channels (shifted dY)', 3, 1, 1, 9, 5, 3],
+    ['3x3 stride 1 pad 0, 9x9 outputs, 5 -> 3 channels (shifted dY, cropped)', 3, 1, 0, 11, 5, 3],
   ];
-  for (const [label, k, s, p, S] of cases) {
+  for (const [label, k, s, p, S, Ci = 3, Co = 4] of cases) {
     it(label, async () => {
-      const xd = [2, 3, S, S];
-      const wd = [4, 3, k, k];
+      const xd = [2, Ci, S, S];
+      const wd = [Co, Ci, k, k];
       const c = await compile({
         inputs: [
           { name: 'x', dims: xd, grad: true },
           { name: 'w', dims: wd, grad: true },
-          { name: 'b', dims: [4], grad: true },
+          { name: 'b', dims: [Co], grad: true },
         ],
         build: (g, [x, w, b]) => g.op('Conv', [x, w, b], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p] } as Record<string, Attr>),
       });
       const x = normals(1, 1, size(xd));
       const w = normals(1, 2, size(wd));
-      const b = normals(1, 3, 4);
+      const b = normals(1, 3, Co);
       const ref = naiveConvGrads(x, xd, w, wd, s, p, normals(1, 4, size(c.yDims)));
       expect(c.yDims).toEqual(ref.out);
       const got = await c.run([x, w, b], normals(1, 4, size(c.yDims)));
