@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', '/dy2d', '/x2d'];
+const WEIGHT_GRAD = ['/dw', '/tap', '/im2col', '/cols', '/xpad', '/xT', '/dyT', '/dy2d', '/x2d', '/dyshift', '/dyrows'];
 
 /** Node names of the optimiser part of the one-graph step (step-graph.ts). */
 const OPTIMIZER = /^(clip|adam|ema)\/|^new\.|^grad_norm|^grad\/acc_/;
@@ -16,12 +16,13 @@ const FLAT_STATE = /^params\/split|\.(weight|bias)\/(unflat|grad_flat)(_\d+)?$|^
 
 /** Op class of a kernel from its node name and op type. */
 export function trainGraphOpClass(node: string, op: string): string {
-  if (/^Reorder(Input|Output)$/.test(op)) return 'NCHWc layout reorders';
+  // activations to and from the blocked layout, and the weights into its filter order each step
+  if (/^Reorder(Input|Output)$/.test(op) || /\/conv(\/dx)?\/w_/.test(node)) return 'NCHWc layout reorders';
   const base = node.replace(/\/node(_\d+)?$/, '');
   if (OPTIMIZER.test(base)) return 'optimiser: clip, Adam(W), EMA';
   if (FLAT_STATE.test(base)) return 'flat state: parameter split, gradient concat';
   if (node.includes('/conv')) {
-    if (node.includes('/conv/dx')) return 'conv input gradient';
+    if (node.includes('/conv/dx') || /\/conv\/(wT|wflip)\//.test(node)) return 'conv input gradient';
     if (node.includes('/conv/db')) return 'conv bias gradient';
     if (WEIGHT_GRAD.some((s) => node.includes(`/conv${s}`))) return 'conv weight gradient';
     return 'conv forward';

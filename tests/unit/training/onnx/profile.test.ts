@@ -15,6 +15,10 @@ describe('ORT training-graph profile', () => {
     expect(trainGraphOpClass('mid1.n2/silu/dsilu/node', 'Add')).toBe('SiLU (fwd + bwd)');
     expect(trainGraphOpClass('mida/softmax/dot/node', 'ReduceSum')).toBe('attention matmuls and softmax (fwd + bwd)');
     expect(trainGraphOpClass('ReorderInput_12', 'ReorderInput')).toBe('NCHWc layout reorders');
+    expect(trainGraphOpClass('down.0.0.c1/conv/w_oihwbibo/node', 'Transpose')).toBe('NCHWc layout reorders');
+    expect(trainGraphOpClass('down.0.0.c1/conv/dx/w_blocked/node', 'Transpose')).toBe('NCHWc layout reorders');
+    expect(trainGraphOpClass('up.0.0.c1/conv/dyshift/node_4', 'Pad')).toBe('conv weight gradient');
+    expect(trainGraphOpClass('up.0.0.c1/conv/wflip/node', 'Slice')).toBe('conv input gradient');
     // the one-graph step's optimiser nodes (step-graph.ts names), even on conv parameters
     expect(trainGraphOpClass('adam/m_over_denom/node', 'Div')).toBe('optimiser: clip, Adam(W), EMA');
     expect(trainGraphOpClass('new.opt.v/node', 'Add')).toBe('optimiser: clip, Adam(W), EMA');
