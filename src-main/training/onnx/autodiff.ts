@@ -15,8 +15,10 @@
  * Convolution gradients (stride s, padding p, k x k, group 1) — the bulk of a training step:
  * - weight, stride > 1: im2col as k² strided slices of the padded input, then one GEMM
  *   dW[Co, Ci·k·k] = dY[Co, N·H'·W'] · cols[Ci·k·k, N·H'·W']ᵀ (docs/design-notes.md §Training backends);
- *   stride 1: k² GEMMs over shifted windows of the flattened padded input (no im2col copy; see
- *   the Conv rule); 1x1: one GEMM;
+ *   stride 1: ≤ 8x8 outputs, one Gather of im2col rows and one GEMM (smallConvWeightGrad);
+ *   fewer output than input channels, k² GEMMs of zero-filled shifts of dY against the unpadded
+ *   input (shiftedDyWeightGrad); otherwise k² GEMMs over shifted windows of the flattened padded
+ *   input (no im2col copy; see the Conv rule); 1x1: one GEMM;
  * - input, stride 1: the forward conv of dY with the flipped, channel-swapped kernel and padding
  *   k-1-p (Dumoulin & Visin 2016, §4.1), which runs on ORT's fast forward kernels; stride > 1:
  *   ConvTranspose with the output padding that restores the input size (their §4.5).
